@@ -1,0 +1,104 @@
+// The resolver's answer for one image: a verdict, a stable reason code, and the evidence behind it.
+// Deciding what to do with it (enforce, warn) and wording it for people lives in src/verdict.
+
+/** allow: the pull will succeed; deny: it certainly fails; unknown: cannot tell (admit and warn). */
+export type Verdict = 'allow' | 'deny' | 'unknown';
+
+/**
+ * Stable, documented reason codes. Never rename one: users alert and filter on them.
+ * Each maps to exactly one verdict (REASON_VERDICT).
+ */
+export type ReasonCode =
+  | 'Resolved'
+  | 'InvalidReference'
+  | 'TagNotFound'
+  | 'DigestNotFound'
+  | 'RepositoryNotFound'
+  | 'AuthRequired'
+  | 'CredentialsRejected'
+  | 'AccessDenied'
+  | 'PlatformMismatch'
+  | 'UnsupportedManifest'
+  | 'NeverPull'
+  | 'NodeCredentialsAssumed'
+  | 'RateLimited'
+  | 'RegistryUnreachable'
+  | 'RegistryTimeout'
+  | 'RegistryError';
+
+export const REASON_VERDICT: Readonly<Record<ReasonCode, Verdict>> = {
+  Resolved: 'allow',
+  InvalidReference: 'deny',
+  TagNotFound: 'deny',
+  DigestNotFound: 'deny',
+  RepositoryNotFound: 'deny',
+  AuthRequired: 'deny',
+  CredentialsRejected: 'deny',
+  AccessDenied: 'deny',
+  PlatformMismatch: 'deny',
+  UnsupportedManifest: 'deny',
+  // imagePullPolicy: Never: the kubelet does not pull; we cannot know the node's cache for certain.
+  NeverPull: 'unknown',
+  // A registry whose credentials come from a kubelet credential provider (ECR/GCR/ACR) said 401 to us.
+  NodeCredentialsAssumed: 'unknown',
+  RateLimited: 'unknown',
+  RegistryUnreachable: 'unknown',
+  RegistryTimeout: 'unknown',
+  RegistryError: 'unknown',
+};
+
+/** Why a registry could not be reached, when reason is RegistryUnreachable. */
+export type UnreachableCause = 'dns' | 'refused' | 'reset' | 'tls' | 'proxy' | 'network';
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+  osVersion?: string;
+}
+
+/** One credential the kubelet could use for an image, already matched to it; data only, never logged. */
+export interface PullCredential {
+  /** Where it came from, safe to show: `secret demo/regcred`, `docker-config /etc/pullguard/config.json`. */
+  source: string;
+  /** The keyring key it matched under, e.g. `registry.example.com/team`. */
+  key: string;
+  username?: string;
+  password?: string;
+  /** OAuth2 refresh token (docker config `identitytoken`): exchanged by POST to the realm. */
+  identityToken?: string;
+  /** A bearer token to send as is (docker config `registrytoken`). */
+  registryToken?: string;
+}
+
+export interface Resolution {
+  verdict: Verdict;
+  reason: ReasonCode;
+  /** The image as written in the spec. */
+  image: string;
+  /** The normalised reference, e.g. `docker.io/library/nginx:latest`; absent when it does not parse. */
+  reference?: string;
+  /** Manifest (or index) digest, when the reference resolved. */
+  digest?: string;
+  mediaType?: string;
+  /** The platforms the image offers (from the index, or the config blob of a single manifest). */
+  platforms?: Platform[];
+  /** The platform that was matched against the candidates. */
+  matchedPlatform?: Platform;
+  /** Closest existing tags, for TagNotFound. */
+  suggestions?: string[];
+  /** What the registry said, e.g. `404 MANIFEST_UNKNOWN: manifest unknown`. */
+  registryMessage?: string;
+  status?: number;
+  cause?: UnreachableCause;
+  /** Sources of the credentials tried, in order, ending with `anonymous` when that was tried. */
+  credentialsTried: string[];
+  /** Source of the credential that worked (or `anonymous`). */
+  credentialUsed?: string;
+  /** Free-form technical detail for logs (never secrets). */
+  detail?: string;
+}
+
+export function resolution(reason: ReasonCode, image: string, fields: Omit<Partial<Resolution>, 'verdict' | 'reason' | 'image'> = {}): Resolution {
+  return { credentialsTried: [], ...fields, verdict: REASON_VERDICT[reason], reason, image };
+}
