@@ -1,0 +1,37 @@
+// What pullguard reads from the API server, as plain data. src/cluster is the only place that talks to it;
+// everything above depends on the ClusterReader interface, so tests and the CLI can pass their own.
+import type { Platform } from '../registry/resolution.ts';
+
+export interface NodeInfo {
+  name: string;
+  labels: Record<string, string>;
+  /** From labels kubernetes.io/os, kubernetes.io/arch (and status.nodeInfo when labels are missing). */
+  platform: Platform;
+  /** Image names the node reports in status.images (all names and digests). */
+  images: string[];
+  unschedulable?: boolean;
+}
+
+export interface DockerSecret {
+  namespace: string;
+  name: string;
+  type: string;
+  /** Secret data, base64-decoded. Never logged. */
+  data: Record<string, Buffer>;
+}
+
+export type Lookup<T> =
+  | { found: true; value: T }
+  | { found: false; reason: 'NotFound' | 'Forbidden' | 'Unavailable'; message: string };
+
+export interface ClusterReader {
+  /** True when backed by a real API server connection. */
+  readonly connected: boolean;
+  getSecret(namespace: string, name: string): Promise<Lookup<DockerSecret>>;
+  /** The names listed in the ServiceAccount's imagePullSecrets. */
+  getServiceAccountPullSecrets(namespace: string, name: string): Promise<Lookup<string[]>>;
+  /** Node inventory; empty when unknown. */
+  listNodes(): Promise<NodeInfo[]>;
+  getNamespaceLabels(namespace: string): Promise<Lookup<Record<string, string>>>;
+  close(): Promise<void>;
+}
