@@ -1,0 +1,238 @@
+// pullguard's configuration: one YAML file, environment overrides, then flags; validated by ajv at start-up.
+// Every key has a default, so `pullguard serve` with dev certificates starts with no file at all.
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+import YAML from 'yaml';
+
+export type Mode = 'enforce' | 'warn';
+export type ModeOverride = Mode | 'off';
+
+export interface Config {
+  /** enforce: deny what certainly cannot be pulled; warn: admit everything, with warnings. */
+  mode: Mode;
+  server: {
+    host: string;
+    port: number;
+    metricsHost: string;
+    metricsPort: number;
+    tlsCertFile: string;
+    tlsKeyFile: string;
+    /** AdmissionReview bodies above this are refused with 400 (the API server's own limit is 3 MiB). */
+    bodyLimitBytes: number;
+    /** Answer this long before the API server's `?timeout=`; unfinished images become `unknown`. */
+    deadlineMarginMs: number;
+    /** The timeout assumed when the API server does not send one. */
+    defaultTimeoutSeconds: number;
+    /** How long graceful shutdown waits for in-flight reviews. */
+    shutdownGraceMs: number;
+  };
+  /** Namespace label and workload annotation that override the mode: enforce | warn | off. */
+  modeLabel: string;
+  exclude: {
+    /** Glob patterns (`*` any run of characters) matched against the normalised reference and the image as written. */
+    images: string[];
+    /** Registry host patterns, kubelet glob syntax (`*.example.com`). */
+    registries: string[];
+    namespaces: string[];
+  };
+  credentials: {
+    /** Docker config.json files holding node-level credentials (what the kubelet has in /var/lib/kubelet/config.json). */
+    dockerConfigFiles: string[];
+    /** Registries whose credentials come from the kubelet's credential providers (ECR, GCR/Artifact Registry, ACR). */
+    nodeCredentialRegistries: string[];
+    /** For pod templates with no imagePullSecrets, use those of the ServiceAccount the template names. */
+    serviceAccountSecrets: boolean;
+  };
+  platforms: {
+    /** Candidate platforms when no node inventory is available. Empty = any platform is acceptable. */
+    fallback: string[];
+    /** Read node platforms from the API server. */
+    fromNodes: boolean;
+  };
+  registry: {
+    /** Registry config file (CA bundles, mirrors, plain HTTP, per-registry concurrency). */
+    configFile: string;
+    requestTimeoutMs: number;
+  };
+  cache: {
+    tagTtlSeconds: number;
+    digestTtlSeconds: number;
+    negativeTtlSeconds: number;
+    maxEntries: number;
+    maxBytes: number;
+  };
+  kubernetes: {
+    /** auto: in-cluster config or KUBECONFIG when present; false: never talk to the API server. */
+    enabled: 'auto' | boolean;
+    kubeconfig: string;
+    secretTtlSeconds: number;
+  };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export const DEFAULT_CONFIG: Config = {
+  mode: 'enforce',
+  server: {
+    host: '0.0.0.0',
+    port: 8443,
+    metricsHost: '0.0.0.0',
+    metricsPort: 9090,
+    tlsCertFile: 'certs/out/tls.crt',
+    tlsKeyFile: 'certs/out/tls.key',
+    bodyLimitBytes: 3 * 1024 * 1024,
+    deadlineMarginMs: 1500,
+    defaultTimeoutSeconds: 10,
+    shutdownGraceMs: 10_000,
+  },
+  modeLabel: 'pullguard.io/mode',
+  exclude: { images: [], registries: [], namespaces: [] },
+  credentials: {
+    dockerConfigFiles: [],
+    nodeCredentialRegistries: ['*.dkr.ecr.*.amazonaws.com', '*.dkr.ecr.*.amazonaws.com.cn', 'gcr.io', '*.gcr.io', '*-docker.pkg.dev', '*.azurecr.io', '*.azurecr.cn'],
+    serviceAccountSecrets: true,
+  },
+  platforms: { fallback: [], fromNodes: true },
+  registry: { configFile: '', requestTimeoutMs: 4000 },
+  cache: { tagTtlSeconds: 60, digestTtlSeconds: 86_400, negativeTtlSeconds: 10, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 },
+  kubernetes: { enabled: 'auto', kubeconfig: '', secretTtlSeconds: 5 },
+  logLevel: 'info',
+};
+
+const str = { type: 'string' } as const;
+const strings = { type: 'array', items: str } as const;
+const posInt = { type: 'integer', minimum: 1 } as const;
+const nonNegInt = { type: 'integer', minimum: 0 } as const;
+const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+const obj = (properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, properties }) as const;
+
+/** The config file's JSON schema: every key optional, unknown keys rejected (typos must not pass silently). */
+export const configSchema = obj({
+  mode: { enum: ['enforce', 'warn'] },
+  server: obj({
+    host: str, port, metricsHost: str, metricsPort: port, tlsCertFile: str, tlsKeyFile: str,
+    bodyLimitBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
+    deadlineMarginMs: nonNegInt, defaultTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 30 }, shutdownGraceMs: nonNegInt,
+  }),
+  modeLabel: { type: 'string', minLength: 1 },
+  exclude: obj({ images: strings, registries: strings, namespaces: strings }),
+  credentials: obj({ dockerConfigFiles: strings, nodeCredentialRegistries: strings, serviceAccountSecrets: { type: 'boolean' } }),
+  platforms: obj({ fallback: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$' } }, fromNodes: { type: 'boolean' } }),
+  registry: obj({ configFile: str, requestTimeoutMs: posInt }),
+  cache: obj({ tagTtlSeconds: nonNegInt, digestTtlSeconds: nonNegInt, negativeTtlSeconds: nonNegInt, maxEntries: posInt, maxBytes: posInt }),
+  kubernetes: obj({ enabled: { enum: ['auto', true, false] }, kubeconfig: str, secretTtlSeconds: nonNegInt }),
+  logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+});
+
+/** Command-line flags that win over the file. */
+export interface ConfigFlags {
+  port?: number;
+  metricsPort?: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  mode?: string;
+  dockerConfig?: string[];
+  registryConfig?: string;
+  platform?: string[];
+  kubeconfig?: string;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateConfig = ajv.compile(configSchema);
+
+export function formatAjvErrors(errors: ErrorObject[] | null | undefined, source: string): string[] {
+  return (errors ?? []).map((e) => {
+    const where = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
+    if (e.keyword === 'additionalProperties') {
+      return `${source}: ${where}: unknown key "${String(e.params['additionalProperty'])}"`;
+    }
+    if (e.keyword === 'enum') {
+      return `${source}: ${where}: must be one of ${(e.params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    }
+    return `${source}: ${where}: ${e.message ?? 'is invalid'}`;
+  });
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function merge<T>(base: T, over: unknown): T {
+  if (over === undefined) return base;
+  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof over !== 'object' || over === null || Array.isArray(over)) {
+    return over as T;
+  }
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over as Record<string, unknown>)) out[k] = merge(out[k], v);
+  return out as T;
+}
+
+/** Environment overrides: PULLGUARD_MODE, PULLGUARD_LOG_LEVEL, PULLGUARD_PORT, PULLGUARD_METRICS_PORT. */
+function fromEnv(env: NodeJS.ProcessEnv): { value: Record<string, Json>; errors: string[] } {
+  const value: Record<string, Json> = {};
+  const errors: string[] = [];
+  const server: Record<string, Json> = {};
+  const int = (name: string, set: (n: number) => void) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return;
+    const n = Number(raw);
+    if (!Number.isInteger(n)) errors.push(`environment ${name}: "${raw}" is not a whole number`);
+    else set(n);
+  };
+  if (env['PULLGUARD_MODE']) value['mode'] = env['PULLGUARD_MODE'];
+  if (env['PULLGUARD_LOG_LEVEL']) value['logLevel'] = env['PULLGUARD_LOG_LEVEL'];
+  int('PULLGUARD_PORT', (n) => (server['port'] = n));
+  int('PULLGUARD_METRICS_PORT', (n) => (server['metricsPort'] = n));
+  if (Object.keys(server).length > 0) value['server'] = server;
+  return { value, errors };
+}
+
+function fromFlags(flags: ConfigFlags): Record<string, Json> {
+  const value: Record<string, Json> = {};
+  const server: Record<string, Json> = {};
+  if (flags.port !== undefined) server['port'] = flags.port;
+  if (flags.metricsPort !== undefined) server['metricsPort'] = flags.metricsPort;
+  if (flags.tlsCert !== undefined) server['tlsCertFile'] = flags.tlsCert;
+  if (flags.tlsKey !== undefined) server['tlsKeyFile'] = flags.tlsKey;
+  if (Object.keys(server).length > 0) value['server'] = server;
+  if (flags.mode !== undefined) value['mode'] = flags.mode;
+  if (flags.dockerConfig?.length) value['credentials'] = { dockerConfigFiles: flags.dockerConfig };
+  if (flags.registryConfig !== undefined) value['registry'] = { configFile: flags.registryConfig };
+  if (flags.platform?.length) value['platforms'] = { fallback: flags.platform };
+  if (flags.kubeconfig !== undefined) value['kubernetes'] = { kubeconfig: flags.kubeconfig, enabled: true };
+  return value;
+}
+
+/** Parse and validate a config document (YAML or JSON text) without defaults applied. */
+export function parseConfigText(text: string, source: string): { ok: true; value: Record<string, unknown> } | { ok: false; errors: string[] } {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text, { maxAliasCount: 100 });
+  } catch (err) {
+    return { ok: false, errors: [`${source}: not valid YAML: ${(err as Error).message.split('\n')[0]}`] };
+  }
+  if (doc === null || doc === undefined) return { ok: true, value: {} };
+  if (typeof doc !== 'object' || Array.isArray(doc)) return { ok: false, errors: [`${source}: must be a mapping of keys (see README: Configuration)`] };
+  if (!validateConfig(doc)) return { ok: false, errors: formatAjvErrors(validateConfig.errors, source) };
+  return { ok: true, value: doc as Record<string, unknown> };
+}
+
+/** defaults ← file ← environment ← flags, validated as a whole. */
+export function loadConfig(opts: { file?: string; flags?: ConfigFlags; env?: NodeJS.ProcessEnv }): ConfigResult {
+  let fileValue: Record<string, unknown> = {};
+  if (opts.file) {
+    let text: string;
+    try {
+      text = readFileSync(opts.file, 'utf8');
+    } catch (err) {
+      return { ok: false, errors: [`config file ${opts.file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`] };
+    }
+    const parsed = parseConfigText(text, opts.file);
+    if (!parsed.ok) return parsed;
+    fileValue = parsed.value;
+  }
+  const env = fromEnv(opts.env ?? {});
+  if (env.errors.length > 0) return { ok: false, errors: env.errors };
+  const merged = merge(merge(merge(structuredClone(DEFAULT_CONFIG), fileValue), env.value), fromFlags(opts.flags ?? {}));
+  if (!validateConfig(merged)) return { ok: false, errors: formatAjvErrors(validateConfig.errors, 'configuration (file, environment and flags)') };
+  return { ok: true, config: merged };
+}

@@ -1,0 +1,78 @@
+// Prometheus metrics, on a registry of our own (never prom-client's global one, so tests and two servers in
+// one process do not collide). Other modules receive small hook objects, not prom-client types.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  admissionDuration: Histogram<'kind' | 'operation' | 'allowed' | 'mode'>;
+  verdicts: Counter<'reason' | 'verdict'>;
+  registryRequests: Counter<'host' | 'operation' | 'method' | 'status'>;
+  registryRequestDuration: Histogram<'host' | 'operation'>;
+  rateLimitRemaining: Gauge<'host'>;
+  rateLimitLimit: Gauge<'host'>;
+  inflight: Gauge;
+  cacheEvents: Counter<'cache' | 'event'>;
+  clusterRequests: Counter<'resource' | 'result'>;
+  tlsReloads: Counter<'result'>;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'pullguard_' });
+  const registers = [registry];
+  return {
+    registry,
+    admissionDuration: new Histogram({
+      name: 'pullguard_admission_duration_seconds',
+      help: 'Time to answer one AdmissionReview, by object kind, operation, outcome and effective mode.',
+      labelNames: ['kind', 'operation', 'allowed', 'mode'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    verdicts: new Counter({
+      name: 'pullguard_image_verdicts_total',
+      help: 'Image checks by reason code and verdict (allow, deny, unknown). unknown means admitted with a warning.',
+      labelNames: ['reason', 'verdict'],
+      registers,
+    }),
+    registryRequests: new Counter({
+      name: 'pullguard_registry_requests_total',
+      help: 'HTTP requests sent to registries, by registry host, operation, method and status (or error code).',
+      labelNames: ['host', 'operation', 'method', 'status'],
+      registers,
+    }),
+    registryRequestDuration: new Histogram({
+      name: 'pullguard_registry_request_duration_seconds',
+      help: 'Registry request latency by host and operation.',
+      labelNames: ['host', 'operation'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    rateLimitRemaining: new Gauge({
+      name: 'pullguard_registry_ratelimit_remaining',
+      help: 'Pulls left in the current window, as last reported by the registry (Docker Hub ratelimit-remaining).',
+      labelNames: ['host'],
+      registers,
+    }),
+    rateLimitLimit: new Gauge({
+      name: 'pullguard_registry_ratelimit_limit',
+      help: 'Pull limit of the current window, as last reported by the registry (Docker Hub ratelimit-limit).',
+      labelNames: ['host'],
+      registers,
+    }),
+    inflight: new Gauge({ name: 'pullguard_admission_inflight', help: 'AdmissionReviews being answered now.', registers }),
+    cacheEvents: new Counter({
+      name: 'pullguard_cache_events_total',
+      help: 'Resolution cache hits, misses, evictions and coalesced (singleflight) lookups.',
+      labelNames: ['cache', 'event'],
+      registers,
+    }),
+    clusterRequests: new Counter({
+      name: 'pullguard_cluster_lookups_total',
+      help: 'API-server lookups by resource and result.',
+      labelNames: ['resource', 'result'],
+      registers,
+    }),
+    tlsReloads: new Counter({ name: 'pullguard_tls_reloads_total', help: 'Serving certificate reloads by result.', labelNames: ['result'], registers }),
+  };
+}
