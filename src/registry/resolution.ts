@@ -21,6 +21,7 @@ export type ReasonCode =
   | 'UnsupportedManifest'
   | 'NeverPull'
   | 'NodeCredentialsAssumed'
+  | 'SecretsUnreadable'
   | 'RateLimited'
   | 'RegistryUnreachable'
   | 'RegistryTimeout'
@@ -41,6 +42,8 @@ export const REASON_VERDICT: Readonly<Record<ReasonCode, Verdict>> = {
   NeverPull: 'unknown',
   // A registry whose credentials come from a kubelet credential provider (ECR/GCR/ACR) said 401 to us.
   NodeCredentialsAssumed: 'unknown',
+  // The registry wants credentials, and a pull secret the kubelet would use could not be read by pullguard.
+  SecretsUnreadable: 'unknown',
   RateLimited: 'unknown',
   RegistryUnreachable: 'unknown',
   RegistryTimeout: 'unknown',

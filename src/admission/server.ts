@@ -1,0 +1,160 @@
+// The Fastify servers: the webhook (HTTPS, POST /validate) and the operations port (plain HTTP: /healthz,
+// /readyz, /metrics). Built as plain Fastify instances so tests can `inject` without sockets.
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Server } from 'node:https';
+import type { Config } from '../config.ts';
+import { admissionReviewSchema, parseTimeout, type AdmissionReviewIn, type AdmissionReviewOut } from './schema.ts';
+import { review, type ReviewDeps } from './review.ts';
+import { loadTls, watchTls, type TlsMaterial, type TlsWatcher } from './tls.ts';
+
+export interface WebhookDeps extends ReviewDeps {
+  logger: Logger;
+}
+
+/** Never let the deadline margin eat more than half of the API server's timeout. */
+export function reviewDeadline(receivedAt: number, timeoutMs: number, marginMs: number): number {
+  return receivedAt + timeoutMs - Math.min(marginMs, Math.floor(timeoutMs / 2));
+}
+
+function badRequest(message: string, code: string) {
+  return { statusCode: 400, error: 'Bad Request', code, message };
+}
+
+export function buildWebhookApp(deps: WebhookDeps, https?: TlsMaterial): FastifyInstance {
+  const { config, metrics } = deps;
+  const clock = deps.clock ?? Date.now;
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    disableRequestLogging: true,
+    bodyLimit: config.server.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestTimeout: 30_000,
+    ...(https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.2' as const } } : {}),
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.validation) {
+      return reply.code(400).send(badRequest(`not an admission.k8s.io/v1 AdmissionReview: ${err.message}`, 'InvalidAdmissionReview'));
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(400).send(badRequest(`request body is larger than ${config.server.bodyLimitBytes} bytes`, 'BodyTooLarge'));
+    }
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(400).send(badRequest('Content-Type must be application/json', 'UnsupportedMediaType'));
+    }
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(400).send(badRequest(err.message, err.code ?? 'BadRequest'));
+    }
+    req.log.error({ err }, 'unexpected error');
+    return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
+  });
+
+  app.post<{ Body: AdmissionReviewIn; Querystring: { timeout?: string } }>('/validate', {
+    schema: { body: admissionReviewSchema },
+  }, async (req): Promise<AdmissionReviewOut> => {
+    const receivedAt = clock();
+    const timeoutMs = parseTimeout(req.query.timeout) ?? config.server.defaultTimeoutSeconds * 1000;
+    const deadline = reviewDeadline(receivedAt, timeoutMs, config.server.deadlineMarginMs);
+    const request = req.body.request;
+    const log = req.log.child({ uid: request.uid });
+    metrics.inflight.inc();
+    try {
+      const outcome = await review(request, deadline, deps, log);
+      if (outcome.skipped) log.debug({ kind: outcome.kind, reason: outcome.skipped }, 'not checked');
+      metrics.admissionDuration.observe(
+        { kind: outcome.kind, operation: request.operation, allowed: String(outcome.response.allowed), mode: outcome.mode },
+        (clock() - receivedAt) / 1000,
+      );
+      return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: outcome.response };
+    } catch (err) {
+      // A bug of ours must never block a deploy: admit, say so, and log it.
+      log.error({ err }, 'review failed; admitting');
+      metrics.verdicts.inc({ reason: 'InternalError', verdict: 'unknown' });
+      return {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: { uid: request.uid, allowed: true, warnings: ['pullguard: internal error; images were not checked'] },
+      };
+    } finally {
+      metrics.inflight.dec();
+    }
+  });
+  return app;
+}
+
+export interface Readiness {
+  ready(): { ready: boolean; reasons: string[] };
+}
+
+export function buildOpsApp(deps: { metrics: WebhookDeps['metrics']; logger: Logger; readiness: Readiness }): FastifyInstance {
+  const app = Fastify({ loggerInstance: deps.logger, disableRequestLogging: true }) as unknown as FastifyInstance;
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const r = deps.readiness.ready();
+    return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', reasons: r.reasons });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+  return app;
+}
+
+export interface RunningServer {
+  webhook: FastifyInstance;
+  ops: FastifyInstance;
+  webhookPort: number;
+  opsPort: number;
+  close(): Promise<void>;
+}
+
+/** Start both servers; reloads TLS on file changes; `close()` finishes in-flight reviews first. */
+export async function startServers(deps: WebhookDeps, opts: { tlsPollMs?: number } = {}): Promise<RunningServer> {
+  const { config, logger, metrics } = deps;
+  const tls = loadTls(config.server.tlsCertFile, config.server.tlsKeyFile);
+  if (!tls.ok) throw new Error(tls.error);
+  let closing = false;
+  const webhook = buildWebhookApp(deps, tls.material);
+  const ops = buildOpsApp({
+    metrics,
+    logger,
+    readiness: { ready: () => (closing ? { ready: false, reasons: ['shutting down'] } : { ready: true, reasons: [] }) },
+  });
+  let watcher: TlsWatcher | undefined;
+  try {
+    await webhook.listen({ host: config.server.host, port: config.server.port });
+    await ops.listen({ host: config.server.metricsHost, port: config.server.metricsPort });
+    watcher = watchTls(config.server.tlsCertFile, config.server.tlsKeyFile, (load) => {
+      if (!load.ok) {
+        metrics.tlsReloads.inc({ result: 'error' });
+        logger.warn({ error: load.error }, 'TLS files changed but cannot be loaded; keeping the current certificate');
+        return;
+      }
+      (webhook.server as Server).setSecureContext({ cert: load.material.cert, key: load.material.key, minVersion: 'TLSv1.2' });
+      metrics.tlsReloads.inc({ result: 'ok' });
+      logger.info('TLS certificate reloaded');
+    }, opts.tlsPollMs);
+  } catch (err) {
+    await Promise.allSettled([webhook.close(), ops.close()]);
+    throw err;
+  }
+  const portOf = (app: FastifyInstance) => {
+    const addr = app.server.address();
+    return typeof addr === 'object' && addr !== null ? addr.port : 0;
+  };
+  return {
+    webhook,
+    ops,
+    webhookPort: portOf(webhook),
+    opsPort: portOf(ops),
+    async close() {
+      closing = true;
+      watcher?.stop();
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref());
+      await Promise.race([webhook.close(), grace]);
+      await ops.close();
+    },
+  };
+}

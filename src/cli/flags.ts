@@ -1,0 +1,66 @@
+// Flag parsing shared by the commands; the essentials map onto Config (flags win over file and environment).
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config, type ConfigFlags } from '../config.ts';
+
+export const COMMON_OPTIONS = {
+  config: { type: 'string' },
+  'docker-config': { type: 'string', multiple: true },
+  'registry-config': { type: 'string' },
+  platform: { type: 'string', multiple: true },
+  kubeconfig: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const SERVE_OPTIONS = {
+  ...COMMON_OPTIONS,
+  port: { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  mode: { type: 'string' },
+} as const;
+
+export const CHECK_OPTIONS = { ...COMMON_OPTIONS, file: { type: 'string', short: 'f', multiple: true } } as const;
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export type Parsed = { ok: true; values: Values; positionals: string[] } | { ok: false; error: string };
+
+export function parse(args: string[], options: typeof SERVE_OPTIONS | typeof CHECK_OPTIONS | typeof COMMON_OPTIONS): Parsed {
+  try {
+    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+    return { ok: true, values: values as Values, positionals };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
+function int(v: unknown, name: string, errors: string[]): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    errors.push(`--${name}: "${String(v)}" is not a port number`);
+    return undefined;
+  }
+  return n;
+}
+
+/** Config from --config, environment and flags; errors are ready to print. */
+export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env): { ok: true; config: Config } | { ok: false; errors: string[] } {
+  const errors: string[] = [];
+  const flags: ConfigFlags = {};
+  const port = int(values['port'], 'port', errors);
+  const metricsPort = int(values['metrics-port'], 'metrics-port', errors);
+  if (port !== undefined) flags.port = port;
+  if (metricsPort !== undefined) flags.metricsPort = metricsPort;
+  if (typeof values['tls-cert'] === 'string') flags.tlsCert = values['tls-cert'];
+  if (typeof values['tls-key'] === 'string') flags.tlsKey = values['tls-key'];
+  if (typeof values['mode'] === 'string') flags.mode = values['mode'];
+  if (Array.isArray(values['docker-config'])) flags.dockerConfig = values['docker-config'] as string[];
+  if (typeof values['registry-config'] === 'string') flags.registryConfig = values['registry-config'];
+  if (Array.isArray(values['platform'])) flags.platform = values['platform'] as string[];
+  if (typeof values['kubeconfig'] === 'string') flags.kubeconfig = values['kubeconfig'];
+  if (errors.length > 0) return { ok: false, errors };
+  return loadConfig({ ...(typeof values['config'] === 'string' ? { file: values['config'] } : {}), flags, env });
+}

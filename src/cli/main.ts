@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// pullguard's command line: `serve` (the webhook), `resolve` (check images by name), `check` (check manifests).
+import { runResolve } from './resolve.ts';
+import { runServe } from './serve.ts';
+import { runCheck } from './check.ts';
+
+const USAGE = `pullguard — stop ImagePullBackOff before it happens
+
+Usage:
+  pullguard serve   [--config FILE] [--port N] [--metrics-port N] [--tls-cert FILE] [--tls-key FILE]
+                    [--mode enforce|warn] [--docker-config FILE] [--registry-config FILE] [--platform os/arch[/variant]]...
+  pullguard resolve IMAGE... [--platform os/arch[/variant]]... [--docker-config FILE] [--registry-config FILE] [--json]
+  pullguard check   -f FILE|DIR|- [-f ...] [--docker-config FILE] [--registry-config FILE] [--platform ...]
+                    [--kubeconfig FILE] [--json]
+
+Exit codes (resolve, check): 0 every image pulls, 1 some image cannot be pulled, 2 none denied but some unknown,
+3 usage or configuration error.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return runServe(rest);
+    case 'resolve':
+      return runResolve(rest);
+    case 'check':
+      return runCheck(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 3 : 0;
+    default:
+      process.stderr.write(`pullguard: unknown command "${command}"\n\n${USAGE}`);
+      return 3;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`pullguard: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 3;
+  },
+);

@@ -1,0 +1,58 @@
+// How `resolve` and `check` print results: human text or JSON, and the exit code they share.
+import type { Finding } from '../verdict/finding.ts';
+import { explainBody, formatPlatform } from '../verdict/explain.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_DENY = 1;
+export const EXIT_UNKNOWN = 2;
+export const EXIT_USAGE = 3;
+
+export function exitCode(findings: Finding[]): number {
+  if (findings.some((f) => f.resolution.verdict === 'deny')) return EXIT_DENY;
+  if (findings.some((f) => f.resolution.verdict === 'unknown')) return EXIT_UNKNOWN;
+  return EXIT_OK;
+}
+
+export interface JsonResult {
+  image: string;
+  reference: string | null;
+  verdict: 'allow' | 'deny' | 'unknown';
+  reason: string;
+  message: string;
+  digest: string | null;
+  platforms?: string[];
+  suggestions?: string[];
+  registryMessage?: string;
+  credentialsTried: string[];
+  credentialUsed?: string;
+}
+
+export function toJson(f: Finding): JsonResult {
+  const r = f.resolution;
+  return {
+    image: r.image,
+    reference: r.reference ?? null,
+    verdict: r.verdict,
+    reason: r.reason,
+    message: explainBody(f),
+    digest: r.digest ?? null,
+    ...(r.platforms ? { platforms: r.platforms.map(formatPlatform) } : {}),
+    ...(r.suggestions?.length ? { suggestions: r.suggestions } : {}),
+    ...(r.registryMessage ? { registryMessage: r.registryMessage } : {}),
+    credentialsTried: r.credentialsTried,
+    ...(r.credentialUsed ? { credentialUsed: r.credentialUsed } : {}),
+  };
+}
+
+const MARK: Record<string, string> = { allow: 'OK  ', deny: 'DENY', unknown: '??  ' };
+
+/** One block per image: verdict and reason, the normalised reference, the explanation, the digest. */
+export function formatHuman(f: Finding, heading?: string): string {
+  const r = f.resolution;
+  const lines = [`${MARK[r.verdict] ?? r.verdict} ${heading ?? r.image}  ${r.reason}`];
+  if (r.reference && r.reference !== r.image) lines.push(`     reference: ${r.reference}`);
+  if (r.digest) lines.push(`     digest:    ${r.digest}`);
+  if (r.verdict !== 'allow') lines.push(`     ${explainBody(f)}`);
+  else if (r.matchedPlatform) lines.push(`     platform:  ${formatPlatform(r.matchedPlatform)}`);
+  return lines.join('\n');
+}

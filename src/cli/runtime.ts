@@ -1,0 +1,125 @@
+// Assembles the engine every command shares from a Config: registry client, node credentials, cluster
+// reader and checker. The webhook, `check` and `resolve` all resolve images through exactly this.
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config.ts';
+import type { Metrics } from '../metrics.ts';
+import type { ClusterReader } from '../cluster/types.ts';
+import { loadKubeConfig } from '../cluster/kubeconfig.ts';
+import { createClusterReader, disconnectedClusterReader } from '../cluster/reader.ts';
+import { parseDockerConfigJson, type CredentialEntry } from '../credentials/dockerconfig.ts';
+import { createRegistryClient, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryObserver } from '../registry/index.ts';
+import type { Platform } from '../registry/resolution.ts';
+import { createChecker, type Checker } from '../verdict/check.ts';
+
+export interface RuntimeLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface Runtime {
+  registry: RegistryClient;
+  cluster: ClusterReader;
+  checker: Checker;
+  nodeCredentials: CredentialEntry[];
+  fallbackPlatforms: Platform[];
+  close(): Promise<void>;
+}
+
+export type RuntimeResult = { ok: true; runtime: Runtime } | { ok: false; errors: string[] };
+
+/** Prometheus hooks for the registry client; none when metrics are off (CLI). */
+export function registryObserver(metrics: Metrics | undefined): RegistryObserver | undefined {
+  if (!metrics) return undefined;
+  return {
+    request(e) {
+      metrics.registryRequests.inc({ host: e.host, operation: e.operation, method: e.method, status: e.status !== undefined ? String(e.status) : (e.error ?? 'error') });
+      metrics.registryRequestDuration.observe({ host: e.host, operation: e.operation }, e.durationMs / 1000);
+    },
+    rateLimit(e) {
+      if (e.remaining !== undefined) metrics.rateLimitRemaining.set({ host: e.host }, e.remaining);
+      if (e.limit !== undefined) metrics.rateLimitLimit.set({ host: e.host }, e.limit);
+    },
+  };
+}
+
+export function readNodeCredentials(files: string[]): { entries: CredentialEntry[]; errors: string[] } {
+  const entries: CredentialEntry[] = [];
+  const errors: string[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      errors.push(`docker config ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      continue;
+    }
+    const parsed = parseDockerConfigJson(text, `docker-config ${file}`);
+    entries.push(...parsed.entries);
+    errors.push(...parsed.problems.map((p) => `docker config ${file}: ${p}`));
+  }
+  return { entries, errors };
+}
+
+export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: Metrics; connectCluster?: boolean }): RuntimeResult {
+  const errors: string[] = [];
+  let registryConfig = loadRegistryConfig('{}', 'defaults');
+  if (config.registry.configFile) {
+    try {
+      registryConfig = loadRegistryConfig(readFileSync(config.registry.configFile, 'utf8'), config.registry.configFile);
+    } catch (err) {
+      errors.push(`registry config ${config.registry.configFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  if (!registryConfig.ok) errors.push(...registryConfig.errors);
+  const creds = readNodeCredentials(config.credentials.dockerConfigFiles);
+  errors.push(...creds.errors);
+  const fallbackPlatforms: Platform[] = [];
+  for (const p of config.platforms.fallback) {
+    const parsed = parsePlatform(p);
+    if (parsed) fallbackPlatforms.push(parsed);
+    else errors.push(`platform "${p}" is not os/arch[/variant]`);
+  }
+  if (errors.length > 0 || !registryConfig.ok) return { ok: false, errors };
+
+  let cluster: ClusterReader = disconnectedClusterReader();
+  const wantCluster = opts.connectCluster !== false && config.kubernetes.enabled !== false;
+  if (wantCluster) {
+    const kc = loadKubeConfig({ ...(config.kubernetes.kubeconfig ? { kubeconfig: config.kubernetes.kubeconfig } : {}) });
+    if (kc.ok) {
+      cluster = createClusterReader(kc.kc, { secretTtlMs: config.kubernetes.secretTtlSeconds * 1000, logger: opts.log });
+      opts.log.info({ source: kc.source }, 'reading pull secrets, service accounts and nodes from the API server');
+    } else if (config.kubernetes.enabled === true) {
+      return { ok: false, errors: [`kubernetes: ${kc.reason}`] };
+    } else {
+      opts.log.warn({ reason: kc.reason }, 'no cluster access: using only the configured credentials and platforms');
+    }
+  }
+  const registry = createRegistryClient(registryConfig.config, {
+    ...(opts.metrics ? { observer: registryObserver(opts.metrics) as RegistryObserver } : {}),
+  });
+  const checker = createChecker({
+    registry,
+    cluster,
+    nodeCredentials: creds.entries,
+    nodeCredentialRegistries: config.credentials.nodeCredentialRegistries,
+    serviceAccountSecrets: config.credentials.serviceAccountSecrets,
+    fallbackPlatforms,
+    platformsFromNodes: config.platforms.fromNodes,
+    excludeImages: config.exclude.images,
+    excludeRegistries: config.exclude.registries,
+  });
+  return {
+    ok: true,
+    runtime: {
+      registry,
+      cluster,
+      checker,
+      nodeCredentials: creds.entries,
+      fallbackPlatforms,
+      async close() {
+        await Promise.allSettled([registry.close(), cluster.close()]);
+      },
+    },
+  };
+}

@@ -1,0 +1,171 @@
+// The image check of one pod spec, as the kubelet on its node would pull: the pull secrets it would use (the
+// pod's, or for a template its ServiceAccount's), the node-level credentials, the platforms of the nodes it may
+// land on, and the pull policy. I/O goes through the injected ClusterReader and RegistryClient only.
+import type { ClusterReader, NodeInfo } from '../cluster/types.ts';
+import { buildKeyring, lookup, matchesRegistryGlob } from '../credentials/keyring.ts';
+import type { CredentialEntry } from '../credentials/dockerconfig.ts';
+import { credentialsFromSecret } from '../credentials/secret.ts';
+import { parseReference, type Reference } from '../reference/reference.ts';
+import type { RegistryClient } from '../registry/index.ts';
+import { REASON_VERDICT, resolution, type Platform, type Resolution } from '../registry/resolution.ts';
+import { eligibleNodes, platformsOf, type SchedulingSpec } from './eligibility.ts';
+import type { Finding, ImageTarget, SecretNote } from './finding.ts';
+
+/** What the check needs to know of a pod spec; workloads' PodSpecView has this shape. */
+export interface PodPullSpec extends SchedulingSpec {
+  namespace: string;
+  /** A pod template (Deployment etc.): the ServiceAccount plugin has not yet copied the SA's secrets in. */
+  isTemplate: boolean;
+  serviceAccountName: string;
+  imagePullSecrets: string[];
+}
+
+export interface CheckerOptions {
+  registry: RegistryClient;
+  cluster: ClusterReader;
+  /** Node-level credentials (the kubelet's config.json), consulted after the pod's secrets. */
+  nodeCredentials: CredentialEntry[];
+  /** Registries whose credentials the nodes' kubelet credential providers supply. */
+  nodeCredentialRegistries: string[];
+  serviceAccountSecrets: boolean;
+  /** Candidate platforms when no node inventory is available (empty = any). */
+  fallbackPlatforms: Platform[];
+  platformsFromNodes: boolean;
+  excludeImages: string[];
+  excludeRegistries: string[];
+  clock?: () => number;
+}
+
+export interface CheckResult {
+  findings: Finding[];
+  excluded: ImageTarget[];
+}
+
+export interface Checker {
+  check(spec: PodPullSpec, targets: ImageTarget[], deadline: number): Promise<CheckResult>;
+}
+
+/** `*` matches any run of characters; everything else literally. */
+export function globToRegExp(pattern: string): RegExp {
+  const body = pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  return new RegExp(`^${body}$`);
+}
+
+const AUTH_REASONS = new Set(['AuthRequired', 'CredentialsRejected', 'AccessDenied']);
+
+export function createChecker(opts: CheckerOptions): Checker {
+  const clock = opts.clock ?? Date.now;
+  const imageExclusions = opts.excludeImages.map(globToRegExp);
+
+  function excluded(target: ImageTarget, ref: Reference | undefined): boolean {
+    if (imageExclusions.some((re) => re.test(target.image) || (ref !== undefined && re.test(ref.canonical)))) return true;
+    return ref !== undefined && opts.excludeRegistries.some((p) => matchesRegistryGlob(p, ref.registry));
+  }
+
+  async function readSecrets(spec: PodPullSpec): Promise<{ notes: SecretNote[]; entries: CredentialEntry[] }> {
+    let names: { name: string; from: SecretNote['from'] }[] = spec.imagePullSecrets.map((name) => ({ name, from: 'pod' }));
+    const notes: SecretNote[] = [];
+    if (spec.isTemplate && names.length === 0 && opts.serviceAccountSecrets) {
+      const sa = await opts.cluster.getServiceAccountPullSecrets(spec.namespace, spec.serviceAccountName || 'default');
+      if (sa.found) {
+        names = sa.value.map((name) => ({ name, from: 'serviceAccount' }));
+      } else if (sa.reason !== 'NotFound') {
+        notes.push({ name: `ServiceAccount ${spec.serviceAccountName || 'default'}`, namespace: spec.namespace, from: 'serviceAccount', status: sa.reason, message: sa.message });
+      }
+    }
+    const entries: CredentialEntry[] = [];
+    const seen = new Set<string>();
+    for (const { name, from } of names) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const got = await opts.cluster.getSecret(spec.namespace, name);
+      if (!got.found) {
+        notes.push({ name, namespace: spec.namespace, from, status: got.reason, message: got.message });
+        continue;
+      }
+      const parsed = credentialsFromSecret(got.value);
+      if (!parsed.ok) {
+        notes.push({ name, namespace: spec.namespace, from, status: parsed.problem, message: parsed.message });
+        continue;
+      }
+      notes.push({ name, namespace: spec.namespace, from, status: 'ok' });
+      entries.push(...parsed.entries);
+    }
+    return { notes, entries };
+  }
+
+  async function platformsFor(spec: PodPullSpec): Promise<{ platforms: Platform[]; source: Finding['platformSource']; nodes?: NodeInfo[] }> {
+    if (opts.platformsFromNodes && opts.cluster.connected) {
+      const nodes = await opts.cluster.listNodes();
+      if (nodes.length > 0) {
+        const eligible = eligibleNodes(spec, nodes);
+        // No node matches at all: the pod would stay Pending, which is not a pull problem; check any platform.
+        if (eligible.length === 0) return { platforms: [], source: 'any', nodes: [] };
+        return { platforms: platformsOf(eligible), source: 'nodes', nodes: eligible };
+      }
+    }
+    return opts.fallbackPlatforms.length > 0 ? { platforms: opts.fallbackPlatforms, source: 'config' } : { platforms: [], source: 'any' };
+  }
+
+  function withDeadline(p: Promise<Resolution>, image: string, reference: string, deadline: number): Promise<Resolution> {
+    const left = deadline - clock();
+    const late = (): Resolution => resolution('RegistryTimeout', image, { reference, detail: 'the review deadline was reached before the registry answered' });
+    if (left <= 0) return Promise.resolve(late());
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<Resolution>((resolve) => {
+      timer = setTimeout(() => resolve(late()), left);
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  function neverPull(target: ImageTarget, ref: Reference, nodes: NodeInfo[] | undefined): Partial<Finding> & { resolution: Resolution } {
+    const names = new Set([target.image, ref.canonical, ref.digest ? `${ref.name}@${ref.digest}` : `${ref.name}:${ref.tag ?? 'latest'}`]);
+    const withImage = nodes?.filter((n) => n.images.some((i) => names.has(i))).map((n) => n.name);
+    return {
+      resolution: resolution('NeverPull', target.image, { reference: ref.canonical }),
+      ...(nodes ? { nodesWithImage: withImage ?? [], eligibleNodeCount: nodes.length } : {}),
+    };
+  }
+
+  return {
+    async check(spec, targets, deadline) {
+      const parsed = targets.map((t) => ({ target: t, parsed: parseReference(t.image) }));
+      const toCheck = parsed.filter((p) => !excluded(p.target, p.parsed.ok ? p.parsed.reference : undefined));
+      const excludedTargets = parsed.filter((p) => !toCheck.includes(p)).map((p) => p.target);
+      if (toCheck.length === 0) return { findings: [], excluded: excludedTargets };
+
+      const [secrets, platforms] = await Promise.all([readSecrets(spec), platformsFor(spec)]);
+      const keyring = buildKeyring(secrets.entries, opts.nodeCredentials);
+      const unreadable = secrets.notes.filter((n) => n.status === 'Unavailable' || n.status === 'Forbidden');
+      const base = { namespace: spec.namespace, secrets: secrets.notes, serviceAccountName: spec.serviceAccountName || 'default', eligiblePlatforms: platforms.platforms, platformSource: platforms.source };
+
+      // One registry question per distinct image in this review; the client coalesces across reviews.
+      const byImage = new Map<string, Promise<Resolution>>();
+      const findings = await Promise.all(toCheck.map(async ({ target, parsed: p }): Promise<Finding> => {
+        if (!p.ok) {
+          return { ...base, target, resolution: resolution('InvalidReference', target.image, { detail: p.error.message }) };
+        }
+        const ref = p.reference;
+        if (target.pullPolicy === 'Never') return { ...base, target, ...neverPull(target, ref, platforms.nodes) };
+        let pending = byImage.get(ref.canonical);
+        if (!pending) {
+          const nodeCredentials = opts.nodeCredentialRegistries.some((g) => matchesRegistryGlob(g, ref.registry));
+          pending = withDeadline(
+            opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(keyring, ref), deadline, nodeCredentials }),
+            target.image,
+            ref.canonical,
+            deadline,
+          );
+          byImage.set(ref.canonical, pending);
+        }
+        let r = { ...(await pending), image: target.image };
+        // A secret the kubelet would use could not be read: an auth failure here proves nothing.
+        if (AUTH_REASONS.has(r.reason) && unreadable.length > 0) {
+          r = { ...r, reason: 'SecretsUnreadable', verdict: REASON_VERDICT.SecretsUnreadable, detail: unreadable.map((n) => `${n.name}: ${n.message ?? n.status}`).join('; ') };
+        }
+        return { ...base, target, resolution: r };
+      }));
+      return { findings, excluded: excludedTargets };
+    },
+  };
+}
