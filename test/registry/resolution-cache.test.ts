@@ -1,0 +1,106 @@
+import t from 'tap';
+import { parseReference, type Reference } from '../../src/reference/reference.ts';
+import { cacheKey, credentialIdentity, withResolutionCache, type ResolveOptionsLike } from '../../src/registry/resolution-cache.ts';
+import { resolution, type Resolution, type ReasonCode } from '../../src/registry/resolution.ts';
+
+function ref(s: string): Reference {
+  const p = parseReference(s);
+  if (!p.ok) throw new Error(p.error.message);
+  return p.reference;
+}
+
+/** A resolver that counts calls and answers what the test says, optionally only when released. */
+function fakeResolver(answer: (r: Reference) => ReasonCode) {
+  const calls: string[] = [];
+  let release: (() => void) | undefined;
+  let gate: Promise<void> | undefined;
+  return {
+    calls,
+    hold() {
+      gate = new Promise((r) => (release = r));
+    },
+    open() {
+      release?.();
+    },
+    async resolve(r: Reference, _o: ResolveOptionsLike): Promise<Resolution> {
+      calls.push(r.canonical);
+      if (gate) await gate;
+      return resolution(answer(r), r.canonical, { reference: r.canonical });
+    },
+    async close() {},
+  };
+}
+
+const none: ResolveOptionsLike = { platforms: [], credentials: [] };
+const opts = { digestTtlMs: 100_000, tagTtlMs: 1000, negativeTtlMs: 100, maxEntries: 100, maxBytes: 1_000_000 };
+
+t.test('concurrent identical lookups share one registry request', async (t) => {
+  const inner = fakeResolver(() => 'Resolved');
+  const events: string[] = [];
+  const cache = withResolutionCache(inner, { ...opts, onEvent: (e) => events.push(e) });
+  inner.hold();
+  const all = Array.from({ length: 500 }, () => cache.resolve(ref('nginx:1.25'), none));
+  inner.open();
+  const results = await Promise.all(all);
+  t.equal(inner.calls.length, 1, 'one request for 500 lookups');
+  t.ok(results.every((r) => r.reason === 'Resolved'));
+  t.equal(events.filter((e) => e === 'coalesced').length, 499);
+});
+
+t.test('tags expire after the tag TTL, digests after the digest TTL, negatives sooner', async (t) => {
+  let now = 0;
+  const inner = fakeResolver((r) => (r.tag === 'missing' ? 'TagNotFound' : 'Resolved'));
+  const cache = withResolutionCache(inner, { ...opts, clock: () => now });
+  const digest = `nginx@sha256:${'a'.repeat(64)}`;
+  await cache.resolve(ref('nginx:1.25'), none);
+  await cache.resolve(ref(digest), none);
+  await cache.resolve(ref('nginx:missing'), none);
+  t.equal(inner.calls.length, 3);
+  now = 50;
+  await Promise.all([cache.resolve(ref('nginx:1.25'), none), cache.resolve(ref(digest), none), cache.resolve(ref('nginx:missing'), none)]);
+  t.equal(inner.calls.length, 3, 'all three cached within the shortest TTL');
+  now = 500;
+  await cache.resolve(ref('nginx:missing'), none);
+  await cache.resolve(ref('nginx:1.25'), none);
+  t.equal(inner.calls.length, 4, 'the negative expired, the tag did not');
+  now = 5000;
+  await cache.resolve(ref('nginx:1.25'), none);
+  await cache.resolve(ref(digest), none);
+  t.equal(inner.calls.length, 5, 'the tag expired, the digest did not');
+});
+
+t.test('unknown answers are never cached', async (t) => {
+  const inner = fakeResolver(() => 'RegistryTimeout');
+  const cache = withResolutionCache(inner, opts);
+  await cache.resolve(ref('nginx'), none);
+  await cache.resolve(ref('nginx'), none);
+  t.equal(inner.calls.length, 2);
+  t.equal(cache.size, 0);
+});
+
+t.test('different credentials or platforms are different questions', async (t) => {
+  const inner = fakeResolver(() => 'Resolved');
+  const cache = withResolutionCache(inner, opts);
+  const a = { source: 'secret a', key: 'docker.io', username: 'u', password: 'p1' };
+  const b = { ...a, password: 'p2' };
+  await cache.resolve(ref('nginx'), { platforms: [], credentials: [a] });
+  await cache.resolve(ref('nginx'), { platforms: [], credentials: [b] });
+  await cache.resolve(ref('nginx'), { platforms: [{ os: 'linux', architecture: 'arm64' }], credentials: [a] });
+  await cache.resolve(ref('nginx'), { platforms: [], credentials: [a] });
+  t.equal(inner.calls.length, 3);
+  t.notMatch(cacheKey(ref('nginx'), { platforms: [], credentials: [a] }), /p1/, 'no secret in the key');
+  t.not(credentialIdentity(a), credentialIdentity(b));
+});
+
+t.test('memory is bounded by entry count and bytes, evicting the least recently used', async (t) => {
+  const inner = fakeResolver(() => 'Resolved');
+  const events: string[] = [];
+  const cache = withResolutionCache(inner, { ...opts, maxEntries: 10, onEvent: (e) => events.push(e) });
+  for (let i = 0; i < 30; i++) await cache.resolve(ref(`img${i}:1`), none);
+  t.equal(cache.size, 10);
+  t.equal(events.filter((e) => e === 'eviction').length, 20);
+  const small = withResolutionCache(fakeResolver(() => 'Resolved'), { ...opts, maxBytes: 4000 });
+  for (let i = 0; i < 100; i++) await small.resolve(ref(`img${i}:1`), none);
+  t.ok(small.bytes <= 4000, `bytes ${small.bytes} within 4000`);
+  t.ok(small.size > 0 && small.size < 100);
+});
