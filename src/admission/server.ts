@@ -3,7 +3,6 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Server } from 'node:https';
-import type { Config } from '../config.ts';
 import { admissionReviewSchema, parseTimeout, type AdmissionReviewIn, type AdmissionReviewOut } from './schema.ts';
 import { review, type ReviewDeps } from './review.ts';
 import { loadTls, watchTls, type TlsMaterial, type TlsWatcher } from './tls.ts';
