@@ -61,7 +61,7 @@ export function parseManifests(text: string, file: string, problems: ManifestPro
   const out: ManifestObject[] = [];
   let docs: YAML.Document.Parsed[];
   try {
-    docs = YAML.parseAllDocuments(text, { lineCounter, maxAliasCount: 100 }) as YAML.Document.Parsed[];
+    docs = YAML.parseAllDocuments(text, { lineCounter }) as YAML.Document.Parsed[];
   } catch (err) {
     problems.push({ file, message: `not YAML: ${(err as Error).message}` });
     return out;
