@@ -98,6 +98,8 @@ export interface Resolution {
   credentialsTried: string[];
   /** Source of the credential that worked (or `anonymous`). */
   credentialUsed?: string;
+  /** For RateLimited (and some 503s): the registry's Retry-After, in seconds. */
+  retryAfterSeconds?: number;
   /** Free-form technical detail for logs (never secrets). */
   detail?: string;
 }

@@ -1,0 +1,84 @@
+// createRegistryClient(): the registry layer's front door. Wires the resolver to its transports and caches,
+// coalesces identical in-flight resolutions (one registry round trip for many admission reviews), and
+// guarantees resolve() never throws: even our own bugs come back as a RegistryError resolution.
+import type { Reference } from '../reference/reference.ts';
+import { credentialIdentity } from './auth.ts';
+import { withDefaults, type RegistryConfigInput } from './config.ts';
+import { formatPlatform } from './platform.ts';
+import type { ProxyEnv } from './proxy.ts';
+import { resolution, type Resolution } from './resolution.ts';
+import { Resolver, type ResolveOptions } from './resolve.ts';
+import type { Clock, RegistryLogger, RegistryObserver } from './transport.ts';
+
+export interface RegistryClient {
+  /** Never throws. */
+  resolve(ref: Reference, opts: ResolveOptions): Promise<Resolution>;
+  close(): Promise<void>;
+}
+
+export interface RegistryClientDeps {
+  observer?: RegistryObserver;
+  /** Epoch ms; token expiry and deadlines are measured with it. Default Date.now. */
+  clock?: Clock;
+  logger?: RegistryLogger;
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY source. Default process.env. */
+  env?: ProxyEnv;
+  /** Reads CA files named in the config. Default fs.readFileSync. */
+  readFile?: (path: string) => string;
+}
+
+function coalesceKey(ref: Reference, opts: ResolveOptions): string {
+  return JSON.stringify([
+    ref.canonical,
+    opts.platforms.map(formatPlatform),
+    opts.credentials.map((c) => [c.source, credentialIdentity(c)]),
+    Boolean(opts.nodeCredentials),
+    opts.suggestTags !== false,
+    opts.image ?? '',
+  ]);
+}
+
+export function createRegistryClient(config: RegistryConfigInput, deps: RegistryClientDeps = {}): RegistryClient {
+  const resolver = new Resolver(withDefaults(config), {
+    clock: deps.clock ?? Date.now,
+    env: deps.env ?? process.env,
+    ...(deps.observer ? { observer: deps.observer } : {}),
+    ...(deps.logger ? { logger: deps.logger } : {}),
+    ...(deps.readFile ? { readFile: deps.readFile } : {}),
+  });
+  const inflight = new Map<string, Promise<Resolution>>();
+  let closed = false;
+
+  const safely = async (ref: Reference, opts: ResolveOptions): Promise<Resolution> => {
+    const image = opts.image ?? ref?.canonical ?? '';
+    try {
+      if (closed) return resolution('RegistryError', image, { reference: ref.canonical, detail: 'the registry client is closed' });
+      return await resolver.resolve(ref, opts);
+    } catch (err) {
+      deps.logger?.warn({ err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err), image }, 'registry resolution failed unexpectedly');
+      return resolution('RegistryError', image, { ...(ref?.canonical ? { reference: ref.canonical } : {}), detail: `internal error while resolving: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  };
+
+  return {
+    resolve(ref, opts) {
+      // A caller's own abort signal must not cancel someone else's answer: only signal-free calls share.
+      if (opts.signal) return safely(ref, opts);
+      let key: string;
+      try {
+        key = coalesceKey(ref, opts);
+      } catch {
+        return safely(ref, opts);
+      }
+      const pending = inflight.get(key);
+      if (pending) return pending;
+      const p = safely(ref, opts).finally(() => inflight.delete(key));
+      inflight.set(key, p);
+      return p;
+    },
+    async close() {
+      closed = true;
+      await resolver.close();
+    },
+  };
+}

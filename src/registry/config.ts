@@ -1,0 +1,179 @@
+// Per-registry connection settings (TLS, plain HTTP, mirrors, limits), read from a YAML or JSON file and
+// validated with ajv. Pure: text in, typed config or readable errors out; CA files are read by transport.ts.
+import { Ajv, type ErrorObject, type JSONSchemaType } from 'ajv';
+import { parseDocument } from 'yaml';
+
+/** A mirror tried before the upstream registry, with containerd hosts.toml semantics. */
+export interface MirrorConfig {
+  /** `host[:port]` of the mirror; requests go to `https://host/v2/…` (or http with plainHTTP). */
+  host: string;
+  /** Talk plain HTTP to the mirror. */
+  plainHTTP?: boolean;
+  /** Extra CA bundle (PEM file path) trusted for the mirror, on top of the system roots. */
+  ca?: string;
+  /** Do not verify the mirror's TLS certificate (as containerd `skip_verify`). */
+  insecureSkipVerify?: boolean;
+}
+
+export interface RegistryHostConfig {
+  /** Extra CA bundle (PEM file path) trusted for this registry (and its token realm), on top of system roots. */
+  ca?: string;
+  /** Do not verify the registry's TLS certificate. */
+  insecureSkipVerify?: boolean;
+  /** Talk plain HTTP to the registry. */
+  plainHTTP?: boolean;
+  /** Pull credentials come from the nodes' kubelet credential provider (ECR, GCR, ACR): a 401/403 is not a deny. */
+  nodeCredentials?: boolean;
+  /** At most this many requests in flight to this registry (connections per origin). */
+  maxConcurrency?: number;
+  /** Tried in order before the upstream; a mirror that fails or lacks the image falls through to the next. */
+  mirrors?: MirrorConfig[];
+}
+
+export interface RegistryDefaults {
+  /** Deadline for one HTTP request (connect + headers + body), unless the caller's deadline is sooner. */
+  requestTimeoutMs: number;
+  /** Largest manifest or index accepted (containerd's limit is 4 MiB). */
+  maxManifestBytes: number;
+  /** At most this many `tags/list` pages are read for suggestions. */
+  maxTagPages: number;
+  /** Tags asked per `tags/list` page (`?n=`). */
+  tagPageSize: number;
+  /** Default for registries without their own maxConcurrency. */
+  maxConcurrency: number;
+}
+
+export interface RegistryConfig {
+  /** Keyed by the registry as written in image references (`docker.io` for Docker Hub, `host:port`). */
+  registries: Record<string, RegistryHostConfig>;
+  defaults: RegistryDefaults;
+}
+
+/** Input form: every section optional. */
+export interface RegistryConfigInput {
+  registries?: Record<string, RegistryHostConfig>;
+  defaults?: Partial<RegistryDefaults>;
+}
+
+export const DEFAULT_REGISTRY_DEFAULTS: Readonly<RegistryDefaults> = Object.freeze({
+  requestTimeoutMs: 4000,
+  maxManifestBytes: 4 * 1024 * 1024,
+  maxTagPages: 10,
+  tagPageSize: 1000,
+  maxConcurrency: 16,
+});
+
+const HOST_PATTERN = '^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?$';
+
+const mirrorSchema: JSONSchemaType<MirrorConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['host'],
+  properties: {
+    host: { type: 'string', pattern: HOST_PATTERN, maxLength: 260 },
+    plainHTTP: { type: 'boolean', nullable: true },
+    ca: { type: 'string', minLength: 1, nullable: true },
+    insecureSkipVerify: { type: 'boolean', nullable: true },
+  },
+};
+
+const hostSchema: JSONSchemaType<RegistryHostConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ca: { type: 'string', minLength: 1, nullable: true },
+    insecureSkipVerify: { type: 'boolean', nullable: true },
+    plainHTTP: { type: 'boolean', nullable: true },
+    nodeCredentials: { type: 'boolean', nullable: true },
+    maxConcurrency: { type: 'integer', minimum: 1, maximum: 1024, nullable: true },
+    mirrors: { type: 'array', items: mirrorSchema, maxItems: 16, nullable: true },
+  },
+};
+
+/** JSON schema of the registry configuration file. */
+export const registryConfigSchema = {
+  $id: 'https://pullguard.dev/schemas/registry-config.json',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    registries: {
+      type: 'object',
+      default: {},
+      propertyNames: { pattern: HOST_PATTERN, maxLength: 260 },
+      additionalProperties: hostSchema,
+    },
+    defaults: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 300_000, default: DEFAULT_REGISTRY_DEFAULTS.requestTimeoutMs },
+        maxManifestBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024, default: DEFAULT_REGISTRY_DEFAULTS.maxManifestBytes },
+        maxTagPages: { type: 'integer', minimum: 0, maximum: 1000, default: DEFAULT_REGISTRY_DEFAULTS.maxTagPages },
+        tagPageSize: { type: 'integer', minimum: 1, maximum: 10_000, default: DEFAULT_REGISTRY_DEFAULTS.tagPageSize },
+        maxConcurrency: { type: 'integer', minimum: 1, maximum: 1024, default: DEFAULT_REGISTRY_DEFAULTS.maxConcurrency },
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
+const validate = ajv.compile<RegistryConfig>(registryConfigSchema);
+
+export type LoadResult = { ok: true; config: RegistryConfig } | { ok: false; errors: string[] };
+
+/** Parses and validates a registry config file (YAML or JSON). `source` names the file in messages. */
+export function loadRegistryConfig(text: string, source: string): LoadResult {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return { ok: false, errors: doc.errors.map((e) => `${source}: invalid YAML/JSON: ${firstLine(e.message)}`) };
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return { ok: false, errors: [`${source}: ${firstLine(e instanceof Error ? e.message : String(e))}`] };
+  }
+  if (data === null || data === undefined) data = {};
+  return validateRegistryConfig(data, source);
+}
+
+/** Validates an already-parsed value (defaults filled in on a copy). */
+export function validateRegistryConfig(data: unknown, source: string): LoadResult {
+  const copy: unknown = structuredClone(data);
+  if (validate(copy)) return { ok: true, config: copy };
+  // A bad registry key yields both a `pattern` and a `propertyNames` error: keep the clearer one.
+  const errors = (validate.errors ?? []).filter((e) => !e.schemaPath.includes('/propertyNames/'));
+  return { ok: false, errors: errors.map((e) => `${source}: ${describe(e)}`) };
+}
+
+/** Fills defaults for a programmatic config (what createRegistryClient accepts). */
+export function withDefaults(input: RegistryConfigInput | RegistryConfig | undefined): RegistryConfig {
+  return {
+    registries: { ...(input?.registries ?? {}) },
+    defaults: { ...DEFAULT_REGISTRY_DEFAULTS, ...(input?.defaults ?? {}) },
+  };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}
+
+function describe(e: ErrorObject): string {
+  const path = e.instancePath ? e.instancePath.replace(/~1/g, '/').replace(/~0/g, '~') : '/';
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `${path}: unknown key "${String(p.additionalProperty)}"`;
+    case 'required':
+      return `${path}: missing required key "${String(p.missingProperty)}"`;
+    case 'type':
+      return `${path}: must be ${String(p.type)}`;
+    case 'pattern':
+      return `${path}: must be host[:port], got ${JSON.stringify(e.data)}`;
+    case 'propertyNames':
+      return `${path}: registry key "${String(p.propertyName)}" is not host[:port]`;
+    default:
+      return `${path}: ${e.message ?? e.keyword}`;
+  }
+}

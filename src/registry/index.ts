@@ -1,0 +1,21 @@
+// The registry layer's public surface: resolve image references against their registries, as the kubelet
+// would pull them. Everything else in src/registry is internal to it.
+export { createRegistryClient, type RegistryClient, type RegistryClientDeps } from './client.ts';
+export type { ResolveOptions } from './resolve.ts';
+export type { RegistryObserver, RegistryLogger, RequestEvent, Clock } from './transport.ts';
+export { parsePlatform, formatPlatform, normalizePlatform, platformMatches, matchPlatforms } from './platform.ts';
+export {
+  loadRegistryConfig,
+  validateRegistryConfig,
+  registryConfigSchema,
+  DEFAULT_REGISTRY_DEFAULTS,
+  type RegistryConfig,
+  type RegistryConfigInput,
+  type RegistryHostConfig,
+  type MirrorConfig,
+  type RegistryDefaults,
+  type LoadResult,
+} from './config.ts';
+export { RegistryError, type Diagnostic } from './errors.ts';
+export { suggestTags, editDistance } from './suggest.ts';
+export type { Platform, PullCredential, Resolution, ReasonCode, Verdict, UnreachableCause } from './resolution.ts';

@@ -1,0 +1,57 @@
+// GET /v2/ on an endpoint to learn how it wants to be authenticated (go-containerregistry ping.go).
+// Answers are cached per endpoint for a few minutes; concurrent pings of one endpoint share one request.
+import { parseChallenges, type Challenge } from './challenge.ts';
+import { headerList, type Clock, type Result, type Transport } from './transport.ts';
+
+export interface PingResult {
+  status: number;
+  /** Empty when the registry answered 200 (no auth) or something unexpected. */
+  challenges: Challenge[];
+}
+
+const PING_TTL_MS = 5 * 60_000;
+const PING_MAX_BYTES = 64 * 1024;
+
+export class PingCache {
+  readonly #clock: Clock;
+  readonly #entries = new Map<string, { at: number; result: PingResult }>();
+  readonly #inflight = new Map<string, Promise<Result<PingResult>>>();
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  async ping(transport: Transport, ctx: { deadline?: number; signal?: AbortSignal }): Promise<Result<PingResult>> {
+    const key = transport.baseUrl;
+    const cached = this.#entries.get(key);
+    if (cached && this.#clock() - cached.at < PING_TTL_MS) return { ok: true, value: cached.result };
+    let pending = this.#inflight.get(key);
+    if (!pending) {
+      pending = this.#doPing(transport, ctx).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #doPing(transport: Transport, ctx: { deadline?: number; signal?: AbortSignal }): Promise<Result<PingResult>> {
+    const res = await transport.send({
+      method: 'GET',
+      url: `${transport.baseUrl}/v2/`,
+      operation: 'ping',
+      maxBytes: PING_MAX_BYTES,
+      ...(ctx.deadline === undefined ? {} : { deadline: ctx.deadline }),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    if (!res.ok) return res;
+    const { status, headers } = res.value;
+    const result: PingResult = { status, challenges: status === 401 ? parseChallenges(headerList(headers, 'www-authenticate')) : [] };
+    // Only definite answers are remembered; a 5xx or 429 is asked again next time.
+    if (status === 200 || status === 401) this.#entries.set(transport.baseUrl, { at: this.#clock(), result });
+    return { ok: true, value: result };
+  }
+
+  /** Forget an endpoint's answer (e.g. a request later met a challenge the ping did not announce). */
+  forget(transport: Transport): void {
+    this.#entries.delete(transport.baseUrl);
+  }
+}
