@@ -170,7 +170,7 @@ const TLS_CODES = new Set([
   'EPROTO',
 ]);
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ABORT_ERR']);
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NODATA', 'EAI_NONAME', 'EAI_FAIL']);
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED', 'UND_ERR_CLOSED', 'HPE_INVALID_CONSTANT', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
 const NETWORK_CODES = new Set(['ENETUNREACH', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL', 'ENONET']);
@@ -225,7 +225,7 @@ export function classifyNetworkError(err: unknown, ctx: NetworkContext = {}): Ne
     if (BAD_RESPONSE_CODES.has(code) || code.startsWith('HPE_')) return { reason: 'RegistryError', code };
   }
   // Through a proxy, a failed CONNECT (non-200, 407) surfaces as an aborted/invalid request from undici.
-  if (ctx.proxy && codes.some((c) => c === 'UND_ERR_ABORTED' || c === 'UND_ERR_INVALID_ARG')) {
+  if (ctx.proxy && codes.some((c) => c === 'UND_ERR_ABORTED' || c === 'UND_ERR_INVALID_ARG' || c === 'ABORT_ERR')) {
     return { reason: 'RegistryUnreachable', cause: 'proxy', code: codes[0] };
   }
   return codes[0] === undefined ? { reason: 'RegistryError' } : { reason: 'RegistryError', code: codes[0] };

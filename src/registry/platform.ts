@@ -2,7 +2,7 @@
 // platforms a pod may run on, with the semantics of containerd's `platforms.Only` matcher.
 import type { Platform } from './resolution.ts';
 
-const COMPONENT = /^[a-z0-9_.-]+$/;
+const COMPONENT = /^[a-z0-9][a-z0-9_.-]*$/;
 const KNOWN_OS = new Set(['linux', 'windows', 'darwin', 'freebsd', 'netbsd', 'openbsd', 'solaris', 'illumos', 'aix', 'plan9', 'android', 'ios', 'js', 'wasip1', 'dragonfly', 'zos']);
 const KNOWN_ARCH = new Set(['amd64', '386', 'arm', 'arm64', 'ppc64le', 'ppc64', 's390x', 'riscv64', 'mips64le', 'mips64', 'mipsle', 'mips', 'loong64', 'wasm']);
 

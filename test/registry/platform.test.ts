@@ -1,0 +1,107 @@
+// Platform parsing, normalisation and matching with containerd's `platforms.Only` semantics.
+import t from 'tap';
+import { compatiblePlatforms, formatPlatform, matchPlatforms, normalizePlatform, parsePlatform, platformMatches } from '../../src/registry/platform.ts';
+import type { Platform } from '../../src/registry/resolution.ts';
+
+const P = (s: string): Platform => {
+  const p = parsePlatform(s);
+  if (!p) throw new Error(`bad platform ${s}`);
+  return p;
+};
+
+t.test('parsePlatform reads os/arch[/variant] and normalises aliases', async (t) => {
+  const table: [string, Platform | undefined][] = [
+    ['linux/amd64', { os: 'linux', architecture: 'amd64' }],
+    ['linux/arm64', { os: 'linux', architecture: 'arm64' }],
+    ['linux/arm64/v8', { os: 'linux', architecture: 'arm64' }],
+    ['linux/aarch64', { os: 'linux', architecture: 'arm64' }],
+    ['linux/x86_64', { os: 'linux', architecture: 'amd64' }],
+    ['linux/armhf', { os: 'linux', architecture: 'arm', variant: 'v7' }],
+    ['linux/armel', { os: 'linux', architecture: 'arm', variant: 'v6' }],
+    ['linux/arm', { os: 'linux', architecture: 'arm', variant: 'v7' }],
+    ['linux/arm/v6', { os: 'linux', architecture: 'arm', variant: 'v6' }],
+    ['linux/arm/7', { os: 'linux', architecture: 'arm', variant: 'v7' }],
+    ['Linux/AMD64', { os: 'linux', architecture: 'amd64' }],
+    ['linux/i386', { os: 'linux', architecture: '386' }],
+    ['macos/arm64', { os: 'darwin', architecture: 'arm64' }],
+    ['windows(10.0.17763)/amd64', { os: 'windows', architecture: 'amd64', osVersion: '10.0.17763' }],
+    ['amd64', { os: 'linux', architecture: 'amd64' }],
+    ['  linux/s390x  ', { os: 'linux', architecture: 's390x' }],
+    ['', undefined],
+    ['linux', undefined],
+    ['linux/', undefined],
+    ['linux/amd64/v2/extra', undefined],
+    ['linux/am d64', undefined],
+    ['../etc', undefined],
+  ];
+  for (const [input, want] of table) t.same(parsePlatform(input), want, JSON.stringify(input));
+});
+
+t.test('formatPlatform writes what docker --platform takes', async (t) => {
+  t.equal(formatPlatform({ os: 'linux', architecture: 'arm', variant: 'v7' }), 'linux/arm/v7');
+  t.equal(formatPlatform({ os: 'linux', architecture: 'amd64' }), 'linux/amd64');
+  t.equal(formatPlatform(P('linux/arm64/v8')), 'linux/arm64', 'arm64/v8 is the default variant');
+});
+
+t.test('normalizePlatform follows containerd for variants', async (t) => {
+  t.same(normalizePlatform({ os: 'linux', architecture: 'arm64', variant: 'v8' }), { os: 'linux', architecture: 'arm64' });
+  t.same(normalizePlatform({ os: 'linux', architecture: 'amd64', variant: 'v1' }), { os: 'linux', architecture: 'amd64' });
+  t.same(normalizePlatform({ os: 'linux', architecture: 'arm', variant: '8' }), { os: 'linux', architecture: 'arm', variant: 'v8' });
+});
+
+type Row = { node: string; image: string; runs: boolean; why: string };
+const table: Row[] = [
+  { node: 'linux/amd64', image: 'linux/amd64', runs: true, why: 'same platform' },
+  { node: 'linux/amd64', image: 'linux/x86_64', runs: true, why: 'x86_64 is amd64' },
+  { node: 'linux/amd64', image: 'linux/386', runs: true, why: 'amd64 runs 386 (containerd Only)' },
+  { node: 'linux/amd64', image: 'linux/arm64', runs: false, why: 'different architecture' },
+  { node: 'linux/amd64', image: 'windows/amd64', runs: false, why: 'different os' },
+  { node: 'linux/amd64', image: 'linux/amd64/v2', runs: false, why: 'a v1 node cannot run x86-64-v2 code' },
+  { node: 'linux/amd64/v3', image: 'linux/amd64/v2', runs: true, why: 'higher amd64 levels run lower ones' },
+  { node: 'linux/amd64/v3', image: 'linux/amd64', runs: true, why: 'and baseline amd64' },
+  { node: 'linux/arm64', image: 'linux/arm64', runs: true, why: 'same platform' },
+  { node: 'linux/arm64', image: 'linux/arm64/v8', runs: true, why: 'arm64/v8 is the default arm64 variant' },
+  { node: 'linux/aarch64', image: 'linux/arm64', runs: true, why: 'aarch64 is arm64' },
+  { node: 'linux/arm64', image: 'linux/arm/v7', runs: true, why: 'arm64 runs 32-bit arm v7' },
+  { node: 'linux/arm64', image: 'linux/arm/v6', runs: true, why: 'arm64 runs 32-bit arm v6' },
+  { node: 'linux/arm64', image: 'linux/amd64', runs: false, why: 'arm64 cannot run amd64' },
+  { node: 'linux/arm64/v8.2', image: 'linux/arm64', runs: true, why: 'arm64 v8.2 runs baseline v8' },
+  { node: 'linux/arm64', image: 'linux/arm64/v8.2', runs: false, why: 'baseline arm64 cannot run v8.2-only code' },
+  { node: 'linux/arm/v8', image: 'linux/arm/v7', runs: true, why: 'arm/v8 runs v7' },
+  { node: 'linux/arm/v8', image: 'linux/arm/v6', runs: true, why: 'arm/v8 runs v6' },
+  { node: 'linux/arm/v8', image: 'linux/arm/v5', runs: true, why: 'arm/v8 runs v5' },
+  { node: 'linux/arm/v7', image: 'linux/arm/v8', runs: false, why: 'arm/v7 cannot run v8' },
+  { node: 'linux/arm/v6', image: 'linux/arm/v7', runs: false, why: 'arm/v6 cannot run v7' },
+  { node: 'linux/armhf', image: 'linux/arm', runs: true, why: 'armhf is arm/v7, and a plain arm image is v7' },
+  { node: 'linux/armel', image: 'linux/arm/v6', runs: true, why: 'armel is arm/v6' },
+  { node: 'linux/arm', image: 'linux/arm64', runs: false, why: '32-bit arm cannot run arm64' },
+  { node: 'windows/amd64', image: 'windows/amd64', runs: true, why: 'windows matches windows' },
+];
+
+for (const r of table) {
+  t.test(`${r.node} node ${r.runs ? 'runs' : 'does not run'} a ${r.image} image: ${r.why}`, async (t) => {
+    t.equal(platformMatches(P(r.node), P(r.image)), r.runs);
+  });
+}
+
+t.test('windows osVersion is ignored when matching', async (t) => {
+  t.ok(platformMatches({ os: 'windows', architecture: 'amd64', osVersion: '10.0.20348' }, { os: 'windows', architecture: 'amd64', osVersion: '10.0.17763.1234' }));
+});
+
+t.test('compatiblePlatforms lists containerd preference order, best first', async (t) => {
+  t.same(compatiblePlatforms(P('linux/arm64')).map(formatPlatform), ['linux/arm64', 'linux/arm/v8', 'linux/arm/v7', 'linux/arm/v6', 'linux/arm/v5']);
+  t.same(compatiblePlatforms(P('linux/arm/v7')).map(formatPlatform), ['linux/arm/v7', 'linux/arm/v6', 'linux/arm/v5']);
+});
+
+t.test('matchPlatforms prefers the best variant and reports unsupported candidates', async (t) => {
+  const offered = [P('linux/amd64'), P('linux/arm/v6'), P('linux/arm/v7')];
+  const m = matchPlatforms([P('linux/arm64')], offered);
+  t.same(m.matched?.offered, P('linux/arm/v7'), 'arm64 prefers arm/v7 over arm/v6');
+  const partial = matchPlatforms([P('linux/s390x'), P('linux/amd64')], offered);
+  t.same(partial.matched?.offered, P('linux/amd64'));
+  t.same(partial.unsupported, [P('linux/s390x')]);
+  const none = matchPlatforms([P('linux/ppc64le')], offered);
+  t.equal(none.matched, undefined);
+  t.same(none.unsupported, [P('linux/ppc64le')]);
+  t.same(matchPlatforms([], offered), { unsupported: [] }, 'no candidates: nothing matched, nothing unsupported');
+});
