@@ -50,6 +50,10 @@ export function parseDockerConfigJson(text: string | Buffer, source: string): Do
     const stringMap = isObject(headers) && Object.values(headers).every((v) => v === null || typeof v === 'string');
     if (!stringMap) reject(out, `${source}: "HttpHeaders" must be a map of strings, not ${describe(headers)}.`);
   }
+  const helpers = ['credsstore', 'credhelpers'].filter((f) => goField(doc, f) !== undefined);
+  if (helpers.length > 0) {
+    out.problems.push(`${source}: the docker config names credential helpers (credsStore/credHelpers); the kubelet never runs them, so only the "auths" entries count.`);
+  }
   const auths = goField(doc, 'auths');
   if (auths === undefined || auths === null) {
     const looksLegacy = Object.values(doc).some((v) => isObject(v) && ['auth', 'username', 'password'].some((f) => goField(v, f) !== undefined));

@@ -170,7 +170,14 @@ const jsonCases: Case[] = [
     why: 'a missing auths map is a problem but not a kubelet error',
     text: json({ credsStore: 'desktop' }),
     entries: [],
-    problems: [/has no "auths" map, so it holds no credentials/],
+    problems: [/has no "auths" map, so it holds no credentials/, /credential helpers/],
+  },
+  {
+    why: 'credential helpers are reported, because the kubelet never runs them',
+    text: json({ auths: { 'r.io': { auth: b64('alice:Sup3rS3cret') } }, credHelpers: { 'gcr.io': 'gcloud' }, credsStore: 'desktop' }),
+    entries: [{ key: 'r.io', username: 'alice', password: 'Sup3rS3cret' }],
+    problems: [/credential helpers .* the kubelet never runs them/],
+    problemCount: 1,
   },
   {
     why: 'legacy .dockercfg content in a config.json is recognised',
