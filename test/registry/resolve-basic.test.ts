@@ -21,7 +21,7 @@ t.test('the right credentials resolve the tag to its digest', async (t) => {
   const client = clientFor({ [reg.host]: { caFile: reg.caFile } });
   t.teardown(() => client.close());
   const r = await client.resolve(ref(`${reg.host}/team/app:v1`), { platforms: [], credentials: [alice()] });
-  t.equal(r.reason, 'Resolved', r.detail);
+  t.equal(r.reason, 'Resolved', r.detail ?? '');
   t.equal(r.verdict, 'allow');
   t.equal(r.digest, digest);
   t.equal(r.mediaType, 'application/vnd.oci.image.manifest.v1+json');
@@ -34,7 +34,7 @@ t.test('wrong credentials are CredentialsRejected after anonymous also fails', a
   const client = clientFor({ [reg.host]: { caFile: reg.caFile } });
   t.teardown(() => client.close());
   const r = await client.resolve(ref(`${reg.host}/team/app:v1`), { platforms: [], credentials: [wrong()] });
-  t.equal(r.reason, 'CredentialsRejected', r.detail);
+  t.equal(r.reason, 'CredentialsRejected', r.detail ?? '');
   t.equal(r.verdict, 'deny');
   t.equal(r.status, 401);
   t.same(r.credentialsTried, ['secret default/wrong', 'anonymous']);
@@ -55,7 +55,7 @@ t.test('a wrong credential followed by a right one resolves, recording both', as
   const client = clientFor({ [reg.host]: { caFile: reg.caFile } });
   t.teardown(() => client.close());
   const r = await client.resolve(ref(`${reg.host}/team/app:v1`), { platforms: [], credentials: [wrong(), alice()] });
-  t.equal(r.reason, 'Resolved', r.detail);
+  t.equal(r.reason, 'Resolved', r.detail ?? '');
   t.same(r.credentialsTried, ['secret default/wrong', 'secret default/alice']);
   t.equal(r.credentialUsed, 'secret default/alice');
 });
@@ -75,7 +75,7 @@ t.test('a missing tag on a Basic registry is TagNotFound with suggestions', asyn
   const client = clientFor({ [reg.host]: { caFile: reg.caFile } });
   t.teardown(() => client.close());
   const r = await client.resolve(ref(`${reg.host}/team/app:v2`), { platforms: [], credentials: [alice()] });
-  t.equal(r.reason, 'TagNotFound', r.detail);
+  t.equal(r.reason, 'TagNotFound', r.detail ?? '');
   t.same(r.suggestions, ['v1']);
   t.equal(r.registryMessage, '404 MANIFEST_UNKNOWN: manifest unknown');
 });

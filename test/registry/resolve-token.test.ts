@@ -36,7 +36,7 @@ t.test('a public repository resolves anonymously with an anonymous token', async
   t.teardown(() => c.close());
   const before = tokenRequests().length;
   const r = await c.resolve(ref(`${reg.host}/public/tool:1.0`), { platforms: [], credentials: [] });
-  t.equal(r.reason, 'Resolved', r.detail);
+  t.equal(r.reason, 'Resolved', r.detail ?? '');
   t.same(r.credentialsTried, ['anonymous']);
   t.equal(r.credentialUsed, 'anonymous');
   const asked = tokenRequests().slice(before);
@@ -50,7 +50,7 @@ t.test('a private repository without credentials is AuthRequired', async (t) => 
   const c = client();
   t.teardown(() => c.close());
   const r = await c.resolve(ref(`${reg.host}/team/app:v1`), { platforms: [], credentials: [] });
-  t.equal(r.reason, 'AuthRequired', r.detail);
+  t.equal(r.reason, 'AuthRequired', r.detail ?? '');
   t.equal(r.status, 401);
   t.match(r.detail, /private or does not exist/);
   t.match(r.detail, /Docker Hub/);
@@ -60,7 +60,7 @@ t.test('wrong credentials are CredentialsRejected by the token endpoint', async 
   const c = client();
   t.teardown(() => c.close());
   const r = await c.resolve(ref(`${reg.host}/team/app:v1`), { platforms: [], credentials: [wrong()] });
-  t.equal(r.reason, 'CredentialsRejected', r.detail);
+  t.equal(r.reason, 'CredentialsRejected', r.detail ?? '');
   t.same(r.credentialsTried, ['secret team/stale', 'anonymous']);
   t.match(r.registryMessage, /401/);
   t.notMatch(JSON.stringify(r), /expired-password/);
@@ -70,7 +70,7 @@ t.test('a first wrong and a second right credential resolve, with both recorded'
   const c = client();
   t.teardown(() => c.close());
   const r = await c.resolve(ref(`${reg.host}/team/app:v1`), { platforms: [], credentials: [wrong(), alice()] });
-  t.equal(r.reason, 'Resolved', r.detail);
+  t.equal(r.reason, 'Resolved', r.detail ?? '');
   t.same(r.credentialsTried, ['secret team/stale', 'secret team/alice']);
   t.equal(r.credentialUsed, 'secret team/alice');
 });
@@ -79,7 +79,7 @@ t.test('accepted credentials without pull access are AccessDenied', async (t) =>
   const c = client();
   t.teardown(() => c.close());
   const r = await c.resolve(ref(`${reg.host}/team/app:v1`), { platforms: [], credentials: [bob()] });
-  t.equal(r.reason, 'AccessDenied', r.detail);
+  t.equal(r.reason, 'AccessDenied', r.detail ?? '');
   t.match(r.detail, /secret team\/bob/);
   t.same(r.credentialsTried, ['secret team/bob', 'anonymous']);
 });
@@ -101,7 +101,7 @@ t.test('an identity token is exchanged by OAuth2 POST (grant_type=refresh_token)
   const identity: PullCredential = { source: 'docker-config /root/.docker/config.json', key: reg.host, identityToken: refresh };
   const before = tokenRequests().length;
   const r = await c.resolve(ref(`${reg.host}/team/app:v1`), { platforms: [], credentials: [identity] });
-  t.equal(r.reason, 'Resolved', r.detail);
+  t.equal(r.reason, 'Resolved', r.detail ?? '');
   t.equal(r.credentialUsed, 'docker-config /root/.docker/config.json');
   const asked = tokenRequests().slice(before);
   t.equal(asked.length, 1);
@@ -120,7 +120,7 @@ t.test('a registry token is sent as the bearer token directly', async (t) => {
   t.teardown(() => c.close());
   const before = tokenRequests().length;
   const r = await c.resolve(ref(`${reg.host}/team/app:v1`), { platforms: [], credentials: [{ source: 'registrytoken', key: reg.host, registryToken: token }] });
-  t.equal(r.reason, 'Resolved', r.detail);
+  t.equal(r.reason, 'Resolved', r.detail ?? '');
   t.equal(tokenRequests().length, before, 'the token server was not asked');
 });
 
