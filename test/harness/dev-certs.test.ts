@@ -1,0 +1,90 @@
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { makeTempDir } from './lifecycle.ts';
+import { makeTestPki, runDevCerts } from './pki.ts';
+
+const run = promisify(execFile);
+
+async function x509Text(file: string): Promise<string> {
+  return (await run('openssl', ['x509', '-in', file, '-noout', '-text'])).stdout;
+}
+
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of ['ca.crt', 'ca.key', 'tls.crt', 'tls.key']) out[f] = await readFile(join(dir, f), 'utf8');
+  return out;
+}
+
+t.test('the serving certificate names localhost, the loopback IPs and every in-cluster service name', async (t) => {
+  const dir = makeTempDir('devcerts');
+  await runDevCerts(dir, { SERVICE: 'pg', NAMESPACE: 'infra' });
+  const text = await x509Text(join(dir, 'tls.crt'));
+  for (const san of ['DNS:localhost', 'IP Address:127.0.0.1', 'IP Address:0:0:0:0:0:0:0:1', 'DNS:pg,', 'DNS:pg.infra,', 'DNS:pg.infra.svc,', 'DNS:pg.infra.svc.cluster.local']) {
+    t.ok(text.includes(san), `SAN ${san}`);
+  }
+  t.match(text, /TLS Web Server Authentication/);
+  t.match(text, /CA:FALSE/);
+  t.match(await x509Text(join(dir, 'ca.crt')), /CA:TRUE/);
+  await run('openssl', ['verify', '-CAfile', join(dir, 'ca.crt'), join(dir, 'tls.crt')]);
+});
+
+t.test('the defaults are service pullguard in namespace pullguard', async (t) => {
+  const pki = await makeTestPki();
+  t.match(await x509Text(pki.certFile), /DNS:pullguard\.pullguard\.svc\.cluster\.local/);
+});
+
+t.test('keys are readable by their owner only', async (t) => {
+  const pki = await makeTestPki();
+  for (const f of ['ca.key', 'tls.key']) t.equal((await stat(join(pki.dir, f))).mode & 0o777, 0o600, f);
+});
+
+t.test('a second run changes nothing; --force regenerates everything', async (t) => {
+  const dir = makeTempDir('devcerts');
+  await runDevCerts(dir);
+  const first = await snapshot(dir);
+  const again = await runDevCerts(dir);
+  t.match(again.stdout, /is current/);
+  t.same(await snapshot(dir), first);
+  await runDevCerts(dir, {}, ['--force']);
+  const forced = await snapshot(dir);
+  for (const f of Object.keys(first)) t.not(forced[f], first[f], `${f} regenerated`);
+});
+
+t.test('a certificate valid for a day or less is re-issued from the same CA', async (t) => {
+  const dir = makeTempDir('devcerts');
+  await runDevCerts(dir, { DAYS: '1' });
+  const first = await snapshot(dir);
+  const out = await runDevCerts(dir);
+  t.match(out.stdout, /re-issued/);
+  const second = await snapshot(dir);
+  t.equal(second['ca.crt'], first['ca.crt']);
+  t.not(second['tls.crt'], first['tls.crt']);
+  t.match(await run('openssl', ['x509', '-in', join(dir, 'tls.crt'), '-noout', '-checkend', '86400']).then((r) => r.stdout), /will not expire/);
+});
+
+t.test('a different service name re-issues the serving certificate', async (t) => {
+  const dir = makeTempDir('devcerts');
+  await runDevCerts(dir);
+  await runDevCerts(dir, { SERVICE: 'other' });
+  t.match(await x509Text(join(dir, 'tls.crt')), /DNS:other\.pullguard\.svc/);
+});
+
+t.test('a missing or mismatched key means regeneration, not a broken pair', async (t) => {
+  const dir = makeTempDir('devcerts');
+  await runDevCerts(dir);
+  const other = makeTempDir('devcerts');
+  await runDevCerts(other);
+  await run('cp', [join(other, 'tls.key'), join(dir, 'tls.key')]);
+  const out = await runDevCerts(dir);
+  t.notMatch(out.stdout, /is current/);
+  const pub = async (args: string[]) => (await run('openssl', args)).stdout;
+  t.equal(await pub(['x509', '-in', join(dir, 'tls.crt'), '-noout', '-pubkey']), await pub(['pkey', '-in', join(dir, 'tls.key'), '-pubout']));
+});
+
+t.test('an unknown argument is refused', async (t) => {
+  const dir = makeTempDir('devcerts');
+  await t.rejects(runDevCerts(dir, {}, ['--bogus']), { code: 2 });
+});
