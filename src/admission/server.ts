@@ -1,6 +1,6 @@
 // The Fastify servers: the webhook (HTTPS, POST /validate) and the operations port (plain HTTP: /healthz,
 // /readyz, /metrics). Built as plain Fastify instances so tests can `inject` without sockets.
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Server } from 'node:https';
 import { admissionReviewSchema, parseTimeout, type AdmissionReviewIn, type AdmissionReviewOut } from './schema.ts';
@@ -25,7 +25,7 @@ export function buildWebhookApp(deps: WebhookDeps, https?: TlsMaterial): Fastify
   const clock = deps.clock ?? Date.now;
   const app = Fastify({
     loggerInstance: deps.logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -88,7 +88,7 @@ export interface Readiness {
 }
 
 export function buildOpsApp(deps: { metrics: WebhookDeps['metrics']; logger: Logger; readiness: Readiness }): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger, disableRequestLogging: true }) as unknown as FastifyInstance;
+  const app = Fastify({ loggerInstance: deps.logger, logController: new LogController({ disableRequestLogging: true }) }) as unknown as FastifyInstance;
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const r = deps.readiness.ready();

@@ -9,6 +9,7 @@ import { createClusterReader, disconnectedClusterReader } from '../cluster/reade
 import { parseDockerConfigJson, type CredentialEntry } from '../credentials/dockerconfig.ts';
 import { createRegistryClient, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryObserver } from '../registry/index.ts';
 import type { Platform } from '../registry/resolution.ts';
+import { withResolutionCache } from '../registry/resolution-cache.ts';
 import { createChecker, type Checker } from '../verdict/check.ts';
 
 export interface RuntimeLog {
@@ -18,7 +19,7 @@ export interface RuntimeLog {
 }
 
 export interface Runtime {
-  registry: RegistryClient;
+  registry: Pick<RegistryClient, 'resolve' | 'close'>;
   cluster: ClusterReader;
   checker: Checker;
   nodeCredentials: CredentialEntry[];
@@ -61,6 +62,21 @@ export function readNodeCredentials(files: string[]): { entries: CredentialEntry
   return { entries, errors };
 }
 
+/** The checker for a config, over an existing registry client and cluster reader. */
+export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cluster' | 'nodeCredentials' | 'fallbackPlatforms'>): Checker {
+  return createChecker({
+    registry: parts.registry,
+    cluster: parts.cluster,
+    nodeCredentials: parts.nodeCredentials,
+    nodeCredentialRegistries: config.credentials.nodeCredentialRegistries,
+    serviceAccountSecrets: config.credentials.serviceAccountSecrets,
+    fallbackPlatforms: parts.fallbackPlatforms,
+    platformsFromNodes: config.platforms.fromNodes,
+    excludeImages: config.exclude.images,
+    excludeRegistries: config.exclude.registries,
+  });
+}
+
 export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: Metrics; connectCluster?: boolean }): RuntimeResult {
   const errors: string[] = [];
   let registryConfig = loadRegistryConfig('{}', 'defaults');
@@ -95,20 +111,19 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
       opts.log.warn({ reason: kc.reason }, 'no cluster access: using only the configured credentials and platforms');
     }
   }
-  const registry = createRegistryClient(registryConfig.config, {
+  const client = createRegistryClient(registryConfig.config, {
     ...(opts.metrics ? { observer: registryObserver(opts.metrics) as RegistryObserver } : {}),
   });
-  const checker = createChecker({
-    registry,
-    cluster,
-    nodeCredentials: creds.entries,
-    nodeCredentialRegistries: config.credentials.nodeCredentialRegistries,
-    serviceAccountSecrets: config.credentials.serviceAccountSecrets,
-    fallbackPlatforms,
-    platformsFromNodes: config.platforms.fromNodes,
-    excludeImages: config.exclude.images,
-    excludeRegistries: config.exclude.registries,
+  const metrics = opts.metrics;
+  const registry = withResolutionCache(client, {
+    digestTtlMs: config.cache.digestTtlSeconds * 1000,
+    tagTtlMs: config.cache.tagTtlSeconds * 1000,
+    negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
+    maxEntries: config.cache.maxEntries,
+    maxBytes: config.cache.maxBytes,
+    ...(metrics ? { onEvent: (event: string) => metrics.cacheEvents.inc({ cache: 'resolution', event }) } : {}),
   });
+  const checker = checkerFor(config, { registry, cluster, nodeCredentials: creds.entries, fallbackPlatforms });
   return {
     ok: true,
     runtime: {

@@ -345,7 +345,9 @@ export class Resolver {
     }
     if (e.hasCode('NAME_UNKNOWN')) return done('RepositoryNotFound', { ...errorFields(e), detail: `the repository ${ref.registry}/${ref.repository} does not exist` });
     const wantTags = opts.suggestTags !== false && !ref.digest;
-    const unsure = !e.hasCode('MANIFEST_UNKNOWN');
+    // Whether the repository exists is still open when the registry gave no code, or for a digest (which
+    // distribution reports as MANIFEST_UNKNOWN even in a repository that does not exist).
+    const unsure = !e.hasCode('MANIFEST_UNKNOWN') || ref.digest !== undefined;
     let suggestions: string[] | undefined;
     if (wantTags || unsure) {
       const tags = await listTags(c, { maxPages: wantTags ? this.#config.defaults.maxTagPages : 1, pageSize: wantTags ? this.#config.defaults.tagPageSize : 1 });

@@ -21,7 +21,7 @@ export interface PodPullSpec extends SchedulingSpec {
 }
 
 export interface CheckerOptions {
-  registry: RegistryClient;
+  registry: Pick<RegistryClient, 'resolve'>;
   cluster: ClusterReader;
   /** Node-level credentials (the kubelet's config.json), consulted after the pod's secrets. */
   nodeCredentials: CredentialEntry[];

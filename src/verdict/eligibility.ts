@@ -6,10 +6,15 @@
 // flap. The one taint that is honoured is the cordon (`spec.unschedulable`), as the scheduler does.
 import type { NodeInfo } from '../cluster/types.ts';
 import type { Platform } from '../registry/resolution.ts';
-import type { PodSpecView } from './podspec.ts';
 
-/** The part of a PodSpecView that scheduling reads. */
-export type SchedulingSpec = Pick<PodSpecView, 'nodeName' | 'nodeSelector' | 'affinity'> & { toleratesUnschedulable?: boolean };
+/** What scheduling reads of a pod spec (workloads' PodSpecView has this shape). */
+export interface SchedulingSpec {
+  nodeName?: string;
+  nodeSelector: Record<string, string>;
+  /** The pod's raw `affinity` (only nodeAffinity is read). */
+  affinity?: unknown;
+  toleratesUnschedulable?: boolean;
+}
 
 /**
  * The nodes this pod may run on. With `nodeName` the scheduler is bypassed: only that node, cordoned or not, and

@@ -3,7 +3,7 @@
 import t from 'tap';
 import type { NodeInfo } from '../../src/cluster/types.ts';
 import { podSpecOf } from '../../src/workloads/podspec.ts';
-import { eligibleNodes, matchesNodeSelector, platformsOf, type SchedulingSpec } from '../../src/workloads/scheduling.ts';
+import { eligibleNodes, matchesNodeSelector, platformsOf, type SchedulingSpec } from '../../src/verdict/eligibility.ts';
 
 const node = (name: string, labels: Record<string, string>, extra: Partial<NodeInfo> = {}): NodeInfo => ({
   name,
