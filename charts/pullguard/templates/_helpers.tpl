@@ -1,0 +1,124 @@
+{{/* Names, labels and the derived values every template shares. */}}
+
+{{- define "pullguard.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "pullguard.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "pullguard.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "pullguard.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "pullguard.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "pullguard.labels" -}}
+helm.sh/chart: {{ include "pullguard.chart" . }}
+{{ include "pullguard.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "pullguard.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "pullguard.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding tls.crt and tls.key for the webhook server. */}}
+{{- define "pullguard.tlsSecretName" -}}
+{{- if eq .Values.tls.mode "existingSecret" }}
+{{- .Values.tls.existingSecret }}
+{{- else }}
+{{- printf "%s-tls" (include "pullguard.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{- define "pullguard.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* In-cluster objects (Deployment, Service, RBAC, TLS) exist unless the webhook runs outside the cluster. */}}
+{{- define "pullguard.inCluster" -}}
+{{- if not .Values.webhook.external }}true{{ end }}
+{{- end }}
+
+{{- define "pullguard.hasRegistryFile" -}}
+{{- if or .Values.registries .Values.registryDefaults }}true{{ end }}
+{{- end }}
+
+{{/* Where the pod finds its files. Separate directories: nested mounts inside a ConfigMap volume are fragile. */}}
+{{- define "pullguard.paths" -}}
+configDir: /etc/pullguard
+tlsDir: /etc/pullguard-tls
+dockerConfigDir: /etc/pullguard-docker
+{{- end }}
+
+{{/*
+config.yaml: .Values.config plus the keys the chart owns, which must agree with the rest of the chart:
+the mounted certificate, the webhook's timeout, the registries file and the mounted node credentials.
+*/}}
+{{- define "pullguard.config" -}}
+{{- $paths := include "pullguard.paths" . | fromYaml }}
+{{- $cfg := deepCopy .Values.config }}
+{{- $server := $cfg.server | default dict }}
+{{- $_ := set $server "tlsCertFile" (printf "%s/tls.crt" $paths.tlsDir) }}
+{{- $_ = set $server "tlsKeyFile" (printf "%s/tls.key" $paths.tlsDir) }}
+{{- $_ = set $server "defaultTimeoutSeconds" (int .Values.webhook.timeoutSeconds) }}
+{{- $_ = set $cfg "server" $server }}
+{{- $registry := $cfg.registry | default dict }}
+{{- $_ = set $registry "configFile" (ternary (printf "%s/registries.yaml" $paths.configDir) "" (eq (include "pullguard.hasRegistryFile" .) "true")) }}
+{{- $_ = set $cfg "registry" $registry }}
+{{- if .Values.nodeCredentials.existingSecret }}
+{{- $credentials := $cfg.credentials | default dict }}
+{{- $files := concat ($credentials.dockerConfigFiles | default list) (list (printf "%s/config.json" $paths.dockerConfigDir)) }}
+{{- $_ = set $credentials "dockerConfigFiles" $files }}
+{{- $_ = set $cfg "credentials" $credentials }}
+{{- end }}
+{{- toYaml $cfg }}
+{{- end }}
+
+{{- define "pullguard.registriesFile" -}}
+{{- $file := dict }}
+{{- if .Values.registries }}{{ $_ := set $file "registries" .Values.registries }}{{ end }}
+{{- if .Values.registryDefaults }}{{ $_ := set $file "defaults" .Values.registryDefaults }}{{ end }}
+{{- toYaml $file }}
+{{- end }}
+
+{{/* Checks across values that the JSON schema cannot express with a clear message. */}}
+{{- define "pullguard.validate" -}}
+{{- if and .Values.webhook.external (not .Values.webhook.url) }}
+{{- fail "webhook.external=true needs webhook.url: the API server must be told where the external webhook listens" }}
+{{- end }}
+{{- if and .Values.webhook.url (not .Values.tls.caBundle) }}
+{{- fail "webhook.url needs tls.caBundle: base64 of the PEM CA that signed the certificate served at that URL" }}
+{{- end }}
+{{- if and (eq .Values.tls.mode "existingSecret") (not .Values.webhook.external) }}
+{{- if not .Values.tls.existingSecret }}
+{{- fail "tls.mode=existingSecret needs tls.existingSecret: the name of a kubernetes.io/tls Secret in the release namespace" }}
+{{- end }}
+{{- if not .Values.tls.caBundle }}
+{{- fail "tls.mode=existingSecret needs tls.caBundle: base64 of the PEM CA that signed the Secret's certificate" }}
+{{- end }}
+{{- end }}
+{{- end }}
