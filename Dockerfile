@@ -1,0 +1,42 @@
+# pullguard's container image: compiled in a Node 24 build stage, run on distroless Node 24 (no shell, no package
+# manager) as a numeric non-root user, with production dependencies only.
+# Build: docker build --build-arg VERSION="$(node -p "require('./package.json').version")" \
+#          --build-arg REVISION="$(git rev-parse HEAD)" -t pullguard .
+
+# Every stage is Debian 12 (bookworm), so anything compiled at install time matches the runtime's libc.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Locked install. No install scripts: the only one is the `node` dev dependency fetching a second Node binary, and
+# `prepare` (tsc) would run before the sources are copied; the build is the explicit step below.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:24-bookworm-slim AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# distroless's :nonroot tag runs as 65532 by default; USER below says so explicitly.
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="pullguard" \
+      org.opencontainers.image.description="Kubernetes validating admission webhook that rejects workloads whose images cannot be pulled" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+# 65532 is distroless's "nonroot"; numeric, so the kubelet can enforce runAsNonRoot without reading /etc/passwd.
+USER 65532:65532
+# 8443: the webhook (HTTPS); 9090: /healthz, /readyz and /metrics (HTTP).
+EXPOSE 8443 9090
+# distroless has no shell: exec form, with the image's own node binary.
+ENTRYPOINT ["/nodejs/bin/node", "dist/cli/main.js"]
+CMD ["serve", "--config", "/etc/pullguard/config.yaml"]
