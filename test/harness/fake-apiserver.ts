@@ -1,0 +1,384 @@
+// An in-process Kubernetes API server with just what src/cluster reads: the real paths, the real JSON (objects,
+// lists, Status errors) and real chunked watch streams, so @kubernetes/client-node talks to it unmodified.
+// Plain HTTP on 127.0.0.1; any bearer token is accepted, a request without one gets 401 like the real thing.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export interface FakeNode {
+  name: string;
+  /** Exactly these labels; when absent, the labels a kubelet sets (kubernetes.io/os, arch, hostname, beta.*). */
+  labels?: Record<string, string>;
+  /** status.nodeInfo.operatingSystem, default linux. */
+  os?: string;
+  /** status.nodeInfo.architecture, default amd64. */
+  arch?: string;
+  /** status.images: a string is an image with one name, an array one image with several names. */
+  images?: (string | string[])[];
+  unschedulable?: boolean;
+}
+
+export interface FakeRequest {
+  method: string;
+  /** The URL path without the query. */
+  path: string;
+  /** The query string without `?`, e.g. `watch=true&resourceVersion=12`. */
+  query: string;
+}
+
+export interface FakeApiServer {
+  url: string;
+  /** A kubeconfig file pointing at this server (token auth). */
+  kubeconfigFile: string;
+  kubeConfig(): KubeConfig;
+  setSecret(namespace: string, name: string, type: string, data: Record<string, string | Buffer>): void;
+  deleteSecret(namespace: string, name: string): void;
+  setServiceAccount(namespace: string, name: string, imagePullSecrets: string[]): void;
+  setNamespace(name: string, labels?: Record<string, string>): void;
+  /** Adds or replaces a node and sends ADDED or MODIFIED to open watches. */
+  setNode(node: FakeNode): void;
+  /** Removes a node and sends DELETED to open watches. */
+  deleteNode(name: string): void;
+  /** Answer 403 Forbidden for every path starting with pathPrefix. */
+  forbid(pathPrefix: string): void;
+  /** Answer the next n requests (only those under pathPrefix, when given) with this status (default 500). */
+  failNext(n: number, status?: number, pathPrefix?: string): void;
+  /** Never answer requests under pathPrefix (until stop), to exercise client timeouts. */
+  stall(pathPrefix: string): void;
+  /** End every open watch stream, as the API server does when a watch times out. */
+  closeWatches(): void;
+  /** Forget the event history: a watch from an older resourceVersion now gets 410 Expired, forcing a relist. */
+  compact(): void;
+  /** Every request received, in order. */
+  requests: FakeRequest[];
+  stop(): Promise<void>;
+}
+
+type Metadata = { name: string; resourceVersion: string } & Record<string, unknown>;
+type KubeObject = { metadata: Metadata } & Record<string, unknown>;
+
+interface WatchEvent {
+  rv: number;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: KubeObject;
+}
+
+const USER = 'system:serviceaccount:pullguard:pullguard';
+
+export async function startFakeApiServer(): Promise<FakeApiServer> {
+  let revision = 1000;
+  const secrets = new Map<string, KubeObject>();
+  const serviceAccounts = new Map<string, KubeObject>();
+  const namespaces = new Map<string, KubeObject>();
+  const nodes = new Map<string, KubeObject>();
+  let history: WatchEvent[] = [];
+  let compactedAt = 0;
+  const watches = new Set<http.ServerResponse>();
+  const forbidden: string[] = [];
+  const stalled: string[] = [];
+  const failures: { remaining: number; status: number; pathPrefix: string }[] = [];
+  const requests: FakeRequest[] = [];
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1) });
+    handle(req, res, url);
+  });
+
+  function handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+    const p = url.pathname;
+    if (stalled.some((prefix) => p.startsWith(prefix))) return;
+    if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) {
+      return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
+    }
+    const failure = failures.find((f) => f.remaining > 0 && p.startsWith(f.pathPrefix));
+    if (failure) {
+      failure.remaining--;
+      return sendStatus(res, failure.status, failureReason(failure.status), `injected failure ${failure.status}`);
+    }
+    const route = parseRoute(p);
+    if (!route) return sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource');
+    const watch = url.searchParams.get('watch') === 'true';
+    const verb = req.method !== 'GET' ? 'other' : route.name === undefined ? (watch ? 'watch' : 'list') : 'get';
+    if (forbidden.some((prefix) => p.startsWith(prefix))) {
+      const subject = route.name === undefined ? route.resource : `${route.resource} "${route.name}"`;
+      const scope = route.namespace === undefined ? 'at the cluster scope' : `in the namespace "${route.namespace}"`;
+      const message = `${subject} is forbidden: User "${USER}" cannot ${verb === 'other' ? req.method?.toLowerCase() : verb} resource "${route.resource}" in API group "" ${scope}`;
+      return sendStatus(res, 403, 'Forbidden', message, { name: route.name, kind: route.resource });
+    }
+    if (verb === 'other') return sendStatus(res, 405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+
+    if (route.resource === 'nodes' && route.name === undefined) {
+      if (watch) return startWatch(res, url.searchParams.get('resourceVersion') ?? '');
+      return sendJson(res, 200, {
+        kind: 'NodeList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: String(revision) },
+        // Like the real API server, list items carry no kind/apiVersion.
+        items: [...nodes.values()].map(({ kind: _k, apiVersion: _a, ...rest }) => rest),
+      });
+    }
+    const store = { secrets, serviceaccounts: serviceAccounts, namespaces, nodes }[route.resource];
+    const key = route.namespace === undefined ? route.name ?? '' : `${route.namespace}/${route.name}`;
+    const object = store?.get(key);
+    if (!object) {
+      return sendStatus(res, 404, 'NotFound', `${route.resource} "${route.name}" not found`, { name: route.name, kind: route.resource });
+    }
+    sendJson(res, 200, object);
+  }
+
+  function startWatch(res: http.ServerResponse, fromRv: string): void {
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    res.flushHeaders();
+    const rv = Number(fromRv);
+    if (fromRv === '' || fromRv === '0') {
+      // No resourceVersion: the API server starts with a synthetic ADDED for every existing object.
+      for (const node of nodes.values()) writeEvent(res, 'ADDED', node);
+    } else if (!Number.isFinite(rv) || rv < compactedAt) {
+      writeEvent(res, 'ERROR', {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `too old resource version: ${fromRv} (${compactedAt})`,
+        reason: 'Expired',
+        code: 410,
+      });
+      res.end();
+      return;
+    } else {
+      for (const event of history) if (event.rv > rv) writeEvent(res, event.type, event.object);
+    }
+    watches.add(res);
+    res.on('close', () => watches.delete(res));
+  }
+
+  function writeEvent(res: http.ServerResponse, type: string, object: unknown): void {
+    res.write(JSON.stringify({ type, object }) + '\n');
+  }
+
+  function emit(type: WatchEvent['type'], object: KubeObject): void {
+    history.push({ rv: revision, type, object });
+    for (const res of watches) writeEvent(res, type, object);
+  }
+
+  function meta(name: string, namespace: string | undefined, previous: KubeObject | undefined, extra: Record<string, unknown> = {}): Metadata {
+    revision++;
+    const old = previous?.metadata;
+    return {
+      name,
+      ...(namespace === undefined ? {} : { namespace }),
+      uid: (old?.uid as string | undefined) ?? randomUUID(),
+      resourceVersion: String(revision),
+      creationTimestamp: (old?.creationTimestamp as string | undefined) ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      ...extra,
+    };
+  }
+
+  const api: FakeApiServer = {
+    url: '',
+    kubeconfigFile: '',
+    requests,
+    kubeConfig() {
+      const kc = new KubeConfig();
+      kc.loadFromFile(api.kubeconfigFile);
+      return kc;
+    },
+    setSecret(namespace, name, type, data) {
+      const key = `${namespace}/${name}`;
+      const encoded = Object.fromEntries(
+        Object.entries(data).map(([k, v]) => [k, (typeof v === 'string' ? Buffer.from(v) : v).toString('base64')]),
+      );
+      secrets.set(key, { kind: 'Secret', apiVersion: 'v1', metadata: meta(name, namespace, secrets.get(key)), type, data: encoded });
+    },
+    deleteSecret(namespace, name) {
+      secrets.delete(`${namespace}/${name}`);
+      revision++;
+    },
+    setServiceAccount(namespace, name, imagePullSecrets) {
+      const key = `${namespace}/${name}`;
+      serviceAccounts.set(key, {
+        kind: 'ServiceAccount',
+        apiVersion: 'v1',
+        metadata: meta(name, namespace, serviceAccounts.get(key)),
+        ...(imagePullSecrets.length > 0 ? { imagePullSecrets: imagePullSecrets.map((n) => ({ name: n })) } : {}),
+      });
+    },
+    setNamespace(name, labels = {}) {
+      namespaces.set(name, {
+        kind: 'Namespace',
+        apiVersion: 'v1',
+        // The API server always adds this label (since 1.21).
+        metadata: meta(name, undefined, namespaces.get(name), { labels: { ...labels, 'kubernetes.io/metadata.name': name } }),
+        spec: { finalizers: ['kubernetes'] },
+        status: { phase: 'Active' },
+      });
+    },
+    setNode(node) {
+      const previous = nodes.get(node.name);
+      const object = nodeObject(node, meta(node.name, undefined, previous));
+      nodes.set(node.name, object);
+      emit(previous ? 'MODIFIED' : 'ADDED', object);
+    },
+    deleteNode(name) {
+      const previous = nodes.get(name);
+      if (!previous) return;
+      nodes.delete(name);
+      const metadata = meta(name, undefined, previous, { labels: previous.metadata.labels });
+      emit('DELETED', { ...previous, metadata });
+    },
+    forbid(pathPrefix) {
+      forbidden.push(pathPrefix);
+    },
+    failNext(n, status = 500, pathPrefix = '/') {
+      failures.push({ remaining: n, status, pathPrefix });
+    },
+    stall(pathPrefix) {
+      stalled.push(pathPrefix);
+    },
+    closeWatches() {
+      for (const res of watches) res.end();
+      watches.clear();
+    },
+    compact() {
+      history = [];
+      compactedAt = revision;
+    },
+    async stop() {
+      for (const res of watches) res.end();
+      watches.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  api.url = `http://127.0.0.1:${port}`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'pullguard-fake-apiserver-'));
+  api.kubeconfigFile = path.join(dir, 'kubeconfig');
+  writeFileSync(api.kubeconfigFile, kubeconfigYaml(api.url));
+  return api;
+}
+
+interface Route {
+  resource: 'secrets' | 'serviceaccounts' | 'namespaces' | 'nodes';
+  namespace?: string;
+  name?: string;
+}
+
+function parseRoute(p: string): Route | undefined {
+  const parts = p.split('/').slice(1).map(decodeURIComponent);
+  if (parts[0] !== 'api' || parts[1] !== 'v1') return undefined;
+  const rest = parts.slice(2);
+  if (rest[0] === 'nodes' && rest.length <= 2) return { resource: 'nodes', name: rest[1] };
+  if (rest[0] === 'namespaces' && rest.length === 2) return { resource: 'namespaces', name: rest[1] };
+  if (rest[0] === 'namespaces' && rest.length === 4 && (rest[2] === 'secrets' || rest[2] === 'serviceaccounts')) {
+    return { resource: rest[2], namespace: rest[1], name: rest[3] };
+  }
+  return undefined;
+}
+
+function nodeObject(node: FakeNode, metadata: Metadata): KubeObject {
+  const os = node.os ?? 'linux';
+  const arch = node.arch ?? 'amd64';
+  const labels = node.labels ?? {
+    'beta.kubernetes.io/arch': arch,
+    'beta.kubernetes.io/os': os,
+    'kubernetes.io/arch': arch,
+    'kubernetes.io/hostname': node.name,
+    'kubernetes.io/os': os,
+  };
+  return {
+    kind: 'Node',
+    apiVersion: 'v1',
+    metadata: { ...metadata, labels, annotations: { 'node.alpha.kubernetes.io/ttl': '0' } },
+    spec: {
+      podCIDR: '10.244.0.0/24',
+      ...(node.unschedulable
+        ? { unschedulable: true, taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule', timeAdded: metadata.creationTimestamp }] }
+        : {}),
+    },
+    status: {
+      capacity: { cpu: '4', memory: '16331164Ki', pods: '110' },
+      allocatable: { cpu: '4', memory: '16228764Ki', pods: '110' },
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
+      addresses: [
+        { type: 'InternalIP', address: '172.18.0.2' },
+        { type: 'Hostname', address: node.name },
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: {
+        machineID: '0123456789abcdef0123456789abcdef',
+        systemUUID: '01234567-89ab-cdef-0123-456789abcdef',
+        bootID: '01234567-89ab-cdef-0123-456789abcdef',
+        kernelVersion: '6.8.0-45-generic',
+        osImage: os === 'windows' ? 'Windows Server 2022 Datacenter' : 'Debian GNU/Linux 12 (bookworm)',
+        containerRuntimeVersion: 'containerd://1.7.18',
+        kubeletVersion: 'v1.31.0',
+        kubeProxyVersion: 'v1.31.0',
+        operatingSystem: os,
+        architecture: arch,
+      },
+      images: (node.images ?? []).map((names, i) => ({ names: Array.isArray(names) ? names : [names], sizeBytes: 1_000_000 + i })),
+    },
+  };
+}
+
+function failureReason(status: number): string {
+  return { 429: 'TooManyRequests', 503: 'ServiceUnavailable', 504: 'Timeout' }[status] ?? 'InternalError';
+}
+
+function sendStatus(
+  res: http.ServerResponse,
+  code: number,
+  reason: string,
+  message: string,
+  details?: { name: string | undefined; kind: string },
+): void {
+  sendJson(res, code, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details ? { details: details.name === undefined ? { kind: details.kind } : details } : {}),
+    code,
+  });
+}
+
+function sendJson(res: http.ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function kubeconfigYaml(server: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: fake',
+    '  cluster:',
+    `    server: ${server}`,
+    // client-node refuses plain http unless TLS verification is explicitly off.
+    '    insecure-skip-tls-verify: true',
+    'users:',
+    '- name: fake',
+    '  user:',
+    '    token: fake-token',
+    'contexts:',
+    '- name: fake',
+    '  context:',
+    '    cluster: fake',
+    '    user: fake',
+    '    namespace: default',
+    'current-context: fake',
+    '',
+  ].join('\n');
+}
