@@ -30,8 +30,13 @@ export function buildWebhookApp(deps: WebhookDeps, https?: TlsMaterial): Fastify
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestTimeout: 30_000,
+    // Validate, never coerce: a uid of 7 is not the string "7".
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     ...(https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
+
+  // The API server sends JSON only; anything else is a mistake worth naming.
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) {
