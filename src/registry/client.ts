@@ -50,13 +50,16 @@ export function createRegistryClient(config: RegistryConfigInput, deps: Registry
   let closed = false;
 
   const safely = async (ref: Reference, opts: ResolveOptions): Promise<Resolution> => {
-    const image = opts.image ?? ref?.canonical ?? '';
+    let image = '';
+    let reference: string | undefined;
     try {
-      if (closed) return resolution('RegistryError', image, { reference: ref.canonical, detail: 'the registry client is closed' });
+      reference = ref.canonical;
+      image = opts.image ?? reference;
+      if (closed) return resolution('RegistryError', image, { reference, detail: 'the registry client is closed' });
       return await resolver.resolve(ref, opts);
     } catch (err) {
       deps.logger?.warn({ err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err), image }, 'registry resolution failed unexpectedly');
-      return resolution('RegistryError', image, { ...(ref?.canonical ? { reference: ref.canonical } : {}), detail: `internal error while resolving: ${err instanceof Error ? err.message : String(err)}` });
+      return resolution('RegistryError', image, { ...(reference ? { reference } : {}), detail: `internal error while resolving: ${err instanceof Error ? err.message : String(err)}` });
     }
   };
 

@@ -1,0 +1,114 @@
+// The transport and auth layers on their own: per-registry concurrency, Link pagination parsing, token
+// lifetimes and cache, credential identities, and a client that never throws.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import t from 'tap';
+import { TokenCache, credentialIdentity, tokenLifetimeMs } from '../../src/registry/auth.ts';
+import { nextLink } from '../../src/registry/operations.ts';
+import { createRegistryClient } from '../../src/registry/client.ts';
+import type { Reference } from '../../src/reference/reference.ts';
+import { clientFor, ref } from './registry-fixture.ts';
+
+t.test('at most maxConcurrency requests are in flight to one registry', async (t) => {
+  let inflight = 0;
+  let max = 0;
+  let heads = 0;
+  const digest = `sha256:${'c'.repeat(64)}`;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/v2/') return void res.writeHead(200, { 'content-length': '0' }).end();
+    inflight++;
+    heads++;
+    max = Math.max(max, inflight);
+    // Hold each answer briefly so that requests would overlap if nothing limited them.
+    setTimeout(() => {
+      inflight--;
+      res.writeHead(200, { 'docker-content-digest': digest, 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': '0' }).end();
+    }, 5);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const c = clientFor({ [host]: { plainHTTP: true, maxConcurrency: 2 } });
+  t.teardown(() => c.close());
+  const results = await Promise.all(Array.from({ length: 12 }, (_, i) => c.resolve(ref(`${host}/apps/app:t${i}`), { platforms: [], credentials: [] })));
+  t.ok(results.every((r) => r.reason === 'Resolved' && r.digest === digest));
+  t.equal(heads, 12);
+  t.ok(max <= 2, `max in flight ${max}`);
+});
+
+t.test('identical concurrent resolutions share one registry round trip', async (t) => {
+  let heads = 0;
+  const server = createServer((req, res) => {
+    if (req.method === 'HEAD') heads++;
+    res.writeHead(200, { 'docker-content-digest': `sha256:${'d'.repeat(64)}`, 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': '0' }).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const c = clientFor({ [host]: { plainHTTP: true } });
+  t.teardown(() => c.close());
+  const all = await Promise.all(Array.from({ length: 20 }, () => c.resolve(ref(`${host}/apps/app:v1`), { platforms: [], credentials: [] })));
+  t.ok(all.every((r) => r.reason === 'Resolved'));
+  t.equal(heads, 1);
+});
+
+t.test('nextLink follows rel="next" on the same origin only', async (t) => {
+  const here = 'https://r.example/v2/a/tags/list?n=2';
+  t.equal(nextLink('</v2/a/tags/list?n=2&last=b>; rel="next"', here), 'https://r.example/v2/a/tags/list?n=2&last=b');
+  t.equal(nextLink('<https://r.example/v2/a/tags/list?last=b>; rel=next', here), 'https://r.example/v2/a/tags/list?last=b');
+  t.equal(nextLink('</x>; rel="prev", </v2/a/tags/list?last=c>; rel="next"', here), 'https://r.example/v2/a/tags/list?last=c');
+  t.equal(nextLink('<https://evil.example/v2/a/tags/list?last=b>; rel="next"', here), undefined, 'never to another host');
+  t.equal(nextLink('<http://r.example/v2/a/tags/list?last=b>; rel="next"', here), undefined, 'nor down to http');
+  t.equal(nextLink('</v2/a/tags/list?last=b>; rel="last"', here), undefined);
+  t.equal(nextLink(undefined, here), undefined);
+  t.equal(nextLink('garbage', here), undefined);
+});
+
+t.test('tokens live expires_in minus a margin, 60 s when unstated', async (t) => {
+  t.equal(tokenLifetimeMs(300), 290_000);
+  t.equal(tokenLifetimeMs(undefined), 50_000, 'the spec default of 60 s');
+  t.equal(tokenLifetimeMs('300'), 50_000, 'a non-number is ignored');
+  t.equal(tokenLifetimeMs(-5), 50_000);
+  t.equal(tokenLifetimeMs(10), 5_000, 'short tokens keep half their life');
+});
+
+t.test('the token cache expires entries and stays bounded', async (t) => {
+  const cache = new TokenCache(3);
+  cache.set('a', 'Bearer a', 100);
+  t.equal(cache.get('a', 99), 'Bearer a');
+  t.equal(cache.get('a', 100), undefined, 'expired at its expiry time');
+  for (const k of ['b', 'c', 'd', 'e']) cache.set(k, `Bearer ${k}`, 1000);
+  t.equal(cache.size, 3);
+  t.equal(cache.get('b', 0), undefined, 'the oldest went first');
+  t.equal(cache.get('e', 0), 'Bearer e');
+});
+
+t.test('credential identities depend on the secret only, and reveal nothing', async (t) => {
+  const a = credentialIdentity({ source: 's1', key: 'k', username: 'u', password: 'p' });
+  t.equal(a, credentialIdentity({ source: 's2', key: 'k2', username: 'u', password: 'p' }));
+  t.not(a, credentialIdentity({ source: 's1', key: 'k', username: 'u', password: 'q' }));
+  t.not(credentialIdentity({ source: 's', key: 'k', username: 'ab', password: 'c' }), credentialIdentity({ source: 's', key: 'k', username: 'a', password: 'bc' }), 'no concatenation ambiguity');
+  t.notMatch(a, /u|p/);
+  t.equal(credentialIdentity(undefined), 'anonymous');
+});
+
+t.test('resolve never throws, even for nonsense input', async (t) => {
+  const c = createRegistryClient({}, { env: {} });
+  t.teardown(() => c.close());
+  const broken = {
+    repository: 'x',
+    name: 'r.invalid/x',
+    canonical: 'r.invalid/x:1',
+    tagDefaulted: false,
+    get registry(): string {
+      throw new Error('boom');
+    },
+  } as unknown as Reference;
+  const r = await c.resolve(broken, { platforms: [], credentials: [] });
+  t.equal(r.reason, 'RegistryError');
+  t.match(r.detail, /internal error while resolving: boom/);
+  t.equal(r.reference, 'r.invalid/x:1');
+  const closed = createRegistryClient({}, { env: {} });
+  await closed.close();
+  t.equal((await closed.resolve(ref('r.invalid/x:1'), { platforms: [], credentials: [] })).reason, 'RegistryError', 'a closed client answers, too');
+});
