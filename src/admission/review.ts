@@ -79,11 +79,11 @@ export async function review(req: AdmissionRequest, deadline: number, deps: Revi
   const problems = [...decision.denied, ...decision.unknown];
   if (problems.length > 0) {
     log.info({
-      uid, kind, namespace, name: req.name, dryRun: req.dryRun === true, mode: mode.mode, modeSource: mode.source, allowed: decision.allowed,
+      kind, namespace, name: req.name, dryRun: req.dryRun === true, mode: mode.mode, modeSource: mode.source, allowed: decision.allowed,
       problems: problems.map((f) => ({ container: f.target.containerName, field: f.target.fieldPath, image: f.resolution.image, reason: f.resolution.reason, verdict: f.resolution.verdict, explanation: explain(f) })),
     }, decision.allowed ? 'admitted with warnings' : 'denied');
   } else {
-    log.debug({ uid, kind, namespace, images: result.findings.length, excluded: result.excluded.length }, 'all images resolve');
+    log.debug({ kind, namespace, images: result.findings.length, excluded: result.excluded.length }, 'all images resolve');
   }
   const response: AdmissionResponse = {
     uid,
