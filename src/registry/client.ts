@@ -66,6 +66,7 @@ export function createRegistryClient(config: RegistryConfigInput, deps: Registry
   return {
     resolve(ref, opts) {
       // A caller's own abort signal must not cancel someone else's answer: only signal-free calls share.
+      // Joiners share the first caller's deadline too (admission reviews use near-identical ones).
       if (opts.signal) return safely(ref, opts);
       let key: string;
       try {

@@ -11,6 +11,7 @@ export interface PingResult {
 
 const PING_TTL_MS = 5 * 60_000;
 const PING_MAX_BYTES = 64 * 1024;
+const MAX_ENTRIES = 1024;
 
 export class PingCache {
   readonly #clock: Clock;
@@ -46,7 +47,11 @@ export class PingCache {
     const { status, headers } = res.value;
     const result: PingResult = { status, challenges: status === 401 ? parseChallenges(headerList(headers, 'www-authenticate')) : [] };
     // Only definite answers are remembered; a 5xx or 429 is asked again next time.
-    if (status === 200 || status === 401) this.#entries.set(transport.baseUrl, { at: this.#clock(), result });
+    if (status === 200 || status === 401) {
+      this.#entries.delete(transport.baseUrl);
+      if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
+      this.#entries.set(transport.baseUrl, { at: this.#clock(), result });
+    }
     return { ok: true, value: result };
   }
 

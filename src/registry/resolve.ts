@@ -44,6 +44,7 @@ const AUTH_REASONS: ReadonlySet<ReasonCode> = new Set(['AuthRequired', 'Credenti
 /** Index children fetched to learn platforms the index does not state (rare; bounded). */
 const MAX_CHILDREN_INSPECTED = 4;
 const PLATFORM_CACHE_MAX = 2048;
+const MAX_TRANSPORTS = 256;
 
 type Fields = Omit<Partial<Resolution>, 'verdict' | 'reason' | 'image' | 'credentialsTried' | 'credentialUsed'>;
 
@@ -99,7 +100,16 @@ export class Resolver {
   #transport(settings: EndpointSettings): Transport {
     const key = JSON.stringify([settings.host, settings.plainHTTP, settings.caFile ?? '', settings.insecureSkipVerify, settings.maxConcurrency]);
     let t = this.#transports.get(key);
-    if (!t) {
+    if (t) {
+      // Most recently used last, so the oldest is evicted first.
+      this.#transports.delete(key);
+      this.#transports.set(key, t);
+    } else {
+      if (this.#transports.size >= MAX_TRANSPORTS) {
+        // Images may name any host: keep a bounded set. An evicted transport is not closed (a resolution may
+        // still hold it); its idle keep-alive sockets time out on their own.
+        this.#transports.delete(this.#transports.keys().next().value as string);
+      }
       t = new Transport(settings, {
         clock: this.#deps.clock,
         env: this.#deps.env,
