@@ -1,6 +1,7 @@
 // Flag parsing shared by the commands; the essentials map onto Config (flags win over file and environment).
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config, type ConfigFlags } from '../config.ts';
+import { formatPlatform, parsePlatform } from '../registry/index.ts';
 
 export const COMMON_OPTIONS = {
   config: { type: 'string' },
@@ -46,6 +47,17 @@ function int(v: unknown, name: string, errors: string[]): number | undefined {
   return n;
 }
 
+/** `arm64`, `Linux/AMD64`, `linux/arm/v7` in their canonical form, so the config schema sees `os/arch[/variant]`. */
+function platforms(raw: string[], errors: string[]): string[] {
+  const out: string[] = [];
+  for (const p of raw) {
+    const parsed = parsePlatform(p);
+    if (parsed && parsed.osVersion === undefined) out.push(formatPlatform(parsed));
+    else errors.push(`--platform: "${p}" is not os/arch[/variant] (for example linux/amd64, linux/arm64, linux/arm/v7)`);
+  }
+  return out;
+}
+
 /** Config from --config, environment and flags; errors are ready to print. */
 export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env): { ok: true; config: Config } | { ok: false; errors: string[] } {
   const errors: string[] = [];
@@ -59,7 +71,7 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
   if (typeof values['mode'] === 'string') flags.mode = values['mode'];
   if (Array.isArray(values['docker-config'])) flags.dockerConfig = values['docker-config'] as string[];
   if (typeof values['registry-config'] === 'string') flags.registryConfig = values['registry-config'];
-  if (Array.isArray(values['platform'])) flags.platform = values['platform'] as string[];
+  if (Array.isArray(values['platform'])) flags.platform = platforms(values['platform'] as string[], errors);
   if (typeof values['kubeconfig'] === 'string') flags.kubeconfig = values['kubeconfig'];
   if (errors.length > 0) return { ok: false, errors };
   return loadConfig({ ...(typeof values['config'] === 'string' ? { file: values['config'] } : {}), flags, env });

@@ -3,6 +3,7 @@
 import { runResolve } from './resolve.ts';
 import { runServe } from './serve.ts';
 import { runCheck } from './check.ts';
+import { EXIT_CODES_TEXT, EXIT_USAGE } from './output.ts';
 
 const USAGE = `pullguard — stop ImagePullBackOff before it happens
 
@@ -13,9 +14,9 @@ Usage:
   pullguard check   -f FILE|DIR|- [-f ...] [--docker-config FILE] [--registry-config FILE] [--platform ...]
                     [--kubeconfig FILE] [--json]
 
-Exit codes (resolve, check): 0 every image pulls, 1 some image cannot be pulled, 2 none denied but some unknown,
-3 usage or configuration error.
-`;
+Run "pullguard COMMAND --help" for a command's options.
+
+${EXIT_CODES_TEXT}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -26,15 +27,17 @@ async function main(argv: string[]): Promise<number> {
       return runResolve(rest);
     case 'check':
       return runCheck(rest);
-    case undefined:
     case '-h':
     case '--help':
     case 'help':
       process.stdout.write(USAGE);
-      return command === undefined ? 3 : 0;
+      return 0;
+    case undefined:
+      process.stderr.write(`pullguard: no command given\n\n${USAGE}`);
+      return EXIT_USAGE;
     default:
       process.stderr.write(`pullguard: unknown command "${command}"\n\n${USAGE}`);
-      return 3;
+      return EXIT_USAGE;
   }
 }
 
@@ -44,6 +47,6 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(`pullguard: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 3;
+    process.exitCode = EXIT_USAGE;
   },
 );

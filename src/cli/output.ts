@@ -7,6 +7,10 @@ export const EXIT_DENY = 1;
 export const EXIT_UNKNOWN = 2;
 export const EXIT_USAGE = 3;
 
+export const EXIT_CODES_TEXT = `Exit codes: 0 every image pulls, 1 some image cannot be pulled, 2 none cannot be pulled but some could
+not be checked (registry down, rate limited, ...), 3 usage or configuration error.
+`;
+
 export function exitCode(findings: Finding[]): number {
   if (findings.some((f) => f.resolution.verdict === 'deny')) return EXIT_DENY;
   if (findings.some((f) => f.resolution.verdict === 'unknown')) return EXIT_UNKNOWN;
@@ -44,15 +48,20 @@ export function toJson(f: Finding): JsonResult {
   };
 }
 
-const MARK: Record<string, string> = { allow: 'OK  ', deny: 'DENY', unknown: '??  ' };
+/** The verdict as a person scanning CI output reads it, padded so the images line up. */
+export function verdictMark(f: Finding): string {
+  return f.resolution.verdict.toUpperCase().padEnd(7);
+}
 
-/** One block per image: verdict and reason, the normalised reference, the explanation, the digest. */
+const INDENT = ' '.repeat(8);
+
+/** One block per image: verdict and reason, the normalised reference, the digest, the explanation with the fix. */
 export function formatHuman(f: Finding, heading?: string): string {
   const r = f.resolution;
-  const lines = [`${MARK[r.verdict] ?? r.verdict} ${heading ?? r.image}  ${r.reason}`];
-  if (r.reference && r.reference !== r.image) lines.push(`     reference: ${r.reference}`);
-  if (r.digest) lines.push(`     digest:    ${r.digest}`);
-  if (r.verdict !== 'allow') lines.push(`     ${explainBody(f)}`);
-  else if (r.matchedPlatform) lines.push(`     platform:  ${formatPlatform(r.matchedPlatform)}`);
+  const lines = [`${verdictMark(f)} ${heading ?? r.image}  ${r.reason}`];
+  if (r.reference && r.reference !== r.image) lines.push(`${INDENT}reference: ${r.reference}`);
+  if (r.digest) lines.push(`${INDENT}digest:    ${r.digest}`);
+  if (r.verdict !== 'allow') lines.push(`${INDENT}${explainBody(f)}`);
+  else if (r.matchedPlatform) lines.push(`${INDENT}platform:  ${formatPlatform(r.matchedPlatform)}`);
   return lines.join('\n');
 }

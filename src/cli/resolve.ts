@@ -2,18 +2,41 @@
 import { pino } from 'pino';
 import { buildRuntime } from './runtime.ts';
 import { COMMON_OPTIONS, configFrom, parse } from './flags.ts';
-import { EXIT_USAGE, exitCode, formatHuman, toJson } from './output.ts';
+import { EXIT_USAGE, EXIT_CODES_TEXT, exitCode, formatHuman, toJson } from './output.ts';
 import type { ImageTarget } from '../verdict/finding.ts';
+
+export const RESOLVE_USAGE = `Usage: pullguard resolve IMAGE... [options]
+
+Checks that each image would pull: the tag or digest exists, the credentials are accepted, and there is a
+manifest for the platforms asked for. Prints the normalised reference, the verdict, the reason and the fix.
+
+Options:
+  --platform os/arch[/variant]  a platform the image must run on (repeatable; default: any platform)
+  --docker-config FILE          a docker config.json whose "auths" hold registry credentials (repeatable)
+  --registry-config FILE        per-registry settings: CA bundles, mirrors, plain HTTP
+  --kubeconfig FILE             take the platforms from the cluster's nodes instead
+  --config FILE                 pullguard's config file
+  --json                        print a JSON array instead of text
+  -h, --help                    print this help
+
+${EXIT_CODES_TEXT}`;
+
+/** Everything resolve waits for the registries, all images together. */
+const DEADLINE_MS = 30_000;
 
 export async function runResolve(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const parsed = parse(args, COMMON_OPTIONS);
   if (!parsed.ok) {
-    err.write(`pullguard resolve: ${parsed.error}\n`);
+    err.write(`pullguard resolve: ${parsed.error}\nRun "pullguard resolve --help" for usage.\n`);
     return EXIT_USAGE;
   }
-  if (parsed.values['help'] || parsed.positionals.length === 0) {
-    (parsed.values['help'] ? out : err).write('Usage: pullguard resolve IMAGE... [--platform os/arch[/variant]]... [--docker-config FILE] [--registry-config FILE] [--json]\n');
-    return parsed.values['help'] ? 0 : EXIT_USAGE;
+  if (parsed.values['help']) {
+    out.write(RESOLVE_USAGE);
+    return 0;
+  }
+  if (parsed.positionals.length === 0) {
+    err.write(`pullguard resolve: no image given\n\n${RESOLVE_USAGE}`);
+    return EXIT_USAGE;
   }
   const cfg = configFrom(parsed.values);
   if (!cfg.ok) {
@@ -27,6 +50,7 @@ export async function runResolve(args: string[], out: NodeJS.WritableStream = pr
     err.write(built.errors.map((e) => `pullguard resolve: ${e}\n`).join(''));
     return EXIT_USAGE;
   }
+  err.write(built.warnings.map((w) => `pullguard resolve: warning: ${w}\n`).join(''));
   const rt = built.runtime;
   try {
     const targets: ImageTarget[] = parsed.positionals.map((image, i) => ({
@@ -37,11 +61,10 @@ export async function runResolve(args: string[], out: NodeJS.WritableStream = pr
       pullPolicy: 'IfNotPresent',
       pullPolicyDefaulted: false,
     }));
-    const deadline = Date.now() + 30_000;
     const { findings } = await rt.checker.check(
       { namespace: 'default', isTemplate: false, serviceAccountName: '', imagePullSecrets: [], nodeSelector: {} },
       targets,
-      deadline,
+      Date.now() + DEADLINE_MS,
     );
     if (parsed.values['json']) out.write(`${JSON.stringify(findings.map(toJson), null, 2)}\n`);
     else out.write(`${findings.map((f) => formatHuman(f)).join('\n\n')}\n`);

@@ -1,13 +1,14 @@
 // Assembles the engine every command shares from a Config: registry client, node credentials, cluster
 // reader and checker. The webhook, `check` and `resolve` all resolve images through exactly this.
 import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
 import type { Config } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ClusterReader } from '../cluster/types.ts';
 import { loadKubeConfig } from '../cluster/kubeconfig.ts';
 import { createClusterReader, disconnectedClusterReader } from '../cluster/reader.ts';
 import { parseDockerConfigJson, type CredentialEntry } from '../credentials/dockerconfig.ts';
-import { createRegistryClient, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryObserver } from '../registry/index.ts';
+import { createRegistryClient, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryConfig, type RegistryObserver } from '../registry/index.ts';
 import type { Platform } from '../registry/resolution.ts';
 import { withResolutionCache } from '../registry/resolution-cache.ts';
 import { createChecker, type Checker } from '../verdict/check.ts';
@@ -27,7 +28,8 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export type RuntimeResult = { ok: true; runtime: Runtime } | { ok: false; errors: string[] };
+/** errors: the configuration cannot be used; warnings: it can, but something in it will surprise the user. */
+export type RuntimeResult = { ok: true; runtime: Runtime; warnings: string[] } | { ok: false; errors: string[] };
 
 /** Prometheus hooks for the registry client; none when metrics are off (CLI). */
 export function registryObserver(metrics: Metrics | undefined): RegistryObserver | undefined {
@@ -44,9 +46,15 @@ export function registryObserver(metrics: Metrics | undefined): RegistryObserver
   };
 }
 
-export function readNodeCredentials(files: string[]): { entries: CredentialEntry[]; errors: string[] } {
+/**
+ * Node-level credentials from docker config files. A file that cannot be read, or that the kubelet's own parser
+ * would reject, is an error; everything else the parser notices (credential helpers, entries without
+ * credentials: a developer's ~/.docker/config.json has both) is a warning, and the usable entries still count.
+ */
+export function readNodeCredentials(files: string[]): { entries: CredentialEntry[]; errors: string[]; warnings: string[] } {
   const entries: CredentialEntry[] = [];
   const errors: string[] = [];
+  const warnings: string[] = [];
   for (const file of files) {
     let text: string;
     try {
@@ -55,11 +63,35 @@ export function readNodeCredentials(files: string[]): { entries: CredentialEntry
       errors.push(`docker config ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
       continue;
     }
+    // The source labels credentials in output (`credentialsTried`) and starts each problem sentence.
     const parsed = parseDockerConfigJson(text, `docker-config ${file}`);
     entries.push(...parsed.entries);
-    errors.push(...parsed.problems.map((p) => `docker config ${file}: ${p}`));
+    (parsed.kubeletRejects ? errors : warnings).push(...parsed.problems);
   }
-  return { entries, errors };
+  return { entries, errors, warnings };
+}
+
+/** The registry config file, with the main config's registry.requestTimeoutMs unless the file sets its own. */
+function readRegistryConfig(config: Config, errors: string[]): RegistryConfig | undefined {
+  let text = '{}';
+  const file = config.registry.configFile;
+  if (file) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      errors.push(`registry config ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      return undefined;
+    }
+  }
+  const loaded = loadRegistryConfig(text, file ? `registry config ${file}` : 'defaults');
+  if (!loaded.ok) {
+    errors.push(...loaded.errors);
+    return undefined;
+  }
+  // Valid YAML by now; only asking whether the key is written (the loaded config has the default filled in).
+  const raw = YAML.parse(text) as { defaults?: { requestTimeoutMs?: unknown } } | null;
+  if (raw?.defaults?.requestTimeoutMs === undefined) loaded.config.defaults.requestTimeoutMs = config.registry.requestTimeoutMs;
+  return loaded.config;
 }
 
 /** The checker for a config, over an existing registry client and cluster reader. */
@@ -79,15 +111,7 @@ export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cl
 
 export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: Metrics; connectCluster?: boolean }): RuntimeResult {
   const errors: string[] = [];
-  let registryConfig = loadRegistryConfig('{}', 'defaults');
-  if (config.registry.configFile) {
-    try {
-      registryConfig = loadRegistryConfig(readFileSync(config.registry.configFile, 'utf8'), config.registry.configFile);
-    } catch (err) {
-      errors.push(`registry config ${config.registry.configFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
-  }
-  if (!registryConfig.ok) errors.push(...registryConfig.errors);
+  const registryConfig = readRegistryConfig(config, errors);
   const creds = readNodeCredentials(config.credentials.dockerConfigFiles);
   errors.push(...creds.errors);
   const fallbackPlatforms: Platform[] = [];
@@ -96,7 +120,7 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
     if (parsed) fallbackPlatforms.push(parsed);
     else errors.push(`platform "${p}" is not os/arch[/variant]`);
   }
-  if (errors.length > 0 || !registryConfig.ok) return { ok: false, errors };
+  if (errors.length > 0 || !registryConfig) return { ok: false, errors };
 
   let cluster: ClusterReader = disconnectedClusterReader();
   const wantCluster = opts.connectCluster !== false && config.kubernetes.enabled !== false;
@@ -111,7 +135,7 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
       opts.log.warn({ reason: kc.reason }, 'no cluster access: using only the configured credentials and platforms');
     }
   }
-  const client = createRegistryClient(registryConfig.config, {
+  const client = createRegistryClient(registryConfig, {
     ...(opts.metrics ? { observer: registryObserver(opts.metrics) as RegistryObserver } : {}),
   });
   const metrics = opts.metrics;
@@ -126,6 +150,7 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
   const checker = checkerFor(config, { registry, cluster, nodeCredentials: creds.entries, fallbackPlatforms });
   return {
     ok: true,
+    warnings: creds.warnings,
     runtime: {
       registry,
       cluster,

@@ -6,15 +6,38 @@ import { buildRuntime } from './runtime.ts';
 import { SERVE_OPTIONS, configFrom, parse } from './flags.ts';
 import { EXIT_USAGE } from './output.ts';
 
+export const SERVE_USAGE = `Usage: pullguard serve [options]
+
+Runs the admission webhook (HTTPS, POST /validate) and the ops server (/healthz, /readyz, /metrics) until
+SIGTERM or SIGINT. Flags override the PULLGUARD_* environment variables, which override the config file.
+
+Options:
+  --config FILE                 pullguard's config file (YAML)
+  --port N                      webhook port (default 8443)
+  --metrics-port N              ops port (default 9090)
+  --tls-cert FILE, --tls-key FILE
+                                serving certificate and key, reloaded when they change
+  --mode enforce|warn           deny what cannot be pulled, or only warn
+  --docker-config FILE          node-level credentials, e.g. the kubelet's config.json (repeatable)
+  --registry-config FILE        per-registry settings: CA bundles, mirrors, plain HTTP
+  --platform os/arch[/variant]  platforms to check when there is no node inventory (repeatable)
+  --kubeconfig FILE             the API server to read pull secrets and nodes from (default: in-cluster)
+  -h, --help                    print this help
+`;
+
 export async function runServe(args: string[]): Promise<number> {
   const parsed = parse(args, SERVE_OPTIONS);
   if (!parsed.ok) {
-    process.stderr.write(`pullguard serve: ${parsed.error}\n`);
+    process.stderr.write(`pullguard serve: ${parsed.error}\nRun "pullguard serve --help" for usage.\n`);
     return EXIT_USAGE;
   }
   if (parsed.values['help']) {
-    process.stdout.write('Usage: pullguard serve [--config FILE] [--port N] [--metrics-port N] [--tls-cert FILE] [--tls-key FILE] [--mode enforce|warn] [--docker-config FILE] [--registry-config FILE] [--platform os/arch]...\n');
+    process.stdout.write(SERVE_USAGE);
     return 0;
+  }
+  if (parsed.positionals.length > 0) {
+    process.stderr.write(`pullguard serve: unexpected argument "${parsed.positionals[0]}"\nRun "pullguard serve --help" for usage.\n`);
+    return EXIT_USAGE;
   }
   const cfg = configFrom(parsed.values);
   if (!cfg.ok) {
@@ -32,6 +55,7 @@ export async function runServe(args: string[]): Promise<number> {
     for (const e of built.errors) logger.error({ error: e }, 'invalid configuration');
     return EXIT_USAGE;
   }
+  for (const w of built.warnings) logger.warn({ warning: w }, 'configuration warning');
   const rt = built.runtime;
   let server;
   try {
