@@ -11,6 +11,7 @@ import { parseDockerConfigJson, type CredentialEntry } from '../credentials/dock
 import { createRegistryClient, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryConfig, type RegistryObserver } from '../registry/index.ts';
 import type { Platform } from '../registry/resolution.ts';
 import { withResolutionCache } from '../registry/resolution-cache.ts';
+import { withRateLimitBackoff } from '../registry/rate-limit-backoff.ts';
 import { createChecker, type Checker } from '../verdict/check.ts';
 
 export interface RuntimeLog {
@@ -139,7 +140,9 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
     ...(opts.metrics ? { observer: registryObserver(opts.metrics) as RegistryObserver } : {}),
   });
   const metrics = opts.metrics;
-  const registry = withResolutionCache(client, {
+  // cache → 429 back-off → client: cached answers are still served while a registry is backed off.
+  const backoff = withRateLimitBackoff(client, { defaultMs: 60_000, maxMs: 10 * 60_000 });
+  const registry = withResolutionCache(backoff, {
     digestTtlMs: config.cache.digestTtlSeconds * 1000,
     tagTtlMs: config.cache.tagTtlSeconds * 1000,
     negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
