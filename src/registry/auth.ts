@@ -152,7 +152,9 @@ export class AuthSession {
     if (fresh.length > 0 && before !== after) {
       this.#challenges = fresh;
       this.#retried = true;
-      return true;
+      // Retry only if we can now answer: a bearer token (even anonymous), or Basic with a password.
+      const c = this.credential;
+      return findChallenge(fresh, 'bearer') !== undefined || Boolean(c?.registryToken || (c?.username && c.password !== undefined));
     }
     if (this.#fromCache && this.#cacheKey) {
       this.#deps.tokens.delete(this.#cacheKey);

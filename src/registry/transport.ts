@@ -78,7 +78,7 @@ export interface HttpResponse {
   url: string;
 }
 
-const USER_AGENT = 'pullguard/0.1 (+https://github.com/pullguard/pullguard)';
+const USER_AGENT = 'pullguard/0.1';
 const MAX_REDIRECTS = 5;
 const KEEP_ALIVE_MS = 30_000;
 const ERROR_BODY_MAX_BYTES = 64 * 1024;

@@ -196,3 +196,21 @@ t.test('an observer that throws does not change the answer', async (t) => {
   const c = faulty(t, () => false, { kind: 'pass' }, { observer: { request: () => { throw new Error('metrics down'); }, rateLimit: () => { throw new Error('x'); } } });
   t.equal((await c.resolve(multi(), { platforms: [], credentials: [] })).reason, 'Resolved');
 });
+
+t.test('a 403 DENIED is AccessDenied', async (t) => {
+  const c = faulty(t, manifests, { kind: 'status', status: 403, body: JSON.stringify({ errors: [{ code: 'DENIED', message: 'requested access to the resource is denied' }] }) });
+  const r = await c.resolve(multi(), { platforms: [], credentials: [] });
+  t.equal(r.reason, 'AccessDenied');
+  t.equal(r.status, 403);
+  t.equal(r.verdict, 'deny');
+});
+
+t.test('a registry that asks for auth only on the repository gets the credentials then', async (t) => {
+  const c = faulty(t, manifests, { kind: 'status', status: 401, headers: { 'www-authenticate': 'Basic realm="repo"' } });
+  const secret = { source: 'secret x/y', key: proxy.host, username: 'u', password: 'p' };
+  const r = await c.resolve(multi(), { platforms: [], credentials: [secret] });
+  t.equal(r.reason, 'CredentialsRejected');
+  t.same(r.credentialsTried, ['anonymous', 'secret x/y']);
+  const sent = proxy.requests.filter((x) => x.path.includes('/manifests/')).map((x) => x.authorization);
+  t.same(sent, [undefined, `Basic ${Buffer.from('u:p').toString('base64')}`], 'one anonymous try, then the credential');
+});
