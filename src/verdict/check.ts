@@ -149,7 +149,8 @@ export function createChecker(opts: CheckerOptions): Checker {
         if (target.pullPolicy === 'Never') return { ...base, target, ...neverPull(target, ref, platforms.nodes) };
         let pending = byImage.get(ref.canonical);
         if (!pending) {
-          const nodeCredentials = opts.nodeCredentialRegistries.some((g) => matchesRegistryGlob(g, ref.registry));
+          // Patterns are written like a credential provider's matchImages, which may carry a path.
+          const nodeCredentials = opts.nodeCredentialRegistries.some((g) => matchesRegistryGlob(g, ref.registry, ref.repository));
           pending = withDeadline(
             opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(keyring, ref), deadline, nodeCredentials }),
             target.image,
