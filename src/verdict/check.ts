@@ -1,7 +1,7 @@
 // The image check of one pod spec, as the kubelet on its node would pull: the pull secrets it would use (the
 // pod's, or for a template its ServiceAccount's), the node-level credentials, the platforms of the nodes it may
 // land on, and the pull policy. I/O goes through the injected ClusterReader and RegistryClient only.
-import type { ClusterReader, NodeInfo } from '../cluster/types.ts';
+import type { ClusterReader, Lookup, NodeInfo } from '../cluster/types.ts';
 import { buildKeyring, lookup, matchesRegistryGlob } from '../credentials/keyring.ts';
 import type { CredentialEntry } from '../credentials/dockerconfig.ts';
 import { credentialsFromSecret } from '../credentials/secret.ts';
@@ -62,23 +62,35 @@ export function createChecker(opts: CheckerOptions): Checker {
     return ref !== undefined && opts.excludeRegistries.some((p) => matchesRegistryGlob(p, ref.registry));
   }
 
-  async function readSecrets(spec: PodPullSpec): Promise<{ notes: SecretNote[]; entries: CredentialEntry[] }> {
+  /** `p`, or `late()` if the deadline comes first (the work behind `p` carries on unobserved). */
+  function beforeDeadline<T>(p: Promise<T>, deadline: number, late: () => T): Promise<T> {
+    const left = deadline - clock();
+    if (left <= 0) return Promise.resolve(late());
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<T>((resolve) => {
+      timer = setTimeout(() => resolve(late()), left);
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  async function readSecrets(spec: PodPullSpec, deadline: number): Promise<{ notes: SecretNote[]; entries: CredentialEntry[] }> {
+    const late = (what: string) => (): Lookup<never> => ({ found: false, reason: 'Unavailable', message: `the API server did not answer in time reading ${what}` });
     let names: { name: string; from: SecretNote['from'] }[] = spec.imagePullSecrets.map((name) => ({ name, from: 'pod' }));
     const notes: SecretNote[] = [];
     if (spec.isTemplate && names.length === 0 && opts.serviceAccountSecrets) {
-      const sa = await opts.cluster.getServiceAccountPullSecrets(spec.namespace, spec.serviceAccountName || 'default');
+      const saName = spec.serviceAccountName || 'default';
+      const sa = await beforeDeadline(opts.cluster.getServiceAccountPullSecrets(spec.namespace, saName), deadline, late(`service account ${spec.namespace}/${saName}`));
       if (sa.found) {
         names = sa.value.map((name) => ({ name, from: 'serviceAccount' }));
       } else if (sa.reason !== 'NotFound') {
-        notes.push({ name: `ServiceAccount ${spec.serviceAccountName || 'default'}`, namespace: spec.namespace, from: 'serviceAccount', status: sa.reason, message: sa.message });
+        notes.push({ name: `ServiceAccount ${saName}`, namespace: spec.namespace, from: 'serviceAccount', status: sa.reason, message: sa.message });
       }
     }
+    const unique = names.filter((n, i) => names.findIndex((m) => m.name === n.name) === i);
+    // Read in parallel, used in the listed order: the kubelet merges them into one keyring in that order.
+    const read = await Promise.all(unique.map(async (n) => ({ ...n, got: await beforeDeadline(opts.cluster.getSecret(spec.namespace, n.name), deadline, late(`secret ${spec.namespace}/${n.name}`)) })));
     const entries: CredentialEntry[] = [];
-    const seen = new Set<string>();
-    for (const { name, from } of names) {
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const got = await opts.cluster.getSecret(spec.namespace, name);
+    for (const { name, from, got } of read) {
       if (!got.found) {
         notes.push({ name, namespace: spec.namespace, from, status: got.reason, message: got.message });
         continue;
@@ -94,9 +106,9 @@ export function createChecker(opts: CheckerOptions): Checker {
     return { notes, entries };
   }
 
-  async function platformsFor(spec: PodPullSpec): Promise<{ platforms: Platform[]; source: Finding['platformSource']; nodes?: NodeInfo[] }> {
+  async function platformsFor(spec: PodPullSpec, deadline: number): Promise<{ platforms: Platform[]; source: Finding['platformSource']; nodes?: NodeInfo[] }> {
     if (opts.platformsFromNodes && opts.cluster.connected) {
-      const nodes = await opts.cluster.listNodes();
+      const nodes = await beforeDeadline(opts.cluster.listNodes(), deadline, () => []);
       if (nodes.length > 0) {
         const eligible = eligibleNodes(spec, nodes);
         // No node matches at all: the pod would stay Pending, which is not a pull problem; check any platform.
@@ -108,14 +120,7 @@ export function createChecker(opts: CheckerOptions): Checker {
   }
 
   function withDeadline(p: Promise<Resolution>, image: string, reference: string, deadline: number): Promise<Resolution> {
-    const left = deadline - clock();
-    const late = (): Resolution => resolution('RegistryTimeout', image, { reference, detail: 'the review deadline was reached before the registry answered' });
-    if (left <= 0) return Promise.resolve(late());
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<Resolution>((resolve) => {
-      timer = setTimeout(() => resolve(late()), left);
-    });
-    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+    return beforeDeadline(p, deadline, () => resolution('RegistryTimeout', image, { reference, detail: 'the review deadline was reached before the registry answered' }));
   }
 
   function neverPull(target: ImageTarget, ref: Reference, nodes: NodeInfo[] | undefined): Partial<Finding> & { resolution: Resolution } {
@@ -134,7 +139,9 @@ export function createChecker(opts: CheckerOptions): Checker {
       const excludedTargets = parsed.filter((p) => !toCheck.includes(p)).map((p) => p.target);
       if (toCheck.length === 0) return { findings: [], excluded: excludedTargets };
 
-      const [secrets, platforms] = await Promise.all([readSecrets(spec), platformsFor(spec)]);
+      // The API server gets at most half the time left, so a slow one still leaves the registry time to answer.
+      const clusterDeadline = clock() + Math.max(0, deadline - clock()) / 2;
+      const [secrets, platforms] = await Promise.all([readSecrets(spec, clusterDeadline), platformsFor(spec, clusterDeadline)]);
       const keyring = buildKeyring(secrets.entries, opts.nodeCredentials);
       const unreadable = secrets.notes.filter((n) => n.status === 'Unavailable' || n.status === 'Forbidden');
       const base = { namespace: spec.namespace, secrets: secrets.notes, serviceAccountName: spec.serviceAccountName || 'default', eligiblePlatforms: platforms.platforms, platformSource: platforms.source };
