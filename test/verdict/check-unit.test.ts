@@ -1,0 +1,314 @@
+// The checker's orchestration with a stub registry and a stub cluster: the review deadline, one registry question
+// per distinct image, exclusions, invalid references, which pull secrets are read (pod, ServiceAccount), the order
+// of credentials handed to the registry, eligible platforms, pullPolicy Never, and when an auth failure becomes
+// SecretsUnreadable.
+import t from 'tap';
+import type { ClusterReader, DockerSecret, Lookup, NodeInfo } from '../../src/cluster/types.ts';
+import type { CredentialEntry } from '../../src/credentials/dockerconfig.ts';
+import type { Reference } from '../../src/reference/reference.ts';
+import type { ResolveOptions } from '../../src/registry/index.ts';
+import { resolution, type ReasonCode, type Resolution } from '../../src/registry/resolution.ts';
+import { createChecker, type CheckerOptions, type PodPullSpec } from '../../src/verdict/check.ts';
+import type { ImageTarget } from '../../src/verdict/finding.ts';
+import { podSpecOf } from '../../src/workloads/podspec.ts';
+
+interface Call {
+  ref: Reference;
+  opts: ResolveOptions;
+}
+
+/** A registry whose answer for each call is `answer(ref)`; every call is recorded. */
+function stubRegistry(answer: (ref: Reference, opts: ResolveOptions) => Promise<Resolution> | Resolution = (ref) => resolution('Resolved', ref.canonical, { reference: ref.canonical })) {
+  const calls: Call[] = [];
+  return {
+    calls,
+    resolve(ref: Reference, opts: ResolveOptions): Promise<Resolution> {
+      calls.push({ ref, opts });
+      return Promise.resolve(answer(ref, opts));
+    },
+  };
+}
+
+const json = (auths: Record<string, { username: string; password: string }>): Buffer =>
+  Buffer.from(JSON.stringify({ auths: Object.fromEntries(Object.entries(auths).map(([k, u]) => [k, { auth: Buffer.from(`${u.username}:${u.password}`).toString('base64') }])) }));
+
+function secret(namespace: string, name: string, auths: Record<string, { username: string; password: string }>): Lookup<DockerSecret> {
+  return { found: true, value: { namespace, name, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': json(auths) } } };
+}
+
+/** A cluster with these secrets and service accounts (by `ns/name`); `pending` lookups never answer. */
+function stubCluster(opts: { secrets?: Record<string, Lookup<DockerSecret> | 'pending'>; serviceAccounts?: Record<string, Lookup<string[]> | 'pending'>; nodes?: NodeInfo[] | 'pending'; connected?: boolean } = {}) {
+  const calls: string[] = [];
+  const never = new Promise<never>(() => {});
+  const notFound = { found: false, reason: 'NotFound', message: 'not found' } as const;
+  const cluster: ClusterReader & { calls: string[] } = {
+    calls,
+    connected: opts.connected ?? true,
+    getSecret(ns, name) {
+      calls.push(`secret ${ns}/${name}`);
+      const v = opts.secrets?.[`${ns}/${name}`] ?? notFound;
+      return v === 'pending' ? never : Promise.resolve(v);
+    },
+    getServiceAccountPullSecrets(ns, name) {
+      calls.push(`serviceaccount ${ns}/${name}`);
+      const v = opts.serviceAccounts?.[`${ns}/${name}`] ?? notFound;
+      return v === 'pending' ? never : Promise.resolve(v);
+    },
+    listNodes() {
+      calls.push('nodes');
+      return opts.nodes === 'pending' ? never : Promise.resolve(opts.nodes ?? []);
+    },
+    getNamespaceLabels: () => Promise.resolve(notFound),
+    close: () => Promise.resolve(),
+  };
+  return cluster;
+}
+
+function node(name: string, architecture: string, extra: Partial<NodeInfo> = {}): NodeInfo {
+  return { name, labels: { 'kubernetes.io/arch': architecture, 'kubernetes.io/os': 'linux' }, platform: { os: 'linux', architecture }, images: [], ...extra };
+}
+
+function checker(registry: CheckerOptions['registry'], cluster: ClusterReader, opts: Partial<CheckerOptions> = {}) {
+  return createChecker({
+    registry,
+    cluster,
+    nodeCredentials: [],
+    nodeCredentialRegistries: [],
+    serviceAccountSecrets: true,
+    fallbackPlatforms: [],
+    platformsFromNodes: true,
+    excludeImages: [],
+    excludeRegistries: [],
+    ...opts,
+  });
+}
+
+function spec(over: Partial<PodPullSpec> = {}): PodPullSpec {
+  return { namespace: 'demo', isTemplate: false, serviceAccountName: 'default', imagePullSecrets: [], nodeSelector: {}, ...over };
+}
+
+function targets(...images: (string | [string, ImageTarget['pullPolicy']])[]): ImageTarget[] {
+  return images.map((entry, i) => {
+    const [image, pullPolicy] = typeof entry === 'string' ? [entry, 'IfNotPresent' as const] : entry;
+    return { containerName: `c${i}`, field: 'containers', image, fieldPath: `spec.containers[${i}].image`, pullPolicy, pullPolicyDefaulted: false };
+  });
+}
+
+const soon = (ms = 8000): number => Date.now() + ms;
+
+t.test('a registry that does not answer before the deadline gives RegistryTimeout, in time', async (t) => {
+  const registry = stubRegistry(() => new Promise<Resolution>(() => {}));
+  const c = checker(registry, stubCluster());
+  const started = Date.now();
+  const { findings } = await c.check(spec(), targets('registry.example/app:1'), Date.now() + 80);
+  const took = Date.now() - started;
+  t.equal(findings[0]?.resolution.reason, 'RegistryTimeout');
+  t.equal(findings[0]?.resolution.verdict, 'unknown');
+  t.equal(findings[0]?.resolution.reference, 'registry.example/app:1');
+  t.match(findings[0]?.resolution.detail, 'the review deadline was reached before the registry answered');
+  t.ok(took >= 70 && took < 500, `answered at the deadline (${took} ms)`);
+  t.same(registry.calls[0]?.opts.deadline !== undefined, true, 'the registry gets the deadline too');
+
+  const late = await c.check(spec(), targets('registry.example/app:1'), Date.now() - 1);
+  t.equal(late.findings[0]?.resolution.reason, 'RegistryTimeout', 'a deadline already past');
+});
+
+t.test('an API server that does not answer gets half the time left; its secrets count as unreadable', async (t) => {
+  const registry = stubRegistry((ref) => resolution('AuthRequired', ref.canonical, { reference: ref.canonical, status: 401 }));
+  const cluster = stubCluster({ secrets: { 'demo/regcred': 'pending' }, nodes: 'pending' });
+  const c = checker(registry, cluster, { fallbackPlatforms: [{ os: 'linux', architecture: 'amd64' }] });
+  const started = Date.now();
+  const { findings } = await c.check(spec({ imagePullSecrets: ['regcred'] }), targets('registry.example/app:1'), Date.now() + 400);
+  const took = Date.now() - started;
+  t.ok(took >= 150 && took < 400, `cluster reads cut at about half the time (${took} ms)`);
+  const f = findings[0]!;
+  t.equal(f.resolution.reason, 'SecretsUnreadable');
+  t.same(f.secrets, [{ name: 'regcred', namespace: 'demo', from: 'pod', status: 'Unavailable', message: 'the API server did not answer in time reading secret demo/regcred' }]);
+  t.match(f.resolution.detail, 'regcred: the API server did not answer in time reading secret demo/regcred');
+  t.equal(f.platformSource, 'config', 'nodes unknown in time: the configured fallback platforms');
+  t.equal(registry.calls.length, 1, 'the registry was still asked');
+
+  const saCluster = stubCluster({ serviceAccounts: { 'demo/builder': 'pending' } });
+  const tpl = await checker(registry, saCluster).check(spec({ isTemplate: true, serviceAccountName: 'builder' }), targets('registry.example/app:1'), Date.now() + 200);
+  t.equal(tpl.findings[0]?.resolution.reason, 'SecretsUnreadable', 'a ServiceAccount that does not answer');
+  t.match(tpl.findings[0]?.secrets[0]?.message, 'service account demo/builder');
+});
+
+t.test('identical images in one review are resolved once; each finding keeps the image as written', async (t) => {
+  const registry = stubRegistry();
+  const c = checker(registry, stubCluster());
+  const { findings } = await c.check(spec(), targets('nginx', 'docker.io/library/nginx:latest', 'index.docker.io/library/nginx', 'nginx:1.27', 'nginx:latest'), soon());
+  t.equal(registry.calls.length, 2, 'nginx:latest and nginx:1.27');
+  t.same(registry.calls.map((c) => c.ref.canonical), ['docker.io/library/nginx:latest', 'docker.io/library/nginx:1.27']);
+  t.same(findings.map((f) => f.resolution.image), ['nginx', 'docker.io/library/nginx:latest', 'index.docker.io/library/nginx', 'nginx:1.27', 'nginx:latest']);
+  t.same(findings.map((f) => f.target.containerName), ['c0', 'c1', 'c2', 'c3', 'c4']);
+  t.ok(findings.every((f) => f.resolution.reason === 'Resolved'));
+});
+
+t.test('excluded images and registries are listed apart and never resolved', async (t) => {
+  const registry = stubRegistry();
+  const cluster = stubCluster();
+  const c = checker(registry, cluster, { excludeImages: ['*:latest', 'registry.k8s.io/*'], excludeRegistries: ['*.internal.example'] });
+  const { findings, excluded } = await c.check(spec({ imagePullSecrets: ['regcred'] }), targets('nginx', 'registry.k8s.io/pause:3.9', 'repo.internal.example/app:1', 'quay.io/app:1'), soon());
+  t.same(excluded.map((e) => e.image), ['nginx', 'registry.k8s.io/pause:3.9', 'repo.internal.example/app:1'], 'the written image and its normalised form (nginx → …:latest) are both matched');
+  t.same(findings.map((f) => f.resolution.image), ['quay.io/app:1']);
+  t.same(registry.calls.map((c) => c.ref.canonical), ['quay.io/app:1']);
+
+  const none = stubCluster();
+  const all = await checker(registry, none, { excludeImages: ['*'] }).check(spec({ imagePullSecrets: ['regcred'] }), targets('a:1', 'b:2'), soon());
+  t.same(all.findings, []);
+  t.equal(all.excluded.length, 2);
+  t.same(none.calls, [], 'nothing excluded-only reads secrets or nodes');
+});
+
+t.test('an invalid reference is denied as InvalidReference with the parser\'s reason, without asking the registry', async (t) => {
+  const registry = stubRegistry();
+  const c = checker(registry, stubCluster());
+  const { findings } = await c.check(spec(), targets('Nginx:1', 'nginx:', `app@sha256:${'z'.repeat(64)}`, 'ok:1'), soon());
+  t.same(findings.slice(0, 3).map((f) => [f.resolution.reason, f.resolution.verdict]), [['InvalidReference', 'deny'], ['InvalidReference', 'deny'], ['InvalidReference', 'deny']]);
+  for (const f of findings.slice(0, 3)) {
+    t.ok(f.resolution.detail && f.resolution.detail.length > 0, `${f.resolution.image}: ${f.resolution.detail}`);
+    t.equal(f.resolution.reference, undefined);
+  }
+  t.equal(findings[3]?.resolution.reason, 'Resolved');
+  t.same(registry.calls.map((c) => c.ref.canonical), ['docker.io/library/ok:1']);
+});
+
+t.test('a template without pull secrets reads its ServiceAccount\'s; a Pod, or a template with its own, does not', async (t) => {
+  const secrets = { 'demo/sa-cred': secret('demo', 'sa-cred', { 'registry.example': { username: 'sa', password: 'p' } }), 'demo/own': secret('demo', 'own', { 'registry.example': { username: 'own', password: 'p' } }) };
+  const serviceAccounts: Record<string, Lookup<string[]>> = { 'demo/default': { found: true, value: ['sa-cred'] }, 'demo/builder': { found: true, value: ['sa-cred', 'sa-cred'] } };
+  const image = targets('registry.example/app:1');
+  const cases: [string, Partial<PodPullSpec>, Partial<CheckerOptions>, string[], string[]][] = [
+    ['template, default ServiceAccount', { isTemplate: true }, {}, ['serviceaccount demo/default', 'secret demo/sa-cred'], ['sa']],
+    ['template, named ServiceAccount (listed twice, read once)', { isTemplate: true, serviceAccountName: 'builder' }, {}, ['serviceaccount demo/builder', 'secret demo/sa-cred'], ['sa']],
+    ['template with its own list', { isTemplate: true, imagePullSecrets: ['own'] }, {}, ['secret demo/own'], ['own']],
+    ['Pod', { isTemplate: false }, {}, [], []],
+    ['template, serviceAccountSecrets off', { isTemplate: true }, { serviceAccountSecrets: false }, [], []],
+  ];
+  for (const [name, s, o, reads, users] of cases) {
+    const cluster = stubCluster({ secrets, serviceAccounts });
+    const registry = stubRegistry();
+    const { findings } = await checker(registry, cluster, o).check(spec(s), image, soon());
+    t.same(cluster.calls.filter((c) => c !== 'nodes'), reads, `${name}: reads`);
+    t.same(registry.calls[0]?.opts.credentials.map((c) => c.username), users, `${name}: credentials`);
+    t.same(findings[0]?.secrets.map((n) => n.from), reads.filter((r) => r.startsWith('secret')).map(() => (s.imagePullSecrets?.length ? 'pod' : 'serviceAccount')), `${name}: where the secrets came from`);
+  }
+});
+
+t.test('credentials reach the registry in the kubelet\'s order: all pod secrets by key, then node credentials', async (t) => {
+  const secrets = {
+    'demo/first': secret('demo', 'first', { 'registry.example': { username: 'host-key', password: 'p' } }),
+    'demo/second': secret('demo', 'second', { 'registry.example/team': { username: 'path-key', password: 'p' }, 'other.example': { username: 'other', password: 'p' } }),
+  };
+  const nodeCredentials: CredentialEntry[] = [
+    { key: 'registry.example/team/app', source: 'docker-config /var/lib/kubelet/config.json', username: 'node', password: 'p' },
+    { key: 'registry.example', source: 'docker-config /var/lib/kubelet/config.json', username: 'host-key', password: 'p' },
+  ];
+  const registry = stubRegistry();
+  await checker(registry, stubCluster({ secrets }), { nodeCredentials }).check(spec({ imagePullSecrets: ['first', 'second'] }), targets('registry.example/team/app:1'), soon());
+  t.same(
+    registry.calls[0]?.opts.credentials.map((c) => `${c.username} ${c.source}`),
+    ['path-key secret demo/second', 'host-key secret demo/first', 'node docker-config /var/lib/kubelet/config.json'],
+    'most specific pod key first, then the node\'s; a duplicate of a pod credential is dropped',
+  );
+});
+
+t.test('nodeCredentials is set for registries (and paths) in nodeCredentialRegistries', async (t) => {
+  const registry = stubRegistry();
+  const c = checker(registry, stubCluster(), { nodeCredentialRegistries: ['*.dkr.ecr.*.amazonaws.com', 'registry.example/team'] });
+  await c.check(spec(), targets('123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1', 'registry.example/team/app:1', 'registry.example/other/app:1', 'nginx:1'), soon());
+  t.same(registry.calls.map((c) => [c.ref.canonical, c.opts.nodeCredentials]), [
+    ['123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1', true],
+    ['registry.example/team/app:1', true],
+    ['registry.example/other/app:1', false],
+    ['docker.io/library/nginx:1', false],
+  ]);
+});
+
+t.test('candidate platforms: eligible nodes\' platforms, else the configured fallback, else any', async (t) => {
+  const nodes = [node('a', 'amd64', { labels: { pool: 'x86' } }), node('b', 'arm64', { labels: { pool: 'arm' } }), node('c', 'arm64', { labels: { pool: 'arm' } })];
+  const fallback = [{ os: 'linux', architecture: 's390x' }];
+  const cases: [string, ClusterReader, Partial<CheckerOptions>, Partial<PodPullSpec>, string[], string][] = [
+    ['all nodes, distinct', stubCluster({ nodes }), {}, {}, ['amd64', 'arm64'], 'nodes'],
+    ['nodeSelector', stubCluster({ nodes }), {}, { nodeSelector: { pool: 'arm' } }, ['arm64'], 'nodes'],
+    ['no node matches', stubCluster({ nodes }), { fallbackPlatforms: fallback }, { nodeSelector: { pool: 'none' } }, [], 'any'],
+    ['no inventory', stubCluster({ nodes: [] }), { fallbackPlatforms: fallback }, {}, ['s390x'], 'config'],
+    ['not connected', stubCluster({ nodes, connected: false }), { fallbackPlatforms: fallback }, {}, ['s390x'], 'config'],
+    ['fromNodes off', stubCluster({ nodes }), { platformsFromNodes: false }, {}, [], 'any'],
+  ];
+  for (const [name, cluster, o, s, archs, source] of cases) {
+    const registry = stubRegistry();
+    const { findings } = await checker(registry, cluster, o).check(spec(s), targets('app:1'), soon());
+    t.same(registry.calls[0]?.opts.platforms.map((p) => p.architecture), archs, name);
+    t.equal(findings[0]?.platformSource, source, `${name}: source`);
+    t.same(findings[0]?.eligiblePlatforms.map((p) => p.architecture), archs, `${name}: in the finding`);
+  }
+});
+
+t.test('pullPolicy Never is never resolved; it says which eligible nodes report the image', async (t) => {
+  const digest = `sha256:${'b'.repeat(64)}`;
+  const nodes = [
+    node('a', 'amd64', { images: ['docker.io/library/nginx:1.27', `docker.io/library/redis@${digest}`] }),
+    node('b', 'amd64', { images: ['docker.io/library/nginx:1.27'] }),
+    node('c', 'arm64', { labels: { pool: 'arm' }, images: ['docker.io/library/nginx:1.27'] }),
+  ];
+  const registry = stubRegistry();
+  const c = checker(registry, stubCluster({ nodes }));
+  const { findings } = await c.check(spec({ nodeSelector: { 'kubernetes.io/arch': 'amd64' } }), targets(['nginx:1.27', 'Never'], [`redis@${digest}`, 'Never'], ['busybox', 'Never']), soon());
+  t.same(registry.calls, []);
+  t.same(findings.map((f) => [f.resolution.reason, f.resolution.verdict, f.nodesWithImage, f.eligibleNodeCount]), [
+    ['NeverPull', 'unknown', ['a', 'b'], 2],
+    ['NeverPull', 'unknown', ['a'], 2],
+    ['NeverPull', 'unknown', [], 2],
+  ]);
+  const blind = await checker(registry, stubCluster({ connected: false })).check(spec(), targets(['nginx:1.27', 'Never']), soon());
+  t.equal(blind.findings[0]?.nodesWithImage, undefined, 'without nodes, nothing is claimed');
+  t.equal(blind.findings[0]?.eligibleNodeCount, undefined);
+});
+
+t.test('an empty pull policy is defaulted as the API server does, and a defaulted policy always pulls', async (t) => {
+  const pod = { spec: { containers: [
+    { name: 'a', image: 'nginx' },
+    { name: 'b', image: 'nginx:latest' },
+    { name: 'c', image: 'nginx:1.27' },
+    { name: 'd', image: `nginx@sha256:${'c'.repeat(64)}` },
+    { name: 'e', image: 'nginx:1.27', imagePullPolicy: 'Never' },
+  ] } };
+  const view = podSpecOf('Pod', pod);
+  if (!view.ok) throw new Error(view.reason);
+  t.same(view.view.images.map((i) => [i.containerName, i.pullPolicy, i.pullPolicyDefaulted]), [
+    ['a', 'Always', true],
+    ['b', 'Always', true],
+    ['c', 'IfNotPresent', true],
+    ['d', 'IfNotPresent', true],
+    ['e', 'Never', false],
+  ]);
+  const registry = stubRegistry();
+  const { findings } = await checker(registry, stubCluster()).check({ ...view.view, namespace: 'demo' }, view.view.images, soon());
+  t.same(findings.map((f) => f.resolution.reason), ['Resolved', 'Resolved', 'Resolved', 'Resolved', 'NeverPull']);
+  t.equal(registry.calls.length, 3, 'nginx:latest once, nginx:1.27 once, the digest once; Never not at all');
+});
+
+t.test('an auth failure becomes SecretsUnreadable only when a secret could not be read', async (t) => {
+  const forbidden: Lookup<DockerSecret> = { found: false, reason: 'Forbidden', message: 'pullguard may not get secret demo/locked' };
+  const unavailable: Lookup<DockerSecret> = { found: false, reason: 'Unavailable', message: 'the API server answered 500' };
+  const cases: [string, Record<string, Lookup<DockerSecret>>, ReasonCode, ReasonCode][] = [
+    ['forbidden, AuthRequired', { 'demo/s': forbidden }, 'AuthRequired', 'SecretsUnreadable'],
+    ['unavailable, CredentialsRejected', { 'demo/s': unavailable }, 'CredentialsRejected', 'SecretsUnreadable'],
+    ['forbidden, AccessDenied', { 'demo/s': forbidden }, 'AccessDenied', 'SecretsUnreadable'],
+    ['forbidden, TagNotFound stays', { 'demo/s': forbidden }, 'TagNotFound', 'TagNotFound'],
+    ['forbidden, Resolved stays', { 'demo/s': forbidden }, 'Resolved', 'Resolved'],
+    ['not found, AuthRequired stays', {}, 'AuthRequired', 'AuthRequired'],
+  ];
+  for (const [name, secrets, answer, expected] of cases) {
+    const registry = stubRegistry((ref) => resolution(answer, ref.canonical, { reference: ref.canonical, credentialsTried: ['anonymous'] }));
+    const { findings } = await checker(registry, stubCluster({ secrets })).check(spec({ imagePullSecrets: ['s'] }), targets('registry.example/app:1'), soon());
+    const r = findings[0]!.resolution;
+    t.equal(r.reason, expected, name);
+    if (expected === 'SecretsUnreadable') {
+      t.equal(r.verdict, 'unknown');
+      t.match(r.detail, /^s: (pullguard may not get secret demo\/locked|the API server answered 500)$/);
+      t.same(r.credentialsTried, ['anonymous'], 'what was tried is kept');
+    }
+  }
+});
