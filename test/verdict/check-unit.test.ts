@@ -106,7 +106,7 @@ t.test('a registry that does not answer before the deadline gives RegistryTimeou
   t.equal(findings[0]?.resolution.verdict, 'unknown');
   t.equal(findings[0]?.resolution.reference, 'registry.example/app:1');
   t.match(findings[0]?.resolution.detail, 'the review deadline was reached before the registry answered');
-  t.ok(took >= 70 && took < 500, `answered at the deadline (${took} ms)`);
+  t.ok(took >= 70 && took < 1000, `answered at the deadline, not when the registry answers (never) (${took} ms)`);
   t.same(registry.calls[0]?.opts.deadline !== undefined, true, 'the registry gets the deadline too');
 
   const late = await c.check(spec(), targets('registry.example/app:1'), Date.now() - 1);
@@ -120,7 +120,7 @@ t.test('an API server that does not answer gets half the time left; its secrets 
   const started = Date.now();
   const { findings } = await c.check(spec({ imagePullSecrets: ['regcred'] }), targets('registry.example/app:1'), Date.now() + 400);
   const took = Date.now() - started;
-  t.ok(took >= 150 && took < 400, `cluster reads cut at about half the time (${took} ms)`);
+  t.ok(took >= 150 && took < 1000, `cluster reads cut at about half the time, then the registry asked (${took} ms)`);
   const f = findings[0]!;
   t.equal(f.resolution.reason, 'SecretsUnreadable');
   t.same(f.secrets, [{ name: 'regcred', namespace: 'demo', from: 'pod', status: 'Unavailable', message: 'the API server did not answer in time reading secret demo/regcred' }]);
