@@ -30,8 +30,30 @@ export interface ResolutionCacheOptions {
 
 interface Entry {
   value: Resolution;
+  /** Sources of the credentials of the caller whose question filled the entry, in order. */
+  sources: string[];
   expires: number;
   bytes: number;
+}
+
+/**
+ * The same credentials can come from different secrets (another namespace's copy): the key holds their identity,
+ * and an answer handed to another caller names that caller's own secrets, position for position.
+ */
+function forCaller(r: Resolution, sources: string[], caller: PullCredential[]): Resolution {
+  if (sources.length === 0) return r;
+  const rename = new Map<string, string>();
+  sources.forEach((s, i) => {
+    const mine = caller[i]?.source;
+    if (mine !== undefined && mine !== s) rename.set(s, mine);
+  });
+  if (rename.size === 0) return r;
+  const map = (s: string) => rename.get(s) ?? s;
+  return {
+    ...r,
+    credentialsTried: r.credentialsTried.map(map),
+    ...(r.credentialUsed !== undefined ? { credentialUsed: map(r.credentialUsed) } : {}),
+  };
 }
 
 /** A credential's identity for cache keys: a hash, so no secret is ever held in a key. */
@@ -57,7 +79,7 @@ export interface CachingResolver<O extends ResolveOptionsLike> extends Resolver<
 export function withResolutionCache<O extends ResolveOptionsLike>(inner: Resolver<O>, opts: ResolutionCacheOptions): CachingResolver<O> {
   const clock = opts.clock ?? Date.now;
   const entries = new Map<string, Entry>();
-  const inflight = new Map<string, Promise<Resolution>>();
+  const inflight = new Map<string, { promise: Promise<Resolution>; sources: string[] }>();
   let bytes = 0;
   const emit = opts.onEvent ?? (() => {});
 
@@ -74,13 +96,13 @@ export function withResolutionCache<O extends ResolveOptionsLike>(inner: Resolve
     bytes -= e.bytes;
   }
 
-  function store(key: string, ref: Reference, r: Resolution): void {
+  function store(key: string, ref: Reference, r: Resolution, sources: string[]): void {
     const life = ttl(ref, r);
     if (life <= 0) return;
     const size = key.length * 2 + JSON.stringify(r).length * 2 + 64;
     if (size > opts.maxBytes) return;
     remove(key);
-    entries.set(key, { value: r, expires: clock() + life, bytes: size });
+    entries.set(key, { value: r, sources, expires: clock() + life, bytes: size });
     bytes += size;
     while (entries.size > opts.maxEntries || bytes > opts.maxBytes) {
       const oldest = entries.keys().next().value as string;
@@ -109,7 +131,7 @@ export function withResolutionCache<O extends ResolveOptionsLike>(inner: Resolve
           entries.delete(key);
           entries.set(key, hit);
           emit('hit');
-          return hit.value;
+          return forCaller(hit.value, hit.sources, o.credentials);
         }
         remove(key);
         emit('expired');
@@ -117,15 +139,16 @@ export function withResolutionCache<O extends ResolveOptionsLike>(inner: Resolve
       const running = inflight.get(key);
       if (running) {
         emit('coalesced');
-        return running;
+        return running.promise.then((r) => forCaller(r, running.sources, o.credentials));
       }
       emit('miss');
-      const p = inner.resolve(ref, o).then((r) => {
-        store(key, ref, r);
+      const sources = o.credentials.map((c) => c.source);
+      const promise = inner.resolve(ref, o).then((r) => {
+        store(key, ref, r, sources);
         return r;
       }).finally(() => inflight.delete(key));
-      inflight.set(key, p);
-      return p;
+      inflight.set(key, { promise, sources });
+      return promise;
     },
     close: () => inner.close(),
   };

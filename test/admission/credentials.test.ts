@@ -402,7 +402,7 @@ t.test('a stalled API server cannot hold the review past its deadline', async (t
   t.ok(took < 2000, `answered within the API server's timeout (${took} ms)`);
 });
 
-t.test('the secrets named for a pod are its own, even when another namespace holds the same credentials', { todo: 'src/registry/resolution-cache.ts keys credentials without their source, so a hit returns the first caller\'s credentialsTried/credentialUsed' }, async (t) => {
+t.test('the secrets named for a pod are its own, even when another namespace holds the same credentials', async (t) => {
   setJson('demo', 'team-a-secret', { [regA.host]: { username: 'alice', password: 'shared-but-wrong' } });
   setJson('inherit', 'team-b-secret', { [regA.host]: { username: 'alice', password: 'shared-but-wrong' } });
   const first = await pg.post(pod([A('team/shared:1.0')], ['team-a-secret']));

@@ -104,3 +104,18 @@ t.test('memory is bounded by entry count and bytes, evicting the least recently 
   t.ok(small.bytes <= 4000, `bytes ${small.bytes} within 4000`);
   t.ok(small.size > 0 && small.size < 100);
 });
+
+t.test('an answer shared with another caller names that caller\'s own secrets', async (t) => {
+  const inner = {
+    async resolve(r: Reference, o: ResolveOptionsLike): Promise<Resolution> {
+      return resolution('CredentialsRejected', r.canonical, { credentialsTried: [...o.credentials.map((c) => c.source), 'anonymous'] });
+    },
+    async close() {},
+  };
+  const cache = withResolutionCache(inner, opts);
+  const same = { key: '127.0.0.1:5000', username: 'u', password: 'p' };
+  const a = await cache.resolve(ref('127.0.0.1:5000/x:1'), { platforms: [], credentials: [{ ...same, source: 'secret demo/a' }] });
+  const b = await cache.resolve(ref('127.0.0.1:5000/x:1'), { platforms: [], credentials: [{ ...same, source: 'secret other/b' }] });
+  t.same(a.credentialsTried, ['secret demo/a', 'anonymous']);
+  t.same(b.credentialsTried, ['secret other/b', 'anonymous'], 'a cache hit is renamed for the caller');
+});
