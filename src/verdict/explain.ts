@@ -77,9 +77,11 @@ function fix(f: Finding): string {
       if (missing) return `Fix: create the secret: ${createSecretCommand(f, missing.name)}`;
       return `Fix: check the image name; if the repository is private, create a pull secret (${createSecretCommand(f, 'regcred')}) and add it to imagePullSecrets or to ServiceAccount "${f.serviceAccountName || 'default'}".`;
     case 'CredentialsRejected': {
-      const used = f.secrets.find((s) => s.status === 'ok');
-      const name = used?.name ?? 'regcred';
-      return `Fix: renew the credentials in secret ${name}: ${createSecretCommand(f, name)} --dry-run=client -o yaml | kubectl apply -f -`;
+      // Every matching credential was refused: name every secret that was read (all of them were tried).
+      const read = f.secrets.filter((s) => s.status === 'ok').map((s) => s.name);
+      const name = read[0] ?? 'regcred';
+      const which = read.length > 1 ? `secrets ${read.join(', ')} (all were refused)` : `secret ${name}`;
+      return `Fix: renew the credentials in ${which}: ${createSecretCommand(f, name)} --dry-run=client -o yaml | kubectl apply -f -`;
     }
     case 'AccessDenied':
       return 'Fix: grant the account in the pull secret read (pull) access to this repository, or use credentials that have it.';
@@ -125,7 +127,7 @@ function what(f: Finding): string {
     case 'CredentialsRejected':
       return `${ref}: the registry rejected the credentials; ${secretsSentence(f)}.${triedSentence(f)}${said}`;
     case 'AccessDenied':
-      return `${ref}: the credentials were accepted but have no pull access to this repository.${triedSentence(f)}${said}`;
+      return `${ref}: the credentials were accepted but have no pull access to this repository; ${secretsSentence(f)}.${triedSentence(f)}${said}`;
     case 'PlatformMismatch':
       return `${ref}: the image offers ${list((r.platforms ?? []).map(formatPlatform)) || 'no runnable platform'}, but the nodes this pod may land on run ${list(f.eligiblePlatforms.map(formatPlatform))}.`;
     case 'UnsupportedManifest':
@@ -134,13 +136,15 @@ function what(f: Finding): string {
       const nodes = f.nodesWithImage ?? [];
       const where = f.eligibleNodeCount === undefined
         ? 'pullguard cannot see which nodes have it'
-        : nodes.length > 0
+        : f.eligibleNodeCount === 0
+          ? 'no node matches its nodeSelector or affinity, so it would stay Pending anyway'
+          : nodes.length > 0
           ? `${nodes.length} of ${f.eligibleNodeCount} eligible nodes report it (${list(nodes, 3)})`
           : `none of the ${f.eligibleNodeCount} eligible nodes reports it (ErrImageNeverPull likely)`;
       return `${ref}: imagePullPolicy is Never, so the kubelet will not pull it; ${where}.`;
     }
     case 'SecretsUnreadable':
-      return `${ref}: the registry requires credentials, and pull secrets the kubelet would use could not be read (${r.detail ?? 'unknown error'}).`;
+      return `${ref}: the registry requires credentials, and pull secrets the kubelet would use could not be read (${r.detail ?? 'unknown error'}); ${secretsSentence(f)}.${triedSentence(f)}`;
     case 'NodeCredentialsAssumed':
       return `${ref}: the registry requires credentials that the nodes' credential provider supplies; pullguard cannot check with them.${said}`;
     case 'RateLimited':

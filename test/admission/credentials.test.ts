@@ -146,7 +146,7 @@ t.test('when every secret is refused the pod is denied with CredentialsRejected,
   const msg = out.response.status?.message ?? '';
   t.match(msg, `image "${A('team/app:1.0')}": CredentialsRejected: ${A('team/app:1.0')}: the registry rejected the credentials; imagePullSecrets considered: stale: read; stale2: read.`);
   t.match(msg, 'Credentials tried: secret demo/stale, secret demo/stale2, anonymous.');
-  t.match(msg, `Fix: renew the credentials in secret stale: ${kubectlFix('stale', regA.host)} --dry-run=client -o yaml | kubectl apply -f -`);
+  t.match(msg, `Fix: renew the credentials in secrets stale, stale2 (all were refused): ${kubectlFix('stale', regA.host)} --dry-run=client -o yaml | kubectl apply -f -`);
 });
 
 t.test('a private repository and no pull secret at all is AuthRequired with the exact command to create one', async (t) => {
