@@ -5,11 +5,9 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import YAML, { LineCounter } from 'yaml';
-import { loadKubeConfig } from '../cluster/kubeconfig.ts';
 import { podSpecOf } from '../workloads/podspec.ts';
 import type { Finding } from '../verdict/finding.ts';
 import { explain } from '../verdict/explain.ts';
-import { buildRuntime } from './runtime.ts';
 import { CHECK_OPTIONS, configFrom, parse } from './flags.ts';
 import { EXIT_CODES_TEXT, EXIT_USAGE, exitCode, toJson, verdictMark } from './output.ts';
 
@@ -167,8 +165,9 @@ function place(source: ManifestObject, line: number): string {
 }
 
 /** Objects without a namespace go where `kubectl apply` would put them: the kubeconfig context's namespace. */
-function contextNamespace(kubeconfig: string | undefined): string {
+async function contextNamespace(kubeconfig: string | undefined): Promise<string> {
   if (!kubeconfig) return 'default';
+  const { loadKubeConfig } = await import('../cluster/kubeconfig.ts');
   const kc = loadKubeConfig({ kubeconfig });
   return kc.ok ? (kc.kc.getContextObject(kc.kc.currentContext)?.namespace ?? 'default') : 'default';
 }
@@ -223,13 +222,15 @@ export async function runCheck(args: string[], io: { out: NodeJS.WritableStream;
 
   const log = pino({ level: process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn' }, process.stderr);
   const kubeconfig = typeof parsed.values['kubeconfig'] === 'string' ? parsed.values['kubeconfig'] : undefined;
+  // Loaded once the arguments are known good: the registry and Kubernetes clients take a while to load.
+  const { buildRuntime } = await import('./runtime.ts');
   const built = buildRuntime(cfg.config, { log, connectCluster: kubeconfig !== undefined });
   if (!built.ok) {
     io.err.write(built.errors.map((e) => `pullguard check: ${e}\n`).join(''));
     return EXIT_USAGE;
   }
   const warnings = [...built.warnings];
-  const defaultNamespace = contextNamespace(kubeconfig);
+  const defaultNamespace = await contextNamespace(kubeconfig);
   const rt = built.runtime;
   const results: (ObjectResult | undefined)[] = [];
   try {

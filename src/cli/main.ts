@@ -1,8 +1,5 @@
 #!/usr/bin/env node
 // pullguard's command line: `serve` (the webhook), `resolve` (check images by name), `check` (check manifests).
-import { runResolve } from './resolve.ts';
-import { runServe } from './serve.ts';
-import { runCheck } from './check.ts';
 import { EXIT_CODES_TEXT, EXIT_USAGE } from './output.ts';
 
 const USAGE = `pullguard — stop ImagePullBackOff before it happens
@@ -20,13 +17,14 @@ ${EXIT_CODES_TEXT}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // Each command loads only its own modules: `resolve` needs no web server, and --help needs nothing.
   switch (command) {
     case 'serve':
-      return runServe(rest);
+      return (await import('./serve.ts')).runServe(rest);
     case 'resolve':
-      return runResolve(rest);
+      return (await import('./resolve.ts')).runResolve(rest);
     case 'check':
-      return runCheck(rest);
+      return (await import('./check.ts')).runCheck(rest);
     case '-h':
     case '--help':
     case 'help':

@@ -1,6 +1,5 @@
 // `pullguard resolve IMAGE...`: will a pull of these images succeed, and if not, exactly why?
 import { pino } from 'pino';
-import { buildRuntime } from './runtime.ts';
 import { COMMON_OPTIONS, configFrom, parse } from './flags.ts';
 import { EXIT_USAGE, EXIT_CODES_TEXT, exitCode, formatHuman, toJson } from './output.ts';
 import type { ImageTarget } from '../verdict/finding.ts';
@@ -45,6 +44,8 @@ export async function runResolve(args: string[], out: NodeJS.WritableStream = pr
   }
   // resolve talks to registries only: no cluster, unless --kubeconfig asks for node platforms.
   const log = pino({ level: process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn' }, process.stderr);
+  // Loaded once the arguments are known good: the registry and Kubernetes clients take a while to load.
+  const { buildRuntime } = await import('./runtime.ts');
   const built = buildRuntime(cfg.config, { log, connectCluster: typeof parsed.values['kubeconfig'] === 'string' });
   if (!built.ok) {
     err.write(built.errors.map((e) => `pullguard resolve: ${e}\n`).join(''));

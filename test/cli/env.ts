@@ -1,0 +1,132 @@
+// The CLI as a user runs it: `node src/cli/main.ts ...` in a child process, against real registries (none,
+// basic and token auth) with images pushed into them, configured only through files and flags.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startRegistry, type TestRegistry } from '../harness/registry.ts';
+import { pushImage, type PushedImage } from '../harness/push.ts';
+import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
+
+export const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node MAIN ...args` to completion; `input` goes to stdin (closed either way, as in CI). */
+export function cli(args: string[], opts: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+  return runNode([MAIN, ...args], opts);
+}
+
+export function runNode(args: string[], opts: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    // No KUBECONFIG or PULLGUARD_* from the developer's shell: the flags under test are the only configuration.
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('PULLGUARD_') && k !== 'KUBECONFIG') env[k] = v;
+    const child = execFile(process.execPath, args, { env: { ...env, ...opts.env }, cwd: opts.cwd ?? REPO, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') reject(new Error(`${args.join(' ')}: ${err.message}\n${stderr}`));
+      else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+    });
+    child.stdin?.end(opts.input ?? '');
+  });
+}
+
+/** The `--json` output of a run, parsed. */
+export function rows<T = Record<string, unknown>>(r: CliResult): T[] {
+  try {
+    return JSON.parse(r.stdout) as T[];
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const AMD64 = { os: 'linux', architecture: 'amd64' };
+const ARM64 = { os: 'linux', architecture: 'arm64' };
+
+export interface CliEnv {
+  /** auth none: team/app 1.0, 1.1, latest (amd64+arm64), team/amd-only 1.0 (amd64 only). */
+  open: TestRegistry;
+  /** htpasswd auth: private/app 1.0 (amd64). */
+  basic: TestRegistry;
+  /** token auth: public/app 1.0, private/app 1.0; anonymous may pull public/*. */
+  token: TestRegistry;
+  /** A fault proxy in front of `open`, configured as a registry of its own. */
+  proxy: FaultProxy;
+  /** By `open/team/app:1.0`, `basic/private/app:1.0`, `token/public/app:1.0`. */
+  pushed: Record<string, PushedImage>;
+  dir: string;
+  /** A registry config file trusting the test CA for every registry above. */
+  registryConfig: string;
+  /** Writes a file in the temp dir and returns its path. */
+  file(name: string, content: string): string;
+  /** A docker config.json with `auths` for the given registries. */
+  dockerConfig(name: string, auths: Record<string, { username: string; password: string }>, extra?: Record<string, unknown>): string;
+  close(): Promise<void>;
+}
+
+export async function startCliEnv(): Promise<CliEnv> {
+  const [open, basic, token] = await Promise.all([startRegistry({ auth: 'none' }), startRegistry({ auth: 'basic' }), startRegistry({ auth: 'token' })]);
+  const proxy = await startFaultProxy(open);
+  const regs = { open, basic, token };
+  const images: [keyof typeof regs, string, string, (typeof AMD64)[]][] = [
+    ['open', 'team/app', '1.0', [AMD64, ARM64]],
+    ['open', 'team/app', '1.1', [AMD64, ARM64]],
+    ['open', 'team/app', 'latest', [AMD64, ARM64]],
+    ['open', 'team/amd-only', '1.0', [AMD64]],
+    ['basic', 'private/app', '1.0', [AMD64]],
+    ['token', 'public/app', '1.0', [AMD64]],
+    ['token', 'private/app', '1.0', [AMD64]],
+  ];
+  const pushed: Record<string, PushedImage> = {};
+  await Promise.all(images.map(async ([reg, repository, tag, platforms]) => {
+    pushed[`${reg}/${repository}:${tag}`] = await pushImage(regs[reg], { repository, tag, platforms });
+  }));
+
+  const dir = mkdtempSync(join(tmpdir(), 'pullguard-cli-'));
+  const file = (name: string, content: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+  const registryConfig = file('registries.yaml', [
+    'registries:',
+    ...[open, basic, token, proxy].map((r) => `  "${r.host}":\n    ca: ${open.caFile}`),
+    'defaults:',
+    '  requestTimeoutMs: 3000',
+    '',
+  ].join('\n'));
+  return {
+    open,
+    basic,
+    token,
+    proxy,
+    pushed,
+    dir,
+    registryConfig,
+    file,
+    dockerConfig(name, auths, extra = {}) {
+      const entries = Object.fromEntries(Object.entries(auths).map(([host, c]) => [host, { auth: Buffer.from(`${c.username}:${c.password}`).toString('base64') }]));
+      return file(name, JSON.stringify({ auths: entries, ...extra }));
+    },
+    async close() {
+      await proxy.stop();
+      await Promise.allSettled([open.stop(), basic.stop(), token.stop()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
