@@ -19,6 +19,8 @@ export type ReasonCode =
   | 'AccessDenied'
   | 'PlatformMismatch'
   | 'UnsupportedManifest'
+  | 'InvalidPullSecret'
+  | 'CachedOnNodes'
   | 'NeverPull'
   | 'NodeCredentialsAssumed'
   | 'SecretsUnreadable'
@@ -38,6 +40,10 @@ export const REASON_VERDICT: Readonly<Record<ReasonCode, Verdict>> = {
   AccessDenied: 'deny',
   PlatformMismatch: 'deny',
   UnsupportedManifest: 'deny',
+  // A pull secret of the pod is malformed: the kubelet's keyring fails, and with it every pull of the pod.
+  InvalidPullSecret: 'deny',
+  // The registry would refuse the pull, but an eligible node has the image and the policy lets it use it.
+  CachedOnNodes: 'unknown',
   // imagePullPolicy: Never: the kubelet does not pull; we cannot know the node's cache for certain.
   NeverPull: 'unknown',
   // A registry whose credentials come from a kubelet credential provider (ECR/GCR/ACR) said 401 to us.

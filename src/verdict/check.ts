@@ -53,6 +53,23 @@ export function globToRegExp(pattern: string): RegExp {
 
 const AUTH_REASONS = new Set(['AuthRequired', 'CredentialsRejected', 'AccessDenied']);
 
+/** Denials the kubelet never meets when it uses a cached image instead of pulling (policy IfNotPresent). */
+const PULL_DENIALS = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound', 'AuthRequired', 'CredentialsRejected', 'AccessDenied', 'InvalidPullSecret']);
+
+/**
+ * A pull that would fail is no certain failure when an eligible node already has the image and the policy lets the
+ * kubelet use it: the pod may start there. Say so, and keep what the registry said.
+ */
+export function cachedOnNodes(r: Resolution, nodes: string[], eligible: number): Resolution {
+  if (nodes.length === 0 || !PULL_DENIALS.has(r.reason)) return r;
+  return {
+    ...r,
+    reason: 'CachedOnNodes',
+    verdict: REASON_VERDICT.CachedOnNodes,
+    detail: `the registry answer was ${r.reason}${r.registryMessage ? ` (${r.registryMessage})` : ''}, but ${nodes.length} of ${eligible} eligible nodes have the image cached (${nodes.slice(0, 3).join(', ')}${nodes.length > 3 ? ', …' : ''}); pods scheduled elsewhere will fail to pull`,
+  };
+}
+
 export function createChecker(opts: CheckerOptions): Checker {
   const clock = opts.clock ?? Date.now;
   const imageExclusions = opts.excludeImages.map(globToRegExp);
@@ -97,7 +114,7 @@ export function createChecker(opts: CheckerOptions): Checker {
       }
       const parsed = credentialsFromSecret(got.value);
       if (!parsed.ok) {
-        notes.push({ name, namespace: spec.namespace, from, status: parsed.problem, message: parsed.message });
+        notes.push({ name, namespace: spec.namespace, from, status: parsed.problem, message: parsed.message, ...(parsed.kubelet === 'failsPulls' ? { failsPulls: true } : {}) });
         continue;
       }
       notes.push({ name, namespace: spec.namespace, from, status: 'ok' });
@@ -123,9 +140,14 @@ export function createChecker(opts: CheckerOptions): Checker {
     return beforeDeadline(p, deadline, () => resolution('RegistryTimeout', image, { reference, detail: 'the review deadline was reached before the registry answered' }));
   }
 
-  function neverPull(target: ImageTarget, ref: Reference, nodes: NodeInfo[] | undefined): Partial<Finding> & { resolution: Resolution } {
+  /** Eligible nodes that report this image in status.images (by any of its spellings). */
+  function nodesWithImage(target: ImageTarget, ref: Reference, nodes: NodeInfo[] | undefined): string[] | undefined {
     const names = new Set([target.image, ref.canonical, ref.digest ? `${ref.name}@${ref.digest}` : `${ref.name}:${ref.tag ?? 'latest'}`]);
-    const withImage = nodes?.filter((n) => n.images.some((i) => names.has(i))).map((n) => n.name);
+    return nodes?.filter((n) => n.images.some((i) => names.has(i))).map((n) => n.name);
+  }
+
+  function neverPull(target: ImageTarget, ref: Reference, nodes: NodeInfo[] | undefined): Partial<Finding> & { resolution: Resolution } {
+    const withImage = nodesWithImage(target, ref, nodes);
     return {
       resolution: resolution('NeverPull', target.image, { reference: ref.canonical }),
       ...(nodes ? { nodesWithImage: withImage ?? [], eligibleNodeCount: nodes.length } : {}),
@@ -144,6 +166,7 @@ export function createChecker(opts: CheckerOptions): Checker {
       const [secrets, platforms] = await Promise.all([readSecrets(spec, clusterDeadline), platformsFor(spec, clusterDeadline)]);
       const keyring = buildKeyring(secrets.entries, opts.nodeCredentials);
       const unreadable = secrets.notes.filter((n) => n.status === 'Unavailable' || n.status === 'Forbidden');
+      const fatal = secrets.notes.find((n) => n.failsPulls);
       const base = { namespace: spec.namespace, secrets: secrets.notes, serviceAccountName: spec.serviceAccountName || 'default', eligiblePlatforms: platforms.platforms, platformSource: platforms.source };
 
       // One registry question per distinct image in this review; the client coalesces across reviews.
@@ -154,6 +177,11 @@ export function createChecker(opts: CheckerOptions): Checker {
         }
         const ref = p.reference;
         if (target.pullPolicy === 'Never') return { ...base, target, ...neverPull(target, ref, platforms.nodes) };
+        const cachedOn = target.pullPolicy === 'Always' ? [] : (nodesWithImage(target, ref, platforms.nodes) ?? []);
+        if (fatal) {
+          const r = resolution('InvalidPullSecret', target.image, { reference: ref.canonical, detail: fatal.message ?? `secret ${fatal.name} is malformed` });
+          return { ...base, target, resolution: cachedOnNodes(r, cachedOn, platforms.nodes?.length ?? 0) };
+        }
         let pending = byImage.get(ref.canonical);
         if (!pending) {
           // Patterns are written like a credential provider's matchImages, which may carry a path.
@@ -171,7 +199,7 @@ export function createChecker(opts: CheckerOptions): Checker {
         if (AUTH_REASONS.has(r.reason) && unreadable.length > 0) {
           r = { ...r, reason: 'SecretsUnreadable', verdict: REASON_VERDICT.SecretsUnreadable, detail: unreadable.map((n) => `${n.name}: ${n.message ?? n.status}`).join('; ') };
         }
-        return { ...base, target, resolution: r };
+        return { ...base, target, resolution: cachedOnNodes(r, cachedOn, platforms.nodes?.length ?? 0) };
       }));
       return { findings, excluded: excludedTargets };
     },

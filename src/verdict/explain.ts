@@ -89,6 +89,12 @@ function fix(f: Finding): string {
       const has = (r.platforms ?? []).map(formatPlatform);
       return `Fix: build the image for ${list(f.eligiblePlatforms.map(formatPlatform))} (multi-arch), or pin the pod to nodes it can run on${has.length > 0 ? ` with a nodeSelector such as kubernetes.io/arch: ${r.platforms?.[0]?.architecture ?? ''}` : ''}.`;
     }
+    case 'InvalidPullSecret': {
+      const bad = f.secrets.find((s) => s.failsPulls);
+      return `Fix: recreate the secret: ${createSecretCommand(f, bad?.name ?? 'regcred')} --dry-run=client -o yaml | kubectl apply -f -`;
+    }
+    case 'CachedOnNodes':
+      return 'Admitted. Push the image again (or fix the credentials) so that every node can pull it.';
     case 'UnsupportedManifest':
       return 'Fix: rebuild and push the image with a current builder (Docker schema 2 or OCI); containerd 2.x no longer pulls schema 1 images.';
     case 'NeverPull':
@@ -130,6 +136,10 @@ function what(f: Finding): string {
       return `${ref}: the credentials were accepted but have no pull access to this repository; ${secretsSentence(f)}.${triedSentence(f)}${said}`;
     case 'PlatformMismatch':
       return `${ref}: the image offers ${list((r.platforms ?? []).map(formatPlatform)) || 'no runnable platform'}, but the nodes this pod may land on run ${list(f.eligiblePlatforms.map(formatPlatform))}.`;
+    case 'InvalidPullSecret':
+      return `${ref}: ${r.detail ?? 'a pull secret of the pod is malformed'}`;
+    case 'CachedOnNodes':
+      return `${ref}: ${r.detail ?? 'the registry would refuse the pull, but eligible nodes have the image cached'}.`;
     case 'UnsupportedManifest':
       return `${ref}: the manifest is of an unsupported type (${r.mediaType ?? 'unknown media type'}).${said}`;
     case 'NeverPull': {
@@ -190,6 +200,8 @@ const SHORT_HINT: Partial<Record<ReasonCode, (f: Finding) => string>> = {
   AccessDenied: () => 'no pull access with these credentials',
   PlatformMismatch: (f) => `no ${list(f.eligiblePlatforms.map(formatPlatform), 2)} image`,
   UnsupportedManifest: () => 'schema1 manifest, unpullable',
+  InvalidPullSecret: () => 'malformed pull secret fails every pull',
+  CachedOnNodes: () => 'not in registry; cached on some nodes',
   NeverPull: (f) => (f.nodesWithImage && f.nodesWithImage.length === 0 && f.eligibleNodeCount ? 'pullPolicy Never, no node has it' : 'pullPolicy Never'),
   NodeCredentialsAssumed: () => 'needs node credentials; not checked',
   SecretsUnreadable: () => 'pull secrets unreadable; not checked',

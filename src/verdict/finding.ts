@@ -22,6 +22,8 @@ export interface SecretNote {
   from: 'pod' | 'serviceAccount';
   status: SecretStatus;
   message?: string;
+  /** The kubelet cannot parse it: its keyring fails, and every image pull of the pod with it. */
+  failsPulls?: boolean;
 }
 
 export interface Finding {

@@ -109,21 +109,30 @@ t.test('a malformed or keyless secret is named with what is wrong and the comman
   api.setSecret('demo', 'bad-json', CFG_TYPE, { '.dockercfg': '{"' });
   api.setSecret('demo', 'no-key', JSON_TYPE, { '.dockercfg': dockerCfg({ [regA.host]: alice }) });
   api.setSecret('demo', 'not-an-object', JSON_TYPE, { '.dockerconfigjson': '[1,2]' });
+  // The kubelet cannot parse the first three: its keyring fails, and so does every pull of the pod.
   const cases = [
-    { name: 'bad-base64', says: `secret demo/bad-base64 (type ${JSON_TYPE}) is malformed: the entry for "${regA.host}" has an "auth" field that is not valid base64.` },
-    { name: 'bad-json', says: `secret demo/bad-json (type ${CFG_TYPE}) is malformed: the docker config is not valid JSON` },
-    { name: 'no-key', says: `secret demo/no-key (type ${JSON_TYPE}) has no .dockerconfigjson key (its keys: ".dockercfg")` },
-    { name: 'not-an-object', says: 'must be a JSON object with an "auths" map, not an array' },
+    { name: 'bad-base64', reason: 'InvalidPullSecret', says: `secret demo/bad-base64 (type ${JSON_TYPE}) is malformed: the entry for "${regA.host}" has an "auth" field that is not valid base64.` },
+    { name: 'bad-json', reason: 'InvalidPullSecret', says: `secret demo/bad-json (type ${CFG_TYPE}) is malformed: the docker config is not valid JSON` },
+    { name: 'no-key', reason: 'AuthRequired', says: `secret demo/no-key (type ${JSON_TYPE}) has no .dockerconfigjson key (its keys: ".dockercfg")` },
+    { name: 'not-an-object', reason: 'InvalidPullSecret', says: 'must be a JSON object with an "auths" map, not an array' },
   ];
   for (const c of cases) {
     const out = await pg.post(pod([A('team/app:1.0')], [c.name]));
     t.equal(out.response.allowed, false, c.name);
     const msg = out.response.status?.message ?? '';
-    t.match(msg, 'AuthRequired', c.name);
+    t.match(msg, c.reason, c.name);
     t.ok(msg.includes(c.says), `${c.name}: says what is wrong: ${msg}`);
-    t.ok(msg.includes(`Fix: create the secret: ${kubectlFix(c.name, regA.host)}`), `${c.name}: gives the command`);
+    const fix = c.reason === 'AuthRequired' ? `Fix: create the secret: ${kubectlFix(c.name, regA.host)}` : `Fix: recreate the secret: ${kubectlFix(c.name, regA.host)} --dry-run=client -o yaml | kubectl apply -f -`;
+    t.ok(msg.includes(fix), `${c.name}: gives the command`);
     t.notMatch(msg, /alice-secret/, 'no secret value in the message');
   }
+});
+
+t.test('a malformed pull secret fails even a public image, as the kubelet fails every pull of that pod', async (t) => {
+  api.setSecret('demo', 'broken', JSON_TYPE, { '.dockerconfigjson': '{"auths": ' });
+  const out = await pg.post(pod([A('public/app:1.0')], ['broken']));
+  t.equal(out.response.allowed, false);
+  t.match(out.response.status?.message, /InvalidPullSecret: .*secret demo\/broken .* is malformed/);
 });
 
 t.test('with several pull secrets each is tried in order: the second working is enough', async (t) => {

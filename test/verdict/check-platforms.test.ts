@@ -160,3 +160,16 @@ t.test('an empty pull policy is defaulted and pulls: a missing tag is denied, no
     t.match(out.response.status?.message, 'TagNotFound');
   }
 });
+
+t.test('a missing image that an eligible node has cached is not a certain failure under IfNotPresent', async (t) => {
+  const spec = (policy: string, extra: Record<string, unknown> = {}) => reviewOf('Deployment', { containers: [{ name: 'app', image: img('preloaded/app:1.0'), imagePullPolicy: policy }], ...extra });
+  const cached = await pg.post(spec('IfNotPresent'));
+  t.equal(cached.response.allowed, true, 'the pod may start on the node that has it');
+  t.match(cached.response.warnings?.[0], 'CachedOnNodes (not in registry');
+  t.match(cached.response.auditAnnotations?.['image-0'], /the registry answer was RepositoryNotFound .*, but 1 of 3 eligible nodes have the image cached \(node-amd64\); pods scheduled elsewhere will fail to pull/);
+  const always = await pg.post(spec('Always'));
+  t.equal(always.response.allowed, false, 'Always pulls: the cache does not help');
+  t.match(always.response.status?.message, 'RepositoryNotFound');
+  const elsewhere = await pg.post(spec('IfNotPresent', { nodeSelector: { pool: 'graviton' } }));
+  t.equal(elsewhere.response.allowed, false, 'no eligible node has it');
+});
