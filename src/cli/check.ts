@@ -275,5 +275,10 @@ export async function runCheck(args: string[], io: { out: NodeJS.WritableStream;
     io.out.write(`${plural(all.length, 'image')} in ${plural(checked.length, 'object')}: ${all.length - denied - unknown} pull, ${denied} cannot be pulled, ${unknown} could not be checked\n`);
   }
   if (objects.length === 0) io.err.write('pullguard check: warning: the input holds no Kubernetes objects\n');
+  const needSecrets = all.filter((f) => f.resolution.reason === 'SecretsUnreadable').length;
+  if (needSecrets > 0 && kubeconfig === undefined) {
+    io.err.write(`pullguard check: note: ${needSecrets} image${needSecrets === 1 ? ' needs' : 's need'} credentials that only the cluster's pull secrets can give; `
+      + 'run with --kubeconfig to check with them, or give the registry credentials with --docker-config\n');
+  }
   return exitCode(all);
 }

@@ -37,6 +37,13 @@ export function runNode(args: string[], opts: { input?: string; env?: Record<str
   });
 }
 
+/** The 1-based line of the first line of `text` containing `needle`. */
+export function lineOf(text: string, needle: string): number {
+  const i = text.split('\n').findIndex((l) => l.includes(needle));
+  if (i < 0) throw new Error(`"${needle}" is not in the text`);
+  return i + 1;
+}
+
 /** The `--json` output of a run, parsed. */
 export function rows<T = Record<string, unknown>>(r: CliResult): T[] {
   try {
@@ -61,7 +68,7 @@ const ARM64 = { os: 'linux', architecture: 'arm64' };
 export interface CliEnv {
   /** auth none: team/app 1.0, 1.1, latest (amd64+arm64), team/amd-only 1.0 (amd64 only). */
   open: TestRegistry;
-  /** htpasswd auth: private/app 1.0 (amd64). */
+  /** htpasswd auth: private/app 1.0 (amd64+arm64). */
   basic: TestRegistry;
   /** token auth: public/app 1.0, private/app 1.0; anonymous may pull public/*. */
   token: TestRegistry;
@@ -88,7 +95,7 @@ export async function startCliEnv(): Promise<CliEnv> {
     ['open', 'team/app', '1.1', [AMD64, ARM64]],
     ['open', 'team/app', 'latest', [AMD64, ARM64]],
     ['open', 'team/amd-only', '1.0', [AMD64]],
-    ['basic', 'private/app', '1.0', [AMD64]],
+    ['basic', 'private/app', '1.0', [AMD64, ARM64]],
     ['token', 'public/app', '1.0', [AMD64]],
     ['token', 'private/app', '1.0', [AMD64]],
   ];
