@@ -1,8 +1,5 @@
 // `pullguard serve`: the admission webhook, until SIGTERM/SIGINT, then a graceful shutdown.
 import { pino } from 'pino';
-import { createMetrics } from '../metrics.ts';
-import { startServers } from '../admission/server.ts';
-import { buildRuntime } from './runtime.ts';
 import { SERVE_OPTIONS, configFrom, parse } from './flags.ts';
 import { EXIT_USAGE } from './output.ts';
 
@@ -45,6 +42,8 @@ export async function runServe(args: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const config = cfg.config;
+  // Loaded once the flags are known good, so --help and usage errors answer at once.
+  const [{ createMetrics }, { startServers }, { buildRuntime }] = await Promise.all([import('../metrics.ts'), import('../admission/server.ts'), import('./runtime.ts')]);
   const logger = pino({
     level: config.logLevel,
     redact: { paths: ['req.headers.authorization', '*.password', '*.auth', '*.identityToken', '*.registryToken'], censor: '[redacted]' },
