@@ -63,7 +63,7 @@ export async function runResolve(args: string[], out: NodeJS.WritableStream = pr
       pullPolicyDefaulted: false,
     }));
     const { findings } = await rt.checker.check(
-      { namespace: 'default', isTemplate: false, serviceAccountName: '', imagePullSecrets: [], nodeSelector: {} },
+      { namespace: 'default', isTemplate: false, serviceAccountName: '', imagePullSecrets: [], nodeSelector: {}, standalone: true },
       targets,
       Date.now() + DEADLINE_MS,
     );

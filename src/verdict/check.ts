@@ -18,6 +18,8 @@ export interface PodPullSpec extends SchedulingSpec {
   isTemplate: boolean;
   serviceAccountName: string;
   imagePullSecrets: string[];
+  /** An image checked on its own (`pullguard resolve`): explanations speak of the image, not of a pod. */
+  standalone?: boolean;
 }
 
 export interface CheckerOptions {
@@ -167,7 +169,7 @@ export function createChecker(opts: CheckerOptions): Checker {
       const keyring = buildKeyring(secrets.entries, opts.nodeCredentials);
       const unreadable = secrets.notes.filter((n) => n.status === 'Unavailable' || n.status === 'Forbidden');
       const fatal = secrets.notes.find((n) => n.failsPulls);
-      const base = { namespace: spec.namespace, secrets: secrets.notes, serviceAccountName: spec.serviceAccountName || 'default', eligiblePlatforms: platforms.platforms, platformSource: platforms.source };
+      const base = { namespace: spec.namespace, secrets: secrets.notes, serviceAccountName: spec.serviceAccountName || 'default', eligiblePlatforms: platforms.platforms, platformSource: platforms.source, ...(spec.standalone ? { standalone: true } : {}) };
 
       // One registry question per distinct image in this review; the client coalesces across reviews.
       const byImage = new Map<string, Promise<Resolution>>();

@@ -31,7 +31,16 @@ function createSecretCommand(f: Finding, name: string): string {
   return `kubectl create secret docker-registry ${name} --docker-server=${registryOf(f)} --docker-username=USER --docker-password=TOKEN -n ${f.namespace}`;
 }
 
+/** Credentials that did not come from a pull secret (a docker config file), by source. */
+function otherCredentials(f: Finding): string[] {
+  return f.resolution.credentialsTried.filter((c) => c !== 'anonymous' && !c.startsWith('secret '));
+}
+
 function secretsSentence(f: Finding): string {
+  if (f.standalone) {
+    const given = otherCredentials(f);
+    return given.length > 0 ? `credentials given: ${list(given)}` : 'no credentials were given for it (--docker-config)';
+  }
   if (f.secrets.length === 0) {
     return f.serviceAccountName
       ? `no imagePullSecrets are set on the pod or on ServiceAccount "${f.serviceAccountName}"`
@@ -75,10 +84,13 @@ function fix(f: Finding): string {
       return 'Fix: check the registry and repository name (typo, wrong organisation, or the image was never pushed).';
     case 'AuthRequired':
       if (missing) return `Fix: create the secret: ${createSecretCommand(f, missing.name)}`;
+      if (f.standalone) return `Fix: check the image name; if the repository is private, pass credentials with --docker-config, and in the cluster use a pull secret (${createSecretCommand(f, 'regcred')}).`;
       return `Fix: check the image name; if the repository is private, create a pull secret (${createSecretCommand(f, 'regcred')}) and add it to imagePullSecrets or to ServiceAccount "${f.serviceAccountName || 'default'}".`;
     case 'CredentialsRejected': {
       // Every matching credential was refused: name every secret that was read (all of them were tried).
       const read = f.secrets.filter((s) => s.status === 'ok').map((s) => s.name);
+      const files = otherCredentials(f);
+      if (read.length === 0 && files.length > 0) return `Fix: renew the credentials in ${list(files)}.`;
       const name = read[0] ?? 'regcred';
       const which = read.length > 1 ? `secrets ${read.join(', ')} (all were refused)` : `secret ${name}`;
       return `Fix: renew the credentials in ${which}: ${createSecretCommand(f, name)} --dry-run=client -o yaml | kubectl apply -f -`;
@@ -94,21 +106,21 @@ function fix(f: Finding): string {
       return `Fix: recreate the secret: ${createSecretCommand(f, bad?.name ?? 'regcred')} --dry-run=client -o yaml | kubectl apply -f -`;
     }
     case 'CachedOnNodes':
-      return 'Admitted. Push the image again (or fix the credentials) so that every node can pull it.';
+      return 'Not denied. Push the image again (or fix the credentials) so that every node can pull it.';
     case 'UnsupportedManifest':
       return 'Fix: rebuild and push the image with a current builder (Docker schema 2 or OCI); containerd 2.x no longer pulls schema 1 images.';
     case 'NeverPull':
       return 'Fix: pre-load the image on every eligible node, or set imagePullPolicy: IfNotPresent.';
     case 'SecretsUnreadable':
-      return 'Admitted. Let pullguard read the pull secrets (RBAC get on secrets) so it can check with them.';
+      return 'Not denied. Let pullguard read the pull secrets (RBAC get on secrets; for the CLI, --kubeconfig) so it can check with them.';
     case 'NodeCredentialsAssumed':
       return 'No action needed if the nodes\' credential provider grants access to this registry.';
     case 'RateLimited':
-      return 'Admitted. Authenticate pulls (a pull secret raises the limit) or use a mirror.';
+      return 'Not denied. Authenticate pulls (a pull secret raises the limit) or use a mirror.';
     case 'RegistryUnreachable':
     case 'RegistryTimeout':
     case 'RegistryError':
-      return 'Admitted without a check; the nodes may fail the same way if the registry stays down.';
+      return 'Not checked, so not denied; the nodes may fail the same way if the registry stays down.';
     case 'Resolved':
       return '';
   }
@@ -135,7 +147,7 @@ function what(f: Finding): string {
     case 'AccessDenied':
       return `${ref}: the credentials were accepted but have no pull access to this repository; ${secretsSentence(f)}.${triedSentence(f)}${said}`;
     case 'PlatformMismatch':
-      return `${ref}: the image offers ${list((r.platforms ?? []).map(formatPlatform)) || 'no runnable platform'}, but the nodes this pod may land on run ${list(f.eligiblePlatforms.map(formatPlatform))}.`;
+      return `${ref}: the image offers ${list((r.platforms ?? []).map(formatPlatform)) || 'no runnable platform'}, but ${f.platformSource === 'nodes' ? 'the nodes this pod may land on run' : 'the platforms asked for are'} ${list(f.eligiblePlatforms.map(formatPlatform))}.`;
     case 'InvalidPullSecret':
       return `${ref}: ${r.detail ?? 'a pull secret of the pod is malformed'}`;
     case 'CachedOnNodes':

@@ -39,4 +39,6 @@ export interface Finding {
   /** For pullPolicy Never: eligible nodes that report the image in status.images. */
   nodesWithImage?: string[];
   eligibleNodeCount?: number;
+  /** An image checked on its own (`pullguard resolve`), not as part of a pod: no pull secrets, no nodes. */
+  standalone?: boolean;
 }
