@@ -1,6 +1,7 @@
 // Assembles the engine every command shares from a Config: registry client, node credentials, cluster
 // reader and checker. The webhook, `check` and `resolve` all resolve images through exactly this.
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import YAML from 'yaml';
 import type { Config } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
@@ -92,6 +93,15 @@ function readRegistryConfig(config: Config, errors: string[]): RegistryConfig | 
   // Valid YAML by now; only asking whether the key is written (the loaded config has the default filled in).
   const raw = YAML.parse(text) as { defaults?: { requestTimeoutMs?: unknown } } | null;
   if (raw?.defaults?.requestTimeoutMs === undefined) loaded.config.defaults.requestTimeoutMs = config.registry.requestTimeoutMs;
+  // A relative `ca:` is relative to the file that names it, not to wherever pullguard was started.
+  if (file) {
+    const base = dirname(resolvePath(file));
+    const abs = (p: string | undefined) => (p && !isAbsolute(p) ? resolvePath(base, p) : p);
+    for (const host of Object.values(loaded.config.registries)) {
+      if (host.ca) host.ca = abs(host.ca) as string;
+      for (const m of host.mirrors ?? []) if (m.ca) m.ca = abs(m.ca) as string;
+    }
+  }
   return loaded.config;
 }
 

@@ -233,3 +233,15 @@ t.test('--help prints the options and exit codes on stdout and exits 0', async (
   t.match(r.stdout, /Exit codes: 0 every image pulls, 1 some image cannot be pulled, 2 .*, 3 usage or configuration error/s);
   t.equal(r.stderr, '');
 });
+
+t.test('a relative ca: in the registry config is read next to that file, wherever the CLI runs', async (t) => {
+  const { mkdtempSync, copyFileSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'pullguard-relca-'));
+  copyFileSync(env.open.caFile, join(dir, 'registry-ca.pem'));
+  writeFileSync(join(dir, 'registries.yaml'), `registries:\n  "${env.open.host}":\n    ca: registry-ca.pem\n`);
+  const r = await cli(['resolve', '--registry-config', join(dir, 'registries.yaml'), open('team/app:1.0')], { cwd: tmpdir() });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /ALLOW/);
+});
