@@ -1,0 +1,45 @@
+// How much each scenario does: the issue's sizes at BENCH_SCALE=1, scaled down (never to nothing) for a quick run,
+// each overridable on its own by environment variable. Every loop is bounded by count and by time.
+import type { ColdOptions, HerdOptions, MemoryOptions, WarmOptions } from './scenarios.ts';
+
+export interface Plan {
+  scale: number;
+  warm: WarmOptions;
+  cold: ColdOptions;
+  herd: HerdOptions;
+  memory: MemoryOptions;
+  /** The whole run gives up after this long. */
+  maxSeconds: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function positive(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${JSON.stringify(raw)}: expected a positive number`);
+  return n;
+}
+
+export function planFrom(env: Env): Plan {
+  const scale = positive(env, 'BENCH_SCALE', 1);
+  const scaled = (name: string, full: number, least: number): number => Math.round(positive(env, name, Math.max(least, Math.round(full * scale))));
+  const concurrency = scaled('BENCH_CONCURRENCY', 16, 16);
+  return {
+    scale,
+    warm: { count: scaled('BENCH_WARM_REVIEWS', 5000, 50), warmup: scaled('BENCH_WARMUP_REVIEWS', 1000, 20), concurrency, rounds: 2, maxMs: 60_000 },
+    cold: { images: scaled('BENCH_COLD_IMAGES', 30, 3), maxMs: 60_000 },
+    herd: { reviews: scaled('BENCH_HERD_REVIEWS', 500, 10) },
+    memory: {
+      reviews: scaled('BENCH_MEMORY_REVIEWS', 100_000, 100),
+      images: scaled('BENCH_MEMORY_IMAGES', 10_000, 20),
+      repositories: scaled('BENCH_MEMORY_REPOSITORIES', 20, 2),
+      existingTags: Math.round(positive(env, 'BENCH_MEMORY_EXISTING_TAGS', 10)),
+      concurrency,
+      maxMs: positive(env, 'BENCH_MEMORY_MAX_SECONDS', 150) * 1000,
+      rssCapBytes: positive(env, 'BENCH_RSS_CAP_MIB', 2048) * 1024 * 1024,
+    },
+    maxSeconds: positive(env, 'BENCH_MAX_SECONDS', 600),
+  };
+}

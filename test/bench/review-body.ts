@@ -1,0 +1,33 @@
+// AdmissionReview bodies for the bench: the real v1.26 Deployment envelope from the shared fixtures with only the
+// uid and the container image changed. Bodies are spliced from string parts, so making one costs the load
+// generator next to nothing and every target (webhook or bare route) gets byte-for-byte the same shape.
+import { readFileSync } from 'node:fs';
+
+export const UID_MARKER = '@@bench-uid@@';
+const IMAGE_MARKER = '@@bench-image@@';
+const FIXTURE = new URL('../../../shared/fixtures/admission/v1.26/deployment.json', import.meta.url);
+
+export type ReviewBody = (uid: string, image: string) => string;
+
+interface Deployment {
+  request: { uid: string; object: { spec: { template: { spec: { containers: { image: string }[] } } } } };
+}
+
+/** A function from (uid, image) to the Deployment AdmissionReview body the API server would send. */
+export function deploymentReviewBody(): ReviewBody {
+  const review = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Deployment;
+  const containers = review.request.object.spec.template.spec.containers;
+  if (containers.length !== 1) throw new Error(`expected one container in ${FIXTURE.pathname}`);
+  review.request.uid = UID_MARKER;
+  containers[0]!.image = IMAGE_MARKER;
+  const text = JSON.stringify(review);
+  const [a, rest] = splitOnce(text, JSON.stringify(UID_MARKER));
+  const [b, c] = splitOnce(rest, JSON.stringify(IMAGE_MARKER));
+  return (uid, image) => `${a}${JSON.stringify(uid)}${b}${JSON.stringify(image)}${c}`;
+}
+
+function splitOnce(text: string, marker: string): [string, string] {
+  const at = text.indexOf(marker);
+  if (at < 0 || text.indexOf(marker, at + 1) >= 0) throw new Error(`marker ${marker} must occur exactly once`);
+  return [text.slice(0, at), text.slice(at + marker.length)];
+}

@@ -1,0 +1,466 @@
+// The four measurements of the "Fast and frugal" issue, each with its baseline measured in the same run:
+// warm reviews against a bare Fastify route, a cold review against the raw token + HEAD round trip, the registry
+// requests a herd of identical reviews costs against the minimum, and memory after many reviews of many images.
+// Each returns figures only; judging them is the report's job.
+import { Client, type Dispatcher } from 'undici';
+import { pushTags } from '../harness/push.ts';
+import { latencyStats, median, openPool, runLoad, sendReview, type LatencyStats, type LoadResult } from './load.ts';
+import { WARM_IMAGE, collectGarbage, metricSum, sampleProcess, scrape, type MetricSample, type ServerProcess, type World } from './world.ts';
+
+/** Every Accept a current client sends for a manifest (what pullguard sends too). */
+const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+export interface Checks {
+  /** Reviews answered 200 with an AdmissionReview for the right uid. */
+  ok: number;
+  failures: number;
+  firstFailure?: string;
+}
+
+function checks(...results: LoadResult[]): Checks {
+  const out: Checks = { ok: 0, failures: 0 };
+  for (const r of results) {
+    out.ok += r.ok;
+    out.failures += r.failures;
+    if (r.firstFailure !== undefined) out.firstFailure ??= r.firstFailure;
+  }
+  return out;
+}
+
+// --- 1. warm reviews ---------------------------------------------------------------------------------------
+
+export interface WarmOptions {
+  /** Measured reviews per target. */
+  count: number;
+  warmup: number;
+  concurrency: number;
+  /** Measured in this many alternating rounds (bare, pullguard, pullguard, bare, ...), to spread drift. */
+  rounds: number;
+  maxMs: number;
+}
+
+export interface TargetFigures {
+  latency: LatencyStats;
+  reviewsPerSecond: number;
+  /** The server process's CPU time (user + system) per review, µs. */
+  cpuUsPerReview: number;
+  checks: Checks;
+  allowed: number;
+}
+
+export interface WarmResult {
+  image: string;
+  requestBytes: number;
+  responseBytes: { pullguard: number; bare: number };
+  concurrency: number;
+  pullguard: TargetFigures;
+  bare: TargetFigures;
+}
+
+async function responseBytes(origin: string, world: World, image: string): Promise<number> {
+  const pool = openPool(origin, world.pki.caPem, 1);
+  try {
+    const res = await pool.request({ path: '/validate?timeout=10s', method: 'POST', headers: { 'content-type': 'application/json' }, body: world.review('bench-size', image) });
+    return Buffer.byteLength(await res.body.text());
+  } finally {
+    await pool.close();
+  }
+}
+
+export async function warmLatency(world: World, opts: WarmOptions): Promise<WarmResult> {
+  const image = world.image(WARM_IMAGE);
+  const targets: { name: 'pullguard' | 'bare'; server: ServerProcess }[] = [
+    { name: 'bare', server: world.bare },
+    { name: 'pullguard', server: world.pullguard },
+  ];
+  const collected = { pullguard: [] as LoadResult[], bare: [] as LoadResult[] };
+  const cpuMs = { pullguard: 0, bare: 0 };
+  const pools = new Map(targets.map((t) => [t.name, openPool(t.server.origin, world.pki.caPem, opts.concurrency)]));
+  try {
+    const load = (name: 'pullguard' | 'bare', tag: string, count: number) =>
+      runLoad({
+        pool: pools.get(name)!,
+        count,
+        concurrency: opts.concurrency,
+        maxMs: opts.maxMs,
+        review: (i) => {
+          const uid = `warm-${name}-${tag}-${i}`;
+          return { uid, body: world.review(uid, image) };
+        },
+      });
+    for (const t of targets) {
+      const w = await load(t.name, 'warmup', opts.warmup);
+      if (w.failures > 0) throw new Error(`warm-up of ${t.name} failed: ${w.firstFailure}`);
+    }
+    const perRound = Math.max(1, Math.ceil(opts.count / opts.rounds));
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
+        const before = sampleProcess(t.server.pid).cpuMs;
+        collected[t.name].push(await load(t.name, `r${round}`, perRound));
+        cpuMs[t.name] += sampleProcess(t.server.pid).cpuMs - before;
+      }
+    }
+  } finally {
+    await Promise.all([...pools.values()].map((p) => p.close()));
+  }
+  const figures = (name: 'pullguard' | 'bare'): TargetFigures => {
+    const runs = collected[name];
+    const ok = runs.reduce((n, r) => n + r.ok, 0);
+    const wallMs = runs.reduce((n, r) => n + r.wallMs, 0);
+    return {
+      latency: latencyStats(runs.flatMap((r) => r.latenciesMs)),
+      reviewsPerSecond: ok / (wallMs / 1000),
+      cpuUsPerReview: ok > 0 ? (cpuMs[name] * 1000) / ok : NaN,
+      checks: checks(...runs),
+      allowed: runs.reduce((n, r) => n + r.allowed, 0),
+    };
+  };
+  return {
+    image,
+    requestBytes: Buffer.byteLength(world.review('warm-pullguard-r0-0', image)),
+    responseBytes: { pullguard: await responseBytes(world.pullguard.origin, world, image), bare: await responseBytes(world.bare.origin, world, image) },
+    concurrency: opts.concurrency,
+    pullguard: figures('pullguard'),
+    bare: figures('bare'),
+  };
+}
+
+// --- 2. cold reviews ---------------------------------------------------------------------------------------
+
+export interface ColdOptions {
+  images: number;
+  maxMs: number;
+}
+
+export interface ColdResult {
+  images: number;
+  /** Review latency, ms, each the first review of a new image in a new repository (token exchange included). */
+  pullguardMs: number[];
+  /** Anonymous token GET + manifest HEAD by hand, fresh connections (TLS handshakes included), ms. */
+  rawHeadMs: number[];
+  /** The same plus GET of the index by digest: the least a client must do to learn the platforms, ms. */
+  rawHeadIndexMs: number[];
+  median: { pullguard: number; rawHead: number; rawHeadIndex: number };
+  /** Registry and token requests pullguard made per cold review (from its metrics). */
+  registryRequestsPerReview: Record<string, number>;
+  checks: Checks;
+  allowed: number;
+}
+
+/** What any client must do at minimum to know an image exists: a token, then HEAD, each on a fresh connection. */
+export async function rawPull(world: World, repository: string, tag: string, withIndex: boolean): Promise<number> {
+  const token = world.registry.tokenServer;
+  if (!token) throw new Error('the bench registry runs with token auth');
+  const realm = new URL(token.realm);
+  realm.searchParams.set('service', token.service);
+  realm.searchParams.set('scope', `repository:${repository}:pull`);
+  const connect = { ca: world.registry.caPem };
+  const tokenClient = new Client(realm.origin, { connect });
+  const registryClient = new Client(world.registry.url, { connect });
+  const expect = async (res: Dispatcher.ResponseData, what: string): Promise<string> => {
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`raw ${what} for ${repository}:${tag}: ${res.statusCode} ${text.slice(0, 300)}`);
+    return text;
+  };
+  try {
+    const started = performance.now();
+    const t = JSON.parse(await expect(await tokenClient.request({ path: `${realm.pathname}${realm.search}`, method: 'GET', headers: { accept: 'application/json' } }), 'token')) as { token: string };
+    const headers = { accept: MANIFEST_ACCEPT, authorization: `Bearer ${t.token}` };
+    const head = await registryClient.request({ path: `/v2/${repository}/manifests/${tag}`, method: 'HEAD', headers });
+    await expect(head, 'HEAD');
+    if (withIndex) {
+      const digest = String(head.headers['docker-content-digest']);
+      await expect(await registryClient.request({ path: `/v2/${repository}/manifests/${digest}`, method: 'GET', headers }), 'GET index');
+    }
+    return performance.now() - started;
+  } finally {
+    await Promise.all([tokenClient.close(), registryClient.close()]);
+  }
+}
+
+function registryRequests(samples: MetricSample[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of samples) {
+    if (s.name !== 'pullguard_registry_requests_total') continue;
+    const key = s.labels.operation === 'manifest' ? `manifest ${s.labels.method}` : (s.labels.operation ?? '?');
+    out[key] = (out[key] ?? 0) + s.value;
+  }
+  return out;
+}
+
+function delta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) !== 0) out[k] = v - (before[k] ?? 0);
+  return out;
+}
+
+async function pushAll(world: World, images: [string, string][], concurrency = 4): Promise<void> {
+  const queue = [...images];
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) await world.push(next[0], next[1]);
+  }));
+}
+
+export async function coldLatency(world: World, opts: ColdOptions): Promise<ColdResult> {
+  const repos = Array.from({ length: opts.images }, (_, i) => `public/cold-${String(i).padStart(3, '0')}`);
+  await pushAll(world, repos.map((r) => [r, '1.0']));
+  const result: ColdResult = {
+    images: 0, pullguardMs: [], rawHeadMs: [], rawHeadIndexMs: [],
+    median: { pullguard: NaN, rawHead: NaN, rawHeadIndex: NaN }, registryRequestsPerReview: {}, checks: { ok: 0, failures: 0 }, allowed: 0,
+  };
+  // The webhook connection is open before the first cold review, as the API server's would be.
+  const pool = openPool(world.pullguard.origin, world.pki.caPem, 1);
+  try {
+    const warm = await sendReview(pool, { uid: 'cold-connect', body: world.review('cold-connect', world.image(WARM_IMAGE)) });
+    if (warm.failure) throw new Error(`cold: the webhook does not answer: ${warm.failure}`);
+    const before = registryRequests(await scrape(world.pullguard));
+    const stopAt = performance.now() + opts.maxMs;
+    for (let i = 0; i < repos.length && performance.now() < stopAt; i++) {
+      const repo = repos[i]!;
+      const steps: (() => Promise<void>)[] = [
+        async () => {
+          const uid = `cold-${i}`;
+          const r = await sendReview(pool, { uid, body: world.review(uid, world.image(`${repo}:1.0`)) });
+          result.pullguardMs.push(r.ms);
+          if (r.failure !== undefined) {
+            result.checks.failures++;
+            result.checks.firstFailure ??= r.failure;
+          } else {
+            result.checks.ok++;
+            if (r.allowed) result.allowed++;
+          }
+        },
+        async () => void result.rawHeadMs.push(await rawPull(world, repo, '1.0', false)),
+        async () => void result.rawHeadIndexMs.push(await rawPull(world, repo, '1.0', true)),
+      ];
+      // Who goes first rotates, so no one always meets the registry's colder files.
+      for (let k = 0; k < steps.length; k++) await steps[(i + k) % steps.length]!();
+      result.images++;
+    }
+    const after = registryRequests(await scrape(world.pullguard));
+    const used = delta(after, before);
+    // The connect review hit the cache; everything else came from the cold reviews.
+    for (const [k, v] of Object.entries(used)) result.registryRequestsPerReview[k] = v / Math.max(1, result.images);
+  } finally {
+    await pool.close();
+  }
+  result.median = { pullguard: median(result.pullguardMs), rawHead: median(result.rawHeadMs), rawHeadIndex: median(result.rawHeadIndexMs) };
+  return result;
+}
+
+// --- 3. a herd of identical reviews --------------------------------------------------------------------------
+
+export interface HerdOptions {
+  reviews: number;
+}
+
+export type RequestKind = 'ping' | 'token' | 'manifest HEAD' | 'manifest GET' | 'blob' | 'tags' | 'other';
+
+export interface HerdResult {
+  reviews: number;
+  image: string;
+  /** Requests that reached the registry (through the fault proxy) and its token server, by kind. */
+  requests: Record<RequestKind, number>;
+  total: number;
+  /** The least any resolver could send: see MINIMUM_HERD_REQUESTS. */
+  minimum: Record<RequestKind, number>;
+  minimumTotal: number;
+  /** pullguard's resolution cache events during the herd. */
+  cache: { miss: number; coalesced: number; hit: number };
+  checks: Checks;
+  allowed: number;
+  wallMs: number;
+}
+
+/**
+ * For a multi-arch image on a host pullguard has not talked to yet, with nodes of two platforms: one ping
+ * (GET /v2/ learns the token realm), one anonymous token for the repository, one HEAD (exists? which digest?),
+ * one GET of the index (which platforms?; the index names them, so no config blob).
+ */
+export const MINIMUM_HERD_REQUESTS: Record<RequestKind, number> = { ping: 1, token: 1, 'manifest HEAD': 1, 'manifest GET': 1, blob: 0, tags: 0, other: 0 };
+
+export function requestKind(method: string, path: string): RequestKind {
+  const p = path.split('?')[0] ?? '';
+  if (p === '/v2/' || p === '/v2') return 'ping';
+  if (/^\/v2\/.+\/manifests\/[^/]+$/.test(p)) return method === 'HEAD' ? 'manifest HEAD' : method === 'GET' ? 'manifest GET' : 'other';
+  if (/^\/v2\/.+\/blobs\/[^/]+$/.test(p)) return 'blob';
+  if (/^\/v2\/.+\/tags\/list$/.test(p)) return 'tags';
+  return 'other';
+}
+
+function cacheEvents(samples: MetricSample[]): { miss: number; coalesced: number; hit: number } {
+  const of = (event: string) => metricSum(samples, 'pullguard_cache_events_total', { cache: 'resolution', event });
+  return { miss: of('miss'), coalesced: of('coalesced'), hit: of('hit') };
+}
+
+export async function herd(world: World, opts: HerdOptions): Promise<HerdResult> {
+  const repository = 'public/herd';
+  await world.push(repository, '1.0');
+  const image = world.proxied(`${repository}:1.0`);
+  const pool = openPool(world.pullguard.origin, world.pki.caPem, opts.reviews);
+  try {
+    // Open every connection first (with reviews of the cached warm image), so the herd arrives at once.
+    const opened = await Promise.all(Array.from({ length: opts.reviews }, (_, i) => sendReview(pool, { uid: `herd-open-${i}`, body: world.review(`herd-open-${i}`, world.image(WARM_IMAGE)) })));
+    const broken = opened.find((r) => r.failure !== undefined);
+    if (broken) throw new Error(`herd: opening connections failed: ${broken.failure}`);
+
+    world.proxy.reset();
+    const tokenLog = world.registry.tokenServer?.requests ?? [];
+    const tokensBefore = tokenLog.length;
+    const cacheBefore = cacheEvents(await scrape(world.pullguard));
+    const bodies = Array.from({ length: opts.reviews }, (_, i) => ({ uid: `herd-${i}`, body: world.review(`herd-${i}`, image) }));
+    const started = performance.now();
+    const answers = await Promise.all(bodies.map((b) => sendReview(pool, b)));
+    const wallMs = performance.now() - started;
+    const cacheAfter = cacheEvents(await scrape(world.pullguard));
+
+    const requests: Record<RequestKind, number> = { ping: 0, token: 0, 'manifest HEAD': 0, 'manifest GET': 0, blob: 0, tags: 0, other: 0 };
+    for (const r of world.proxy.requests) requests[requestKind(r.method, r.path)]++;
+    // The token realm is the token server itself, not the proxied registry host: count its log.
+    requests.token = tokenLog.slice(tokensBefore).filter((t) => t.scopes.some((s) => s.startsWith(`repository:${repository}:`))).length;
+    const failures = answers.filter((a) => a.failure !== undefined);
+    return {
+      reviews: opts.reviews,
+      image,
+      requests,
+      total: Object.values(requests).reduce((a, b) => a + b, 0),
+      minimum: MINIMUM_HERD_REQUESTS,
+      minimumTotal: Object.values(MINIMUM_HERD_REQUESTS).reduce((a, b) => a + b, 0),
+      cache: { miss: cacheAfter.miss - cacheBefore.miss, coalesced: cacheAfter.coalesced - cacheBefore.coalesced, hit: cacheAfter.hit - cacheBefore.hit },
+      checks: { ok: answers.length - failures.length, failures: failures.length, ...(failures[0]?.failure !== undefined ? { firstFailure: failures[0].failure } : {}) },
+      allowed: answers.filter((a) => a.allowed === true).length,
+      wallMs,
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+// --- 4. memory ---------------------------------------------------------------------------------------------
+
+export interface MemoryOptions {
+  reviews: number;
+  /** Distinct images the reviews cycle through. */
+  images: number;
+  /** Repositories the images spread over; each gets `existingTags` real tags, every other tag is missing. */
+  repositories: number;
+  existingTags: number;
+  concurrency: number;
+  maxMs: number;
+  /** Stop early when pullguard's RSS passes this (protects the machine, and the answer is already clear). */
+  rssCapBytes: number;
+}
+
+export interface MemorySnapshot {
+  /** As found: what the pod's memory limit sees. */
+  rssBytes: number;
+  peakRssBytes: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** After a forced full GC: what is really held. */
+  afterGc: { rssBytes: number; heapUsedBytes: number };
+}
+
+export interface MemoryResult {
+  reviews: number;
+  images: number;
+  existingImages: number;
+  repositories: number;
+  concurrency: number;
+  before: MemorySnapshot;
+  after: MemorySnapshot;
+  wallMs: number;
+  reviewsPerSecond: number;
+  registryRequests: Record<string, number>;
+  cacheEvictions: number;
+  checks: Checks;
+  allowed: number;
+  denied: number;
+  /** Bytes of log pullguard wrote meanwhile (each denial is logged at info, as in production). */
+  logBytes: number;
+  /** Why fewer reviews than planned were sent. */
+  stoppedEarly?: string;
+}
+
+export async function memorySnapshot(world: World): Promise<MemorySnapshot> {
+  const metrics = await scrape(world.pullguard);
+  const proc = sampleProcess(world.pullguard.pid);
+  return {
+    rssBytes: proc.rssBytes,
+    peakRssBytes: proc.peakRssBytes,
+    heapUsedBytes: metricSum(metrics, 'pullguard_nodejs_heap_size_used_bytes'),
+    heapTotalBytes: metricSum(metrics, 'pullguard_nodejs_heap_size_total_bytes'),
+    afterGc: await collectGarbage(world.pullguard),
+  };
+}
+
+/** Image `i` of the set: round-robin over repositories; the first `existingTags` tags of each exist. */
+export function memoryImage(i: number, opts: Pick<MemoryOptions, 'repositories' | 'existingTags'>): { repository: string; tag: string; exists: boolean } {
+  const repository = `public/mem-${String(i % opts.repositories).padStart(3, '0')}`;
+  const n = Math.floor(i / opts.repositories);
+  return n < opts.existingTags ? { repository, tag: `v${n}`, exists: true } : { repository, tag: `missing-${n}`, exists: false };
+}
+
+export async function memory(world: World, opts: MemoryOptions): Promise<MemoryResult> {
+  const repositories = Math.min(opts.repositories, opts.images);
+  const shape = { repositories, existingTags: opts.existingTags };
+  const repos = Array.from({ length: repositories }, (_, r) => memoryImage(r, shape).repository);
+  const tags = Array.from({ length: opts.existingTags }, (_, n) => `v${n}`);
+  if (tags.length > 0) {
+    const queue = [...repos];
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let repo = queue.shift(); repo; repo = queue.shift()) await pushTags(world.registry, repo, tags);
+    }));
+  }
+  const images = Array.from({ length: opts.images }, (_, i) => memoryImage(i, shape));
+  const refs = images.map((m) => world.image(`${m.repository}:${m.tag}`));
+
+  const metricsBefore = await scrape(world.pullguard);
+  const before = await memorySnapshot(world);
+  const logBefore = world.pullguard.stdoutBytes();
+  const pool = openPool(world.pullguard.origin, world.pki.caPem, opts.concurrency);
+  let rss = before.rssBytes;
+  const watch = setInterval(() => (rss = sampleProcess(world.pullguard.pid).rssBytes), 250);
+  let load: LoadResult;
+  try {
+    load = await runLoad({
+      pool,
+      count: opts.reviews,
+      concurrency: opts.concurrency,
+      maxMs: opts.maxMs,
+      stopReason: () => (rss > opts.rssCapBytes ? `pullguard's RSS passed ${Math.round(opts.rssCapBytes / 1024 / 1024)} MiB` : undefined),
+      review: (i) => {
+        const uid = `mem-${i}`;
+        return { uid, body: world.review(uid, refs[i % refs.length]!) };
+      },
+    });
+  } finally {
+    clearInterval(watch);
+    await pool.close();
+  }
+  const after = await memorySnapshot(world);
+  const metricsAfter = await scrape(world.pullguard);
+  return {
+    reviews: load.sent,
+    images: opts.images,
+    existingImages: images.filter((m) => m.exists).length,
+    repositories,
+    concurrency: opts.concurrency,
+    before,
+    after,
+    wallMs: load.wallMs,
+    reviewsPerSecond: load.ok / (load.wallMs / 1000),
+    registryRequests: delta(registryRequests(metricsAfter), registryRequests(metricsBefore)),
+    cacheEvictions: metricSum(metricsAfter, 'pullguard_cache_events_total', { cache: 'resolution', event: 'eviction' }) - metricSum(metricsBefore, 'pullguard_cache_events_total', { cache: 'resolution', event: 'eviction' }),
+    checks: checks(load),
+    allowed: load.allowed,
+    denied: load.denied,
+    logBytes: world.pullguard.stdoutBytes() - logBefore,
+    ...(load.stoppedEarly !== undefined ? { stoppedEarly: load.stoppedEarly } : {}),
+  };
+}

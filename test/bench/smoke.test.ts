@@ -1,0 +1,107 @@
+// Keeps the bench from rotting: runs every scenario at a tiny scale against the same world `npm run bench` builds,
+// and checks only what must be true whatever the machine (right answers, requests counted, memory read), never
+// how fast. Timing belongs to `npm run bench`, not to tests.
+import t from 'tap';
+import { latencyStats } from './load.ts';
+import { planFrom } from './plan.ts';
+import { details, table, verdicts, type Results } from './report.ts';
+import { MINIMUM_HERD_REQUESTS, coldLatency, herd, memory, memoryImage, memorySnapshot, requestKind, warmLatency } from './scenarios.ts';
+import { parseMetrics, metricSum, startWorld, type World } from './world.ts';
+
+t.test('request kinds are told apart by method and path, as the fault proxy logs them', async (t) => {
+  const cases: [string, string, string][] = [
+    ['GET', '/v2/', 'ping'],
+    ['HEAD', '/v2/public/herd/manifests/1.0', 'manifest HEAD'],
+    ['GET', '/v2/public/herd/manifests/sha256:abc', 'manifest GET'],
+    ['GET', '/v2/a/b/c/blobs/sha256:abc', 'blob'],
+    ['GET', '/v2/public/herd/tags/list?n=100', 'tags'],
+    ['PUT', '/v2/public/herd/manifests/1.0', 'other'],
+  ];
+  for (const [method, path, kind] of cases) t.equal(requestKind(method, path), kind, `${method} ${path}`);
+});
+
+t.test('percentiles are nearest-rank over the samples', async (t) => {
+  const s = latencyStats(Array.from({ length: 100 }, (_, i) => 100 - i));
+  t.match(s, { count: 100, p50: 50, p90: 90, p99: 99, max: 100, mean: 50.5 });
+});
+
+t.test('memory images spread over repositories, the first tags of each existing', async (t) => {
+  const shape = { repositories: 2, existingTags: 1 };
+  t.same([0, 1, 2, 3].map((i) => memoryImage(i, shape)), [
+    { repository: 'public/mem-000', tag: 'v0', exists: true },
+    { repository: 'public/mem-001', tag: 'v0', exists: true },
+    { repository: 'public/mem-000', tag: 'missing-1', exists: false },
+    { repository: 'public/mem-001', tag: 'missing-1', exists: false },
+  ]);
+});
+
+t.test('the plan scales every count down but never to nothing, and each can be set alone', async (t) => {
+  const quick = planFrom({ BENCH_SCALE: '0.001' });
+  t.ok(quick.warm.count >= 1 && quick.cold.images >= 1 && quick.herd.reviews >= 1 && quick.memory.reviews >= 1);
+  t.equal(planFrom({}).memory.reviews, 100_000);
+  t.equal(planFrom({ BENCH_HERD_REVIEWS: '7' }).herd.reviews, 7);
+  t.throws(() => planFrom({ BENCH_SCALE: 'fast' }), /BENCH_SCALE/);
+});
+
+t.test('Prometheus text is read back into samples', async (t) => {
+  const samples = parseMetrics('# HELP x\nx_total{a="1",b="q\\"t"} 3\nx_total{a="2"} 4\ny 1.5e3\n');
+  t.equal(metricSum(samples, 'x_total'), 7);
+  t.equal(metricSum(samples, 'x_total', { a: '2' }), 4);
+  t.equal(metricSum(samples, 'y'), 1500);
+});
+
+t.test('every scenario runs end to end at a tiny scale and gets right answers', async (t) => {
+  // startWorld stops what it started when it fails part-way; after that, teardown does.
+  const world: World = await startWorld({ fromSource: true });
+  t.teardown(() => world.close());
+  const atStart = await memorySnapshot(world);
+  t.ok(atStart.rssBytes > 0 && atStart.heapUsedBytes > 0, 'memory is read from /proc and /metrics');
+
+  const warm = await warmLatency(world, { count: 20, warmup: 4, concurrency: 4, rounds: 2, maxMs: 30_000 });
+  for (const target of [warm.pullguard, warm.bare]) {
+    t.match(target.checks, { ok: 20, failures: 0 }, 'every warm answer is the AdmissionReview for its uid');
+    t.equal(target.allowed, 20);
+    t.equal(target.latency.count, 20);
+    t.ok(target.reviewsPerSecond > 0);
+  }
+  t.equal(warm.responseBytes.bare, warm.responseBytes.pullguard, 'the bare route answers as many bytes as pullguard');
+
+  const cold = await coldLatency(world, { images: 2, maxMs: 30_000 });
+  t.match(cold.checks, { ok: 2, failures: 0 });
+  t.equal(cold.allowed, 2);
+  t.equal(cold.rawHeadMs.length, 2);
+  t.ok(cold.median.rawHead > 0 && cold.median.rawHeadIndex > 0);
+  t.ok((cold.registryRequestsPerReview['token'] ?? 0) >= 1, 'a cold review includes a token exchange');
+  t.ok((cold.registryRequestsPerReview['manifest HEAD'] ?? 0) >= 1, 'and a manifest HEAD');
+
+  const h = await herd(world, { reviews: 10 });
+  t.match(h.checks, { ok: 10, failures: 0 });
+  t.equal(h.allowed, 10);
+  t.ok(h.requests['manifest HEAD'] >= 1 && h.requests.token >= 1 && h.requests.ping >= 1, 'requests reaching the registry are counted');
+  t.ok(h.cache.miss >= 1);
+  t.same(h.minimum, MINIMUM_HERD_REQUESTS);
+
+  const m = await memory(world, { reviews: 20, images: 8, repositories: 2, existingTags: 1, concurrency: 4, maxMs: 30_000, rssCapBytes: 64 * 1024 ** 3 });
+  t.match(m.checks, { ok: 20, failures: 0 });
+  t.equal(m.allowed + m.denied, 20);
+  t.ok(m.allowed >= 1 && m.denied >= 1, 'both existing and missing tags are reviewed');
+  t.ok(m.before.rssBytes > 0 && m.after.rssBytes > 0 && m.after.heapUsedBytes > 0 && m.after.peakRssBytes >= m.after.rssBytes);
+  t.ok(m.after.afterGc.heapUsedBytes > 0 && m.after.afterGc.rssBytes > 0, 'a full GC through the inspector, then a reading');
+  t.ok((m.registryRequests['manifest HEAD'] ?? 0) >= 1);
+
+  const results: Results = {
+    meta: { date: new Date().toISOString(), node: process.version, cpus: 2, commit: 'test', pullguard: 'src/', loadAverage: { start: 0, end: 0 } },
+    plan: planFrom({ BENCH_SCALE: '0.001' }),
+    cache: world.cache,
+    atStart,
+    warm,
+    cold,
+    herd: h,
+    memory: m,
+  };
+  const text = `${table(results)}\n${details(results)}`;
+  t.match(text, /Warm review p99/);
+  t.match(text, /Every answer was an AdmissionReview for the uid sent/);
+  t.notMatch(text, /NaN/);
+  t.same(Object.keys(verdicts(results)).sort(), ['cold', 'herd', 'rss', 'warmP99']);
+});
