@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tap/', 'charts/', 'certs/out/'] },
+  { ignores: ['dist/', 'node_modules/', '.tap/', 'charts/', 'certs/out/', '.scratch/', 'test/bench/.build/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

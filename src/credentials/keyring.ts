@@ -229,7 +229,12 @@ function validOptionalPort(port: string): boolean {
 // ASCII characters Go's url accepts unescaped in a host.
 const HOST_ASCII = /^[A-Za-z0-9\-_.~!$&'()*+,;=:[\]<>"]$/;
 
+// Plain ASCII without `%`: nothing to decode (the common case, on every lookup).
+const PLAIN_HOST = /^[A-Za-z0-9\-_.~!$&'()*+,;=:[\]<>"]*$/;
+const PLAIN_OTHER = /^[\x20-\x24\x26-\x7e]*$/;
+
 function percentDecode(s: string, mode: 'host' | 'other'): string | undefined {
+  if ((mode === 'host' ? PLAIN_HOST : PLAIN_OTHER).test(s)) return s;
   const bytes: number[] = [];
   for (let i = 0; i < s.length; ) {
     const c = s.charCodeAt(i);

@@ -142,6 +142,19 @@ export function createChecker(opts: CheckerOptions): Checker {
     return beforeDeadline(p, deadline, () => resolution('RegistryTimeout', image, { reference, detail: 'the review deadline was reached before the registry answered' }));
   }
 
+  // The same few registries come back on every review: remember the answer (bounded).
+  const nodeCredentialMemo = new Map<string, boolean>();
+  function usesNodeCredentials(ref: Reference): boolean {
+    const key = `${ref.registry}/${ref.repository}`;
+    let hit = nodeCredentialMemo.get(key);
+    if (hit === undefined) {
+      hit = opts.nodeCredentialRegistries.some((g) => matchesRegistryGlob(g, ref.registry, ref.repository));
+      if (nodeCredentialMemo.size >= 10_000) nodeCredentialMemo.clear();
+      nodeCredentialMemo.set(key, hit);
+    }
+    return hit;
+  }
+
   /** Eligible nodes that report this image in status.images (by any of its spellings). */
   function nodesWithImage(target: ImageTarget, ref: Reference, nodes: NodeInfo[] | undefined): string[] | undefined {
     const names = new Set([target.image, ref.canonical, ref.digest ? `${ref.name}@${ref.digest}` : `${ref.name}:${ref.tag ?? 'latest'}`]);
@@ -187,7 +200,7 @@ export function createChecker(opts: CheckerOptions): Checker {
         let pending = byImage.get(ref.canonical);
         if (!pending) {
           // Patterns are written like a credential provider's matchImages, which may carry a path.
-          const nodeCredentials = opts.nodeCredentialRegistries.some((g) => matchesRegistryGlob(g, ref.registry, ref.repository));
+          const nodeCredentials = usesNodeCredentials(ref);
           pending = withDeadline(
             opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(keyring, ref), deadline, nodeCredentials }),
             target.image,
