@@ -149,3 +149,9 @@ t.test('dockerfile-utils finds no problem', { skip: validate ? false : 'dockerfi
   const problems = (validate?.(dockerfileText) ?? []).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
   t.same(problems, [], 'no diagnostics');
 });
+
+t.test('the image runs Node with the flags the benchmark measured', async (t) => {
+  const { PRODUCTION_NODE_OPTIONS } = await import('../bench/world.ts');
+  const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+  t.match(dockerfile, new RegExp(`^ENV .*NODE_OPTIONS=${PRODUCTION_NODE_OPTIONS.replace(/[-]/g, '\\-')}$`, 'm'));
+});
