@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { DEFAULT_CONFIG, type Config } from '../../src/config.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { buildRuntime, checkerFor, type Runtime } from '../../src/cli/runtime.ts';
@@ -36,7 +36,7 @@ export interface Env {
   close(): Promise<void>;
 }
 
-export async function startEnv(configOverrides: (c: Config) => void = () => {}): Promise<Env> {
+export async function startEnv(configOverrides: (c: Config) => void = () => {}, opts: { logger?: Logger } = {}): Promise<Env> {
   const registry = await startRegistry({ auth: 'none' });
   const proxy = await startFaultProxy(registry);
   await Promise.all([
@@ -64,7 +64,7 @@ export async function startEnv(configOverrides: (c: Config) => void = () => {}):
   config.kubernetes = { enabled: true, kubeconfig: api.kubeconfigFile, secretTtlSeconds: 0 };
   configOverrides(config);
   const metrics = createMetrics({ defaultMetrics: false });
-  const logger = pino({ level: 'silent' });
+  const logger = opts.logger ?? pino({ level: 'silent' });
   const built = buildRuntime(config, { log: logger, metrics });
   if (!built.ok) throw new Error(built.errors.join('\n'));
   const runtime = built.runtime;
