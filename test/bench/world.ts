@@ -171,11 +171,11 @@ export async function collectGarbage(p: PullguardProcess, timeoutMs = 15_000): P
 }
 
 /** The environment of a server under test: no proxy variables or cluster config leaking in from ours. */
-/** The Node flags the container image sets (Dockerfile ENV NODE_OPTIONS), so both servers run as in production. */
-export const PRODUCTION_NODE_OPTIONS = '--max-semi-space-size=4';
+/** The environment the container image sets (Dockerfile ENV), so both servers run as in production. */
+export const PRODUCTION_ENV = { NODE_OPTIONS: '--max-semi-space-size=4', MALLOC_ARENA_MAX: '2' } as const;
 
 function serverEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { NODE_OPTIONS: PRODUCTION_NODE_OPTIONS };
+  const env: NodeJS.ProcessEnv = { ...PRODUCTION_ENV };
   for (const [k, v] of Object.entries(process.env)) {
     if (/^(https?_proxy|no_proxy|all_proxy|kubeconfig|pullguard_.*)$/i.test(k)) continue;
     env[k] = v;
