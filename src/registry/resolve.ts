@@ -41,6 +41,7 @@ export interface ResolverDeps {
 /** What a mirror answers that ends the search: it had the manifest (containerd would pull from it). */
 const MIRROR_FINAL: ReadonlySet<ReasonCode> = new Set(['Resolved', 'PlatformMismatch', 'UnsupportedManifest']);
 const AUTH_REASONS: ReadonlySet<ReasonCode> = new Set(['AuthRequired', 'CredentialsRejected', 'AccessDenied']);
+const NOT_FOUND: ReadonlySet<ReasonCode> = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound']);
 /** Index children fetched to learn platforms the index does not state (rare; bounded). */
 const MAX_CHILDREN_INSPECTED = 4;
 const PLATFORM_CACHE_MAX = 2048;
@@ -89,7 +90,7 @@ export class Resolver {
   readonly #pings: PingCache;
   readonly #tokens = new TokenCache();
   /** Platforms by endpoint+repository+digest: content-addressed, so never stale. */
-  readonly #platforms = new Map<string, { offered: Platform[]; nested: boolean; mediaType: string }>();
+  readonly #platforms = new Map<string, { offered: Platform[]; nested: boolean; skipped?: number; mediaType: string }>();
 
   constructor(config: RegistryConfig, deps: ResolverDeps) {
     this.#config = config;
@@ -168,6 +169,7 @@ export class Resolver {
     // Without a challenge nothing would be sent: go anonymous, and use credentials only if the registry asks.
     let queue: (PullCredential | undefined)[] = challenges.length > 0 ? [...usable, undefined] : [undefined];
     const tried: string[] = [];
+    let notFound: Outcome | undefined;
     const failures: Extract<Attempt, { kind: 'auth' }>[] = [];
     while (queue.length > 0) {
       const credential = queue.shift();
@@ -176,6 +178,12 @@ export class Resolver {
       const client: RepositoryClient = { transport: target.transport, repository: ref.repository, auth: session, ctx, clock: this.#deps.clock, ...(target.query ? { query: target.query } : {}) };
       const attempt = await this.#attempt(client, target, ref, opts);
       if (attempt.kind === 'done') {
+        // Registries such as GitLab, Harbor and GHCR answer 404 to an account that may not see a private
+        // repository; the kubelet tries the next credential on any error, so a not-found is final only at the end.
+        if (NOT_FOUND.has(attempt.reason) && credential !== undefined && queue.length > 0) {
+          notFound ??= { reason: attempt.reason, fields: attempt.fields, credentialsTried: [], credentialUsed: credential.source };
+          continue;
+        }
         return { reason: attempt.reason, fields: attempt.fields, credentialsTried: tried, credentialUsed: credential?.source ?? 'anonymous' };
       }
       failures.push(attempt);
@@ -187,6 +195,8 @@ export class Resolver {
         this.#pings.forget(target.transport);
       }
     }
+    // A credential saw "not found" and none after it did better: that answer stands.
+    if (notFound) return { ...notFound, credentialsTried: tried };
     return { ...this.#authFailure(failures, ref, target, Boolean(opts.nodeCredentials || host.nodeCredentials), usable.length), credentialsTried: tried };
   }
 
@@ -264,7 +274,14 @@ export class Resolver {
     if (opts.platforms.length === 0) return done('Resolved', base);
 
     const offered = await this.#offeredPlatforms(c, target, digest, kind, mediaType ?? '', body);
-    if (!offered.ok) return this.#fromError(offered.error, c.auth);
+    if (!offered.ok) {
+      // The reference resolved a moment ago: a 404 now (a replica behind, a missing child manifest) is a
+      // contradiction, not a certain failure.
+      if (NOT_FOUND.has(offered.error.reason)) {
+        return done('RegistryError', { ...base, detail: `${target.host} resolved ${reference} but then answered ${offered.error.reason} for its content (${offered.error.message}); platform not checked` });
+      }
+      return this.#fromError(offered.error, c.auth);
+    }
     if (offered.value.unsupported) return done('UnsupportedManifest', { ...base, detail: offered.value.unsupported });
     const platforms = offered.value.offered;
     if (platforms === undefined) return done('Resolved', { ...base, detail: 'the image config does not state a platform; platform not checked' });
@@ -277,6 +294,9 @@ export class Resolver {
     if (offered.value.nested) {
       return done('RegistryError', { ...base, platforms, detail: 'the index nests other indexes, which were not inspected; platform not checked' });
     }
+    if (offered.value.skipped) {
+      return done('RegistryError', { ...base, platforms, detail: `the index has ${offered.value.skipped} entries without a platform that were not inspected; platform not checked` });
+    }
     return done('PlatformMismatch', { ...base, platforms, detail: `the image offers ${list(platforms)}; the pod may run on ${list(opts.platforms)}` });
   }
 
@@ -288,10 +308,10 @@ export class Resolver {
     kind: 'index' | 'manifest',
     mediaType: string,
     body: Buffer | undefined,
-  ): Promise<Result<{ offered?: Platform[]; nested: boolean; unsupported?: string }>> {
+  ): Promise<Result<{ offered?: Platform[]; nested: boolean; skipped?: number; unsupported?: string }>> {
     const key = `${target.transport.baseUrl}/${c.repository}@${digest}`;
     const cached = this.#platforms.get(key);
-    if (cached) return { ok: true, value: { offered: cached.offered, nested: cached.nested } };
+    if (cached) return { ok: true, value: { offered: cached.offered, nested: cached.nested, ...(cached.skipped ? { skipped: cached.skipped } : {}) } };
     const maxManifestBytes = this.#config.defaults.maxManifestBytes;
     let bytes = body;
     if (!bytes) {
@@ -299,9 +319,9 @@ export class Resolver {
       if (!got.ok) return got;
       bytes = got.value.body;
     }
-    const remember = (offered: Platform[], nested: boolean): void => {
+    const remember = (offered: Platform[], nested: boolean, skipped = 0): void => {
       if (this.#platforms.size >= PLATFORM_CACHE_MAX) this.#platforms.delete(this.#platforms.keys().next().value as string);
-      this.#platforms.set(key, { offered, nested, mediaType });
+      this.#platforms.set(key, { offered, nested, mediaType, ...(skipped ? { skipped } : {}) });
     };
     if (kind === 'manifest') {
       const single = await this.#manifestPlatform(c, bytes, mediaType);
@@ -317,7 +337,9 @@ export class Resolver {
     const offered: Platform[] = images.flatMap((m) => (m.platform && manifestKind(m.mediaType || MEDIA_TYPES.ociManifest) !== 'index' ? [m.platform] : []));
     const nested = images.some((m) => manifestKind(m.mediaType) === 'index');
     // Entries without a platform: containerd reads their config, so do we (a few at most).
-    const unlabelled: IndexEntry[] = images.filter((m) => !m.platform && manifestKind(m.mediaType || MEDIA_TYPES.ociManifest) === 'manifest').slice(0, MAX_CHILDREN_INSPECTED);
+    const allUnlabelled = images.filter((m) => !m.platform && manifestKind(m.mediaType || MEDIA_TYPES.ociManifest) === 'manifest');
+    const unlabelled: IndexEntry[] = allUnlabelled.slice(0, MAX_CHILDREN_INSPECTED);
+    const skipped = allUnlabelled.length - unlabelled.length;
     for (const child of unlabelled) {
       const got = await getManifest(c, child.digest, maxManifestBytes);
       if (!got.ok) return got;
@@ -325,8 +347,8 @@ export class Resolver {
       if (!p.ok) return p;
       if (p.value.platform) offered.push(p.value.platform);
     }
-    remember(offered, nested);
-    return { ok: true, value: { offered, nested } };
+    remember(offered, nested, skipped);
+    return { ok: true, value: { offered, nested, ...(skipped ? { skipped } : {}) } };
   }
 
   async #manifestPlatform(c: RepositoryClient, body: Buffer, mediaType: string): Promise<Result<{ platform?: Platform; unsupported?: string }>> {
