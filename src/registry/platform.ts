@@ -165,6 +165,15 @@ export function matchPlatforms(candidates: Platform[], offered: Platform[]): Pla
       });
       if (hit) break;
     }
+    // Nodes do not report their variant (amd64 v2/v3, arm64 v8.x/v9, arm v6/v7): containerd detects it from the
+    // CPU. When the candidate does not say, any variant of its os/architecture may run, so none is a certain miss.
+    if (!hit && !candidate.variant) {
+      const c = normalizePlatform(candidate);
+      hit = offered.find((o) => {
+        const n = normalizePlatform(o);
+        return n.os === c.os && n.architecture === c.architecture;
+      });
+    }
     if (hit) matched ??= { candidate, offered: hit };
     else unsupported.push(candidate);
   }

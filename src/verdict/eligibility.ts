@@ -154,13 +154,17 @@ function isLabelValue(v: string): boolean {
   return v === '' || (v.length <= 63 && LABEL_NAME.test(v));
 }
 
-/** The distinct platforms of these nodes, in first-seen order. */
+/**
+ * The distinct platforms of these nodes, in first-seen order. A node whose os or architecture is unknown could run
+ * anything as far as we know: then the answer is [] (any platform), never a narrower list.
+ */
 export function platformsOf(nodes: NodeInfo[]): Platform[] {
   const seen = new Set<string>();
   const out: Platform[] = [];
   for (const node of Array.isArray(nodes) ? nodes : []) {
-    const p = isNode(node) ? node.platform : undefined;
-    if (!isObj(p) || typeof p.os !== 'string' || typeof p.architecture !== 'string' || p.os === '' || p.architecture === '') continue;
+    if (!isNode(node)) continue;
+    const p: unknown = node.platform;
+    if (!isObj(p) || typeof p.os !== 'string' || typeof p.architecture !== 'string' || p.os === '' || p.architecture === '') return [];
     const platform: Platform = { os: p.os, architecture: p.architecture };
     if (typeof p.variant === 'string' && p.variant !== '') platform.variant = p.variant;
     if (typeof p.osVersion === 'string' && p.osVersion !== '') platform.osVersion = p.osVersion;

@@ -105,3 +105,11 @@ t.test('matchPlatforms prefers the best variant and reports unsupported candidat
   t.same(none.unsupported, [P('linux/ppc64le')]);
   t.same(matchPlatforms([], offered), { unsupported: [] }, 'no candidates: nothing matched, nothing unsupported');
 });
+
+t.test('a node whose variant is unknown may run any variant of its architecture; a known variant is held to', async (t) => {
+  const { matchPlatforms } = await import('../../src/registry/platform.ts');
+  t.ok(matchPlatforms([{ os: 'linux', architecture: 'amd64' }], [{ os: 'linux', architecture: 'amd64', variant: 'v3' }]).matched, 'amd64 node, amd64/v3-only image');
+  t.ok(matchPlatforms([{ os: 'linux', architecture: 'arm64' }], [{ os: 'linux', architecture: 'arm64', variant: 'v9' }]).matched, 'arm64 node, arm64/v9-only image');
+  t.notOk(matchPlatforms([{ os: 'linux', architecture: 'amd64', variant: 'v2' }], [{ os: 'linux', architecture: 'amd64', variant: 'v3' }]).matched, 'a v2 node cannot run v3');
+  t.notOk(matchPlatforms([{ os: 'linux', architecture: 'amd64' }], [{ os: 'linux', architecture: 'arm64', variant: 'v8' }]).matched, 'the architecture still has to match');
+});

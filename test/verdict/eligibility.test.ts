@@ -161,7 +161,9 @@ t.test('hostile input never throws', async (t) => {
   t.same(eligibleNodes({ nodeSelector: {} }, 'nodes' as unknown as NodeInfo[]), []);
   t.same(eligibleNodes(undefined as unknown as SchedulingSpec, [node('n', {})]).length, 1, 'no spec: no constraints');
   t.same(eligibleNodes({ nodeSelector: null as unknown as Record<string, string> }, [node('n', {})]).length, 1);
-  t.same(platformsOf(hostile), [{ os: 'linux', architecture: 'amd64' }], 'nodes without a usable platform are skipped');
+  t.same(platformsOf([null, 'x', node('good', {})] as unknown as NodeInfo[]), [{ os: 'linux', architecture: 'amd64' }], 'values that are not nodes are skipped');
+  t.same(platformsOf(hostile), [], 'a node whose platform is unknown could run anything: any platform');
+  t.same(platformsOf([node('good', {}), { ...node('blank', {}), platform: { os: '', architecture: '' } }]), [], 'an empty os/arch is unknown, not absent');
   t.same(platformsOf('x' as unknown as NodeInfo[]), []);
   const proto = node('proto', { ['__proto__']: 'x' });
   t.same(names(eligibleNodes({ nodeSelector: { toString: 'x' } }, [proto])), [], 'inherited properties are not labels');
