@@ -7,6 +7,7 @@ import { newImages, podSpecOf } from '../workloads/podspec.ts';
 import type { Checker } from '../verdict/check.ts';
 import { decide, effectiveMode, type EffectiveMode } from '../verdict/decide.ts';
 import { explain } from '../verdict/explain.ts';
+import { beforeDeadline } from '../verdict/deadline.ts';
 import type { AdmissionRequest, AdmissionResponse } from './schema.ts';
 
 /** The part of the request logger a review writes to. */
@@ -43,9 +44,19 @@ function annotationOf(object: unknown, key: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** The pod template's own annotation counts too (a Pod made by a ReplicaSet carries the template's). */
+const TEMPLATE_PATHS = [['spec', 'template'], ['spec', 'jobTemplate', 'spec', 'template'], ['template']];
+
+/** The workload's own annotation, else its pod template's (which a Pod made from it carries too). */
 function workloadAnnotation(object: unknown, key: string): string | undefined {
-  return annotationOf(object, key);
+  const own = annotationOf(object, key);
+  if (own !== undefined) return own;
+  for (const path of TEMPLATE_PATHS) {
+    let at: unknown = object;
+    for (const step of path) at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[step] : undefined;
+    const v = annotationOf(at, key);
+    if (v !== undefined) return v;
+  }
+  return undefined;
 }
 
 export async function review(req: AdmissionRequest, deadline: number, deps: ReviewDeps, log: ReviewLog): Promise<ReviewOutcome> {
@@ -63,12 +74,22 @@ export async function review(req: AdmissionRequest, deadline: number, deps: Revi
   if (targets.length === 0) return allow(uid, kind, req.operation === 'UPDATE' ? 'no new images' : 'no images');
 
   let namespaceLabel: string | undefined;
+  let namespaceUnknown = false;
   if (deps.cluster.connected && namespace) {
-    const labels = await deps.cluster.getNamespaceLabels(namespace);
+    const clock = deps.clock ?? Date.now;
+    const late = () => ({ found: false as const, reason: 'Unavailable' as const, message: 'the API server did not answer in time' });
+    const labels = await beforeDeadline(deps.cluster.getNamespaceLabels(namespace), clock() + Math.max(0, deadline - clock()) / 4, late, clock);
     if (labels.found) namespaceLabel = labels.value[deps.config.modeLabel];
+    else namespaceUnknown = labels.reason !== 'NotFound';
   }
-  const mode = effectiveMode({ global: deps.config.mode, namespaceLabel, workloadAnnotation: workloadAnnotation(req.object, deps.config.modeLabel) }, deps.config.modeLabel);
+  const annotation = workloadAnnotation(req.object, deps.config.modeLabel);
+  let mode = effectiveMode({ global: deps.config.mode, namespaceLabel, workloadAnnotation: annotation }, deps.config.modeLabel);
   const notes = mode.invalid ? [`pullguard: ${mode.invalid}`.slice(0, 120)] : [];
+  // The namespace may have opted out (warn/off) and we cannot read its label: never deny on a guess.
+  if (namespaceUnknown && mode.source === 'config' && mode.mode === 'enforce') {
+    mode = { mode: 'warn', source: 'namespace' };
+    notes.push(`pullguard: namespace ${namespace}'s mode label could not be read; problems are warnings this time`.slice(0, 120));
+  }
   if (mode.mode === 'off') return { ...allow(uid, kind, `mode off (${mode.source})`, notes), mode: 'off' };
 
   const view = current.view;

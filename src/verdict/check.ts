@@ -10,6 +10,7 @@ import type { RegistryClient } from '../registry/index.ts';
 import { REASON_VERDICT, resolution, type Platform, type Resolution } from '../registry/resolution.ts';
 import { eligibleNodes, platformsOf, type SchedulingSpec } from './eligibility.ts';
 import type { Finding, ImageTarget, SecretNote } from './finding.ts';
+import { beforeDeadline as waitUntil } from './deadline.ts';
 
 /** What the check needs to know of a pod spec; workloads' PodSpecView has this shape. */
 export interface PodPullSpec extends SchedulingSpec {
@@ -81,16 +82,7 @@ export function createChecker(opts: CheckerOptions): Checker {
     return ref !== undefined && opts.excludeRegistries.some((p) => matchesRegistryGlob(p, ref.registry));
   }
 
-  /** `p`, or `late()` if the deadline comes first (the work behind `p` carries on unobserved). */
-  function beforeDeadline<T>(p: Promise<T>, deadline: number, late: () => T): Promise<T> {
-    const left = deadline - clock();
-    if (left <= 0) return Promise.resolve(late());
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<T>((resolve) => {
-      timer = setTimeout(() => resolve(late()), left);
-    });
-    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-  }
+  const beforeDeadline = <T>(p: Promise<T>, deadline: number, late: () => T): Promise<T> => waitUntil(p, deadline, late, clock);
 
   async function readSecrets(spec: PodPullSpec, deadline: number): Promise<{ notes: SecretNote[]; entries: CredentialEntry[] }> {
     const late = (what: string) => (): Lookup<never> => ({ found: false, reason: 'Unavailable', message: `the API server did not answer in time reading ${what}` });
@@ -127,12 +119,15 @@ export function createChecker(opts: CheckerOptions): Checker {
 
   async function platformsFor(spec: PodPullSpec, deadline: number): Promise<{ platforms: Platform[]; source: Finding['platformSource']; nodes?: NodeInfo[] }> {
     if (opts.platformsFromNodes && opts.cluster.connected) {
-      const nodes = await beforeDeadline(opts.cluster.listNodes(), deadline, () => []);
+      const nodes = await beforeDeadline<NodeInfo[] | 'late'>(opts.cluster.listNodes(), deadline, () => 'late');
+      // Connected, but the inventory is late: the configured fallback may be narrower than the cluster; any platform.
+      if (nodes === 'late') return { platforms: [], source: 'any' };
       if (nodes.length > 0) {
         const eligible = eligibleNodes(spec, nodes);
         // No node matches at all: the pod would stay Pending, which is not a pull problem; check any platform.
         if (eligible.length === 0) return { platforms: [], source: 'any', nodes: [] };
-        return { platforms: platformsOf(eligible), source: 'nodes', nodes: eligible };
+        const platforms = platformsOf(eligible);
+        return { platforms, source: platforms.length > 0 ? 'nodes' : 'any', nodes: eligible };
       }
     }
     return opts.fallbackPlatforms.length > 0 ? { platforms: opts.fallbackPlatforms, source: 'config' } : { platforms: [], source: 'any' };

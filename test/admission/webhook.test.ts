@@ -203,3 +203,21 @@ t.test('registry errors and rate limits admit with a warning, never deny', async
     t.equal(out.response.warnings?.length, 1, `${fault.kind} warns`);
   }
 });
+
+t.test('the pod template\'s mode annotation counts when the workload has none', async (t) => {
+  const review = reviewOf('Deployment', { containers: containers(env.image('team/app:missing')) });
+  const tpl = ((review['request'] as { object: { spec: { template: { metadata: Record<string, unknown> } } } }).object.spec.template);
+  tpl.metadata = { ...tpl.metadata, annotations: { 'pullguard.io/mode': 'warn' } };
+  const out = await post(review);
+  t.equal(out.response.allowed, true, 'template annotation warn');
+  t.match(out.response.warnings?.[0], /would deny/);
+});
+
+t.test('a namespace whose mode label cannot be read is never enforced on a guess', async (t) => {
+  env.api.setNamespace('blind', { 'pullguard.io/mode': 'off' });
+  env.api.forbid('/api/v1/namespaces/blind');
+  const out = await post(reviewOf('Pod', { containers: containers(env.image('team/app:missing')) }, { namespace: 'blind' }));
+  t.equal(out.response.allowed, true);
+  t.match(out.response.warnings?.[0], /namespace blind's mode label could not be read/);
+  t.match(out.response.warnings?.join('\n'), /TagNotFound/, 'the problem is still said');
+});
