@@ -128,7 +128,8 @@ export function sanitizeText(s: string, max: number): string {
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
-const SECRET_PARAM = /token|sig|signature|secret|password|passwd|credential|key|auth|code|session/i;
+// `account` too: the token request names the user, and some set-ups use a token as the user name.
+const SECRET_PARAM = /token|sig|signature|secret|password|passwd|credential|key|auth|code|session|account|user/i;
 
 /** A URL safe to log: no userinfo, token-like query values replaced. Unparseable input is dropped. */
 export function redactUrl(url: string): string {

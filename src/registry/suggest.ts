@@ -1,26 +1,40 @@
 // "Did you mean": ranks a repository's existing tags by closeness to a tag that does not exist.
 // Pure; the tag listing itself is in operations.ts.
 
-/** Optimal string alignment distance (Damerau–Levenshtein with adjacent transpositions), bounded work. */
-export function editDistance(a: string, b: string): number {
+/**
+ * Optimal string alignment distance (Damerau–Levenshtein with adjacent transpositions). With `limit`, any distance
+ * above it is returned as `limit + 1` as soon as that is certain: a registry may list 10,000 long tags, and the
+ * webhook's event loop must not pay a full quadratic comparison for each.
+ */
+export function editDistance(a: string, b: string, limit = Number.MAX_SAFE_INTEGER): number {
   if (a === b) return 0;
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
   if (!a.length) return b.length;
   if (!b.length) return a.length;
-  const rows = a.length + 1;
   const cols = b.length + 1;
-  const d: number[] = new Array<number>(rows * cols).fill(0);
-  for (let i = 0; i < rows; i++) d[i * cols] = i;
-  for (let j = 0; j < cols; j++) d[j] = j;
-  for (let i = 1; i < rows; i++) {
+  let prev2 = new Int32Array(cols);
+  let prev = new Int32Array(cols);
+  let cur = new Int32Array(cols);
+  for (let j = 0; j < cols; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    let rowMin = i;
     for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min((d[(i - 1) * cols + j] as number) + 1, (d[i * cols + j - 1] as number) + 1, (d[(i - 1) * cols + j - 1] as number) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, (d[(i - 2) * cols + j - 2] as number) + 1);
-      d[i * cols + j] = v;
+      let v = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, (prev2[j - 2] as number) + 1);
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
     }
+    // Every later row is at least this row's minimum minus one transposition saving, which never goes below it.
+    if (rowMin > limit) return limit + 1;
+    [prev2, prev, cur] = [prev, cur, prev2];
   }
-  return d[rows * cols - 1] as number;
+  const d = prev[cols - 1] as number;
+  return d > limit ? limit + 1 : d;
 }
+
+const TAG = /^[\w][\w.-]{0,127}$/;
 
 function commonPrefix(a: string, b: string): number {
   let i = 0;
@@ -71,9 +85,10 @@ export function suggestTags(wanted: string, tags: Iterable<string>, opts: Sugges
   const scored: { tag: string; distance: number; prefix: number; agree: number; sameFlavour: boolean; gap: number; version?: number[] }[] = [];
   const seen = new Set<string>();
   for (const tag of tags) {
-    if (typeof tag !== 'string' || tag === wanted || seen.has(tag) || tag.length > 128) continue;
+    // Tags come from the registry: only well-formed ones (the tag grammar) are ever shown to a person.
+    if (typeof tag !== 'string' || tag === wanted || seen.has(tag) || !TAG.test(tag)) continue;
     seen.add(tag);
-    const distance = editDistance(wanted, tag);
+    const distance = editDistance(wanted, tag, threshold);
     const prefix = commonPrefix(wanted, tag);
     const version = versionOf(tag);
     const agree = versionAgreement(wantedVersion, version);

@@ -31,6 +31,11 @@ function createSecretCommand(f: Finding, name: string): string {
   return `kubectl create secret docker-registry ${name} --docker-server=${registryOf(f)} --docker-username=USER --docker-password=TOKEN -n ${f.namespace}`;
 }
 
+/** Only an anonymous pull was tried (no credential applied). */
+function anonymousOnly(f: Finding): boolean {
+  return f.resolution.credentialsTried.every((c) => c === 'anonymous');
+}
+
 /** Credentials that did not come from a pull secret (a docker config file), by source. */
 function otherCredentials(f: Finding): string[] {
   return f.resolution.credentialsTried.filter((c) => c !== 'anonymous' && !c.startsWith('secret '));
@@ -50,15 +55,20 @@ function secretsSentence(f: Finding): string {
   return `imagePullSecrets considered: ${parts.join('; ')}`;
 }
 
+/** Sentences from elsewhere go inside ours: drop their final full stop. */
+function noStop(s: string): string {
+  return s.replace(/\.+$/, '');
+}
+
 function secretStatusText(s: SecretNote): string {
   switch (s.status) {
     case 'ok': return 'read';
     case 'NotFound': return `does not exist in namespace ${s.namespace}`;
     case 'Forbidden': return 'pullguard may not read it (RBAC)';
     case 'Unavailable': return 'could not be read from the API server';
-    case 'WrongType': return s.message ?? 'is not of type kubernetes.io/dockerconfigjson';
-    case 'MissingKey': return s.message ?? 'has no .dockerconfigjson key';
-    case 'Malformed': return s.message ?? 'is not a valid docker config';
+    case 'WrongType': return noStop(s.message ?? 'is not of type kubernetes.io/dockerconfigjson');
+    case 'MissingKey': return noStop(s.message ?? 'has no .dockerconfigjson key');
+    case 'Malformed': return noStop(s.message ?? 'is not a valid docker config');
   }
 }
 
@@ -83,7 +93,9 @@ function fix(f: Finding): string {
     case 'RepositoryNotFound':
       return 'Fix: check the registry and repository name (typo, wrong organisation, or the image was never pushed).';
     case 'AuthRequired':
-      if (missing) return `Fix: create the secret: ${createSecretCommand(f, missing.name)}`;
+      if (missing?.status === 'NotFound') return `Fix: create the secret: ${createSecretCommand(f, missing.name)}`;
+      // A Secret's type cannot be changed in place: replace it.
+      if (missing) return `Fix: replace the secret: kubectl delete secret ${missing.name} -n ${f.namespace} && ${createSecretCommand(f, missing.name)}`;
       if (f.standalone) return `Fix: check the image name; if the repository is private, pass credentials with --docker-config, and in the cluster use a pull secret (${createSecretCommand(f, 'regcred')}).`;
       return `Fix: check the image name; if the repository is private, create a pull secret (${createSecretCommand(f, 'regcred')}) and add it to imagePullSecrets or to ServiceAccount "${f.serviceAccountName || 'default'}".`;
     case 'CredentialsRejected': {
@@ -96,6 +108,7 @@ function fix(f: Finding): string {
       return `Fix: renew the credentials in ${which}: ${createSecretCommand(f, name)} --dry-run=client -o yaml | kubectl apply -f -`;
     }
     case 'AccessDenied':
+      if (anonymousOnly(f)) return `Fix: the repository needs credentials: ${createSecretCommand(f, 'regcred')}, and add it to imagePullSecrets or to ServiceAccount "${f.serviceAccountName || 'default'}".`;
       return 'Fix: grant the account in the pull secret read (pull) access to this repository, or use credentials that have it.';
     case 'PlatformMismatch': {
       const has = (r.platforms ?? []).map(formatPlatform);
@@ -145,6 +158,7 @@ function what(f: Finding): string {
     case 'CredentialsRejected':
       return `${ref}: the registry rejected the credentials; ${secretsSentence(f)}.${triedSentence(f)}${said}`;
     case 'AccessDenied':
+      if (anonymousOnly(f)) return `${ref}: the registry refuses anonymous pulls of this repository; ${secretsSentence(f)}.${said}`;
       return `${ref}: the credentials were accepted but have no pull access to this repository; ${secretsSentence(f)}.${triedSentence(f)}${said}`;
     case 'PlatformMismatch':
       return `${ref}: the image offers ${list((r.platforms ?? []).map(formatPlatform)) || 'no runnable platform'}, but ${f.platformSource === 'nodes' ? 'the nodes this pod may land on run' : 'the platforms asked for are'} ${list(f.eligiblePlatforms.map(formatPlatform))}.`;

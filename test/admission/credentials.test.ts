@@ -122,7 +122,8 @@ t.test('a malformed or keyless secret is named with what is wrong and the comman
     const msg = out.response.status?.message ?? '';
     t.match(msg, c.reason, c.name);
     t.ok(msg.includes(c.says), `${c.name}: says what is wrong: ${msg}`);
-    const fix = c.reason === 'AuthRequired' ? `Fix: create the secret: ${kubectlFix(c.name, regA.host)}` : `Fix: recreate the secret: ${kubectlFix(c.name, regA.host)} --dry-run=client -o yaml | kubectl apply -f -`;
+    // A secret that exists with the wrong shape cannot be created again; its type cannot change in place.
+    const fix = c.reason === 'AuthRequired' ? `Fix: replace the secret: kubectl delete secret ${c.name} -n demo && ${kubectlFix(c.name, regA.host)}` : `Fix: recreate the secret: ${kubectlFix(c.name, regA.host)} --dry-run=client -o yaml | kubectl apply -f -`;
     t.ok(msg.includes(fix), `${c.name}: gives the command`);
     t.notMatch(msg, /alice-secret/, 'no secret value in the message');
   }
@@ -229,7 +230,7 @@ t.test('a secret that does not exist or is Opaque is named, with the kubectl com
   const msg = opaque.response.status?.message ?? '';
   t.match(msg, `opaque-cred: secret demo/opaque-cred has type Opaque, but the kubelet only uses a ${JSON_TYPE} secret`);
   t.match(msg, `recreate it with type ${JSON_TYPE}`);
-  t.ok(msg.includes(`Fix: create the secret: ${kubectlFix('opaque-cred', regA.host)}`), msg);
+  t.ok(msg.includes(`Fix: replace the secret: kubectl delete secret opaque-cred -n demo && ${kubectlFix('opaque-cred', regA.host)}`), msg);
 
   const review = pod([A('team/mix:1.0')], ['nope', 'opaque-cred', 'good']);
   const both = await pg.post(review);

@@ -178,6 +178,16 @@ t.test('an image no eligible node can run is denied, listing both sides; a nodeS
   t.equal(anyNode.response.allowed, true, 'amd64 image, some amd64 node eligible');
 });
 
+t.test('a registry that refuses anonymous pulls (403) says so, and does not speak of accepted credentials', async (t) => {
+  env.proxy.setFault((r) => (r.path.includes('/manifests/') ? { kind: 'status', status: 403, headers: { 'content-type': 'application/json' }, body: '{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}' } : { kind: 'pass' }));
+  t.teardown(() => env.proxy.reset());
+  const out = await post(reviewOf('Pod', { containers: containers(env.proxied('team/app:denied')) }));
+  t.equal(out.response.allowed, false);
+  t.match(out.response.status?.message, /AccessDenied: .*the registry refuses anonymous pulls of this repository/);
+  t.match(out.response.status?.message, /Fix: the repository needs credentials: kubectl create secret docker-registry regcred/);
+  t.notMatch(out.response.status?.message, /credentials were accepted/);
+});
+
 t.test('a stalled registry makes the review answer before the deadline, admitting with a warning', async (t) => {
   env.proxy.setFault({ kind: 'stall' });
   t.teardown(() => env.proxy.reset());
@@ -189,6 +199,7 @@ t.test('a stalled registry makes the review answer before the deadline, admittin
   t.ok(took < 3000, `answered within the API server's timeout (${took} ms)`);
 });
 
+// Keep this the last test through the proxy: its 429 leaves that registry backed off for the Retry-After.
 t.test('registry errors and rate limits admit with a warning, never deny', async (t) => {
   t.teardown(() => env.proxy.reset());
   for (const fault of [
@@ -221,3 +232,4 @@ t.test('a namespace whose mode label cannot be read is never enforced on a guess
   t.match(out.response.warnings?.[0], /namespace blind's mode label could not be read/);
   t.match(out.response.warnings?.join('\n'), /TagNotFound/, 'the problem is still said');
 });
+

@@ -130,6 +130,7 @@ t.test('redactUrl removes userinfo and token-like query values', async (t) => {
   t.equal(redactUrl('https://user:pass@r.example/v2/x?X-Amz-Signature=abc&n=10&token=t&access_token=a'), 'https://r.example/v2/x?X-Amz-Signature=REDACTED&n=10&token=REDACTED&access_token=REDACTED');
   t.equal(redactUrl('https://s3.example/blob?X-Amz-Credential=c&X-Amz-Security-Token=s&sig=1'), 'https://s3.example/blob?X-Amz-Credential=REDACTED&X-Amz-Security-Token=REDACTED&sig=REDACTED');
   t.equal(redactUrl('not a url'), '<unparseable url>');
+  t.equal(redactUrl('https://auth.example/token?service=reg&scope=repository:a:pull&account=ghp_secretish'), 'https://auth.example/token?service=reg&scope=repository%3Aa%3Apull&account=REDACTED', 'the token request names the user');
   const e = new RegistryError('x', { reason: 'RegistryError', url: 'https://a:b@h/?password=p' });
   t.equal(e.url, 'https://h/?password=REDACTED');
 });

@@ -62,3 +62,20 @@ t.test('hostile tag lists are ignored safely', async (t) => {
   const weird = ['x'.repeat(10_000), '', 'latest', 'latest', 42 as unknown as string];
   t.same(suggestTags('lates', weird), ['latest']);
 });
+
+t.test('a bounded distance is exact up to the bound and bound+1 beyond it', async (t) => {
+  const { editDistance } = await import('../../src/registry/suggest.ts');
+  const pairs: [string, string][] = [['1.25', '1.52'], ['latest', 'lates'], ['alpine', 'alpnie'], ['v1.2.3', 'v1.2.4-rc1'], ['a'.repeat(120), 'b'.repeat(120)], ['', 'abc']];
+  for (const [a, b] of pairs) {
+    const full = editDistance(a, b);
+    for (const limit of [0, 1, 2, 3, 5, 200]) {
+      t.equal(editDistance(a, b, limit), full <= limit ? full : limit + 1, `${a.slice(0, 10)} / ${b.slice(0, 10)} limit ${limit}`);
+    }
+  }
+});
+
+t.test('tags a registry sends that are not tags (control characters, too long) are never suggested', async (t) => {
+  const { suggestTags } = await import('../../src/registry/suggest.ts');
+  const got = suggestTags('1.25', ['1.25\nWarning: injected', '1.26', `1.2${'5'.repeat(200)}`, '-1.25', '1.24']);
+  t.same(got.sort(), ['1.24', '1.26']);
+});
