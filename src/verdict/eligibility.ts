@@ -23,9 +23,31 @@ export interface SchedulingSpec {
  */
 export function eligibleNodes(spec: SchedulingSpec, nodes: NodeInfo[]): NodeInfo[] {
   const list = Array.isArray(nodes) ? nodes.filter(isNode) : [];
+  // Matching is per node; an absurd affinity (a 3 MiB request can hold ~100k expressions) would cost
+  // expressions × nodes. Past a sane size, do not narrow at all: every node counts, which can only admit more.
+  if (selectorSize(spec) * Math.max(1, list.length) > MAX_MATCH_WORK) return list;
   const nodeName = typeof spec?.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined;
   if (nodeName !== undefined) return list.filter((n) => n.name === nodeName && matchesNodeAffinity(spec, n));
   return list.filter((n) => (n.unschedulable !== true || spec?.toleratesUnschedulable === true) && matchesNodeAffinity(spec, n));
+}
+
+const MAX_MATCH_WORK = 2_000_000;
+
+/** Label requirements in nodeSelector plus required node affinity (terms, expressions, fields, values). */
+function selectorSize(spec: SchedulingSpec): number {
+  let n = isObj(spec?.nodeSelector) ? Object.keys(spec.nodeSelector).length : 0;
+  const terms = (spec?.affinity as { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: unknown } } } | undefined)
+    ?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (!Array.isArray(terms)) return n;
+  for (const term of terms) {
+    n += 1;
+    for (const key of ['matchExpressions', 'matchFields']) {
+      const exprs = isObj(term) ? term[key] : undefined;
+      if (!Array.isArray(exprs)) continue;
+      for (const e of exprs) n += 1 + (isObj(e) && Array.isArray(e['values']) ? e['values'].length : 0);
+    }
+  }
+  return n;
 }
 
 /**

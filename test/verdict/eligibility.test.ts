@@ -168,3 +168,12 @@ t.test('hostile input never throws', async (t) => {
   const proto = node('proto', { ['__proto__']: 'x' });
   t.same(names(eligibleNodes({ nodeSelector: { toString: 'x' } }, [proto])), [], 'inherited properties are not labels');
 });
+
+t.test('an absurdly large affinity does not narrow the nodes (bounded work, and never towards a denial)', async (t) => {
+  const nodes = Array.from({ length: 100 }, (_, i) => node(`n${i}`, { 'kubernetes.io/arch': i % 2 ? 'arm64' : 'amd64' }));
+  const values = Array.from({ length: 50_000 }, (_, i) => `v${i}`);
+  const spec = { nodeSelector: {}, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', ...values] }] }] } } } };
+  t.equal(eligibleNodes(spec, nodes).length, 100, 'every node counts');
+  const small = { ...spec, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }] }] } } } };
+  t.equal(eligibleNodes(small, nodes).length, 50, 'a normal affinity still narrows');
+});
