@@ -2,9 +2,9 @@
 // ask it. Concurrent identical lookups share one in-flight request (singleflight); answers are kept by how
 // long they stay true: digests are immutable (long), tags move (short), certain negatives shorter still so a
 // freshly pushed tag is seen quickly, and `unknown` is never kept. Memory is bounded by entries and bytes (LRU).
-import { createHash } from 'node:crypto';
 import type { Reference } from '../reference/reference.ts';
 import type { PullCredential, Resolution } from './resolution.ts';
+import { credentialIdentity } from './auth.ts';
 
 export interface ResolveOptionsLike {
   platforms: { os: string; architecture: string; variant?: string }[];
@@ -56,13 +56,8 @@ function forCaller(r: Resolution, sources: string[], caller: PullCredential[]): 
   };
 }
 
-/** A credential's identity for cache keys: a hash, so no secret is ever held in a key. */
-export function credentialIdentity(c: PullCredential): string {
-  return createHash('sha256')
-    .update(JSON.stringify([c.key, c.username ?? '', c.password ?? '', c.identityToken ?? '', c.registryToken ?? '']))
-    .digest('base64url')
-    .slice(0, 22);
-}
+/** A credential's identity for cache keys: the same hash the token cache uses, so no secret is held in a key. */
+export { credentialIdentity };
 
 export function cacheKey(ref: Reference, opts: ResolveOptionsLike): string {
   const platforms = opts.platforms.map((p) => `${p.os}/${p.architecture}/${p.variant ?? ''}`).sort().join(',');
