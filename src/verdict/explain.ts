@@ -142,32 +142,33 @@ function fix(f: Finding): string {
 /** What happened, in one sentence or two. */
 function what(f: Finding): string {
   const r = f.resolution;
-  const ref = r.reference ?? r.image;
+  // The normalised reference only when it says more than the image as written (which the line already quotes).
+  const lead = r.reference && r.reference !== r.image ? `${r.reference}: ` : '';
   const said = r.registryMessage ? ` The registry said: ${r.registryMessage}.` : '';
   switch (r.reason) {
     case 'InvalidReference':
       return `${r.detail ?? 'the image reference is not valid'} (the kubelet would report InvalidImageName).`;
     case 'TagNotFound':
-      return `${ref}: the tag does not exist.${said}`;
+      return `${lead}the tag does not exist.${said}`;
     case 'DigestNotFound':
-      return `${ref}: no manifest with this digest.${said}`;
+      return `${lead}no manifest with this digest.${said}`;
     case 'RepositoryNotFound':
-      return `${ref}: the repository does not exist.${said}`;
+      return `${lead}the repository does not exist.${said}`;
     case 'AuthRequired':
-      return `${ref}: the registry requires credentials and none that work apply to it; ${secretsSentence(f)}. The repository is private, or it does not exist (registries such as Docker Hub answer both the same way).${said}`;
+      return `${lead}the registry requires credentials and none that work apply to it; ${secretsSentence(f)}. The repository is private, or it does not exist (registries such as Docker Hub answer both the same way).${said}`;
     case 'CredentialsRejected':
-      return `${ref}: the registry rejected the credentials; ${secretsSentence(f)}.${triedSentence(f)}${said}`;
+      return `${lead}the registry rejected the credentials; ${secretsSentence(f)}.${triedSentence(f)}${said}`;
     case 'AccessDenied':
-      if (anonymousOnly(f)) return `${ref}: the registry refuses anonymous pulls of this repository; ${secretsSentence(f)}.${said}`;
-      return `${ref}: the credentials were accepted but have no pull access to this repository; ${secretsSentence(f)}.${triedSentence(f)}${said}`;
+      if (anonymousOnly(f)) return `${lead}the registry refuses anonymous pulls of this repository; ${secretsSentence(f)}.${said}`;
+      return `${lead}the credentials were accepted but have no pull access to this repository; ${secretsSentence(f)}.${triedSentence(f)}${said}`;
     case 'PlatformMismatch':
-      return `${ref}: the image offers ${list((r.platforms ?? []).map(formatPlatform)) || 'no runnable platform'}, but ${f.platformSource === 'nodes' ? 'the nodes this pod may land on run' : 'the platforms asked for are'} ${list(f.eligiblePlatforms.map(formatPlatform))}.`;
+      return `${lead}the image offers ${list((r.platforms ?? []).map(formatPlatform)) || 'no runnable platform'}, but ${f.platformSource === 'nodes' ? 'the nodes this pod may land on run' : 'the platforms asked for are'} ${list(f.eligiblePlatforms.map(formatPlatform))}.`;
     case 'InvalidPullSecret':
-      return `${ref}: ${r.detail ?? 'a pull secret of the pod is malformed'}`;
+      return `${lead}${r.detail ?? 'a pull secret of the pod is malformed'}`;
     case 'CachedOnNodes':
-      return `${ref}: ${r.detail ?? 'the registry would refuse the pull, but eligible nodes have the image cached'}.`;
+      return `${lead}${r.detail ?? 'the registry would refuse the pull, but eligible nodes have the image cached'}.`;
     case 'UnsupportedManifest':
-      return `${ref}: the manifest is of an unsupported type (${r.mediaType ?? 'unknown media type'}).${said}`;
+      return `${lead}the manifest is of an unsupported type (${r.mediaType ?? 'unknown media type'}).${said}`;
     case 'NeverPull': {
       const nodes = f.nodesWithImage ?? [];
       const where = f.eligibleNodeCount === undefined
@@ -177,22 +178,22 @@ function what(f: Finding): string {
           : nodes.length > 0
           ? `${nodes.length} of ${f.eligibleNodeCount} eligible nodes report it (${list(nodes, 3)})`
           : `none of the ${f.eligibleNodeCount} eligible nodes reports it (ErrImageNeverPull likely)`;
-      return `${ref}: imagePullPolicy is Never, so the kubelet will not pull it; ${where}.`;
+      return `${lead}imagePullPolicy is Never, so the kubelet will not pull it; ${where}.`;
     }
     case 'SecretsUnreadable':
-      return `${ref}: the registry requires credentials, and pull secrets the kubelet would use could not be read (${r.detail ?? 'unknown error'}); ${secretsSentence(f)}.${triedSentence(f)}`;
+      return `${lead}the registry requires credentials, and pull secrets the kubelet would use could not be read (${r.detail ?? 'unknown error'}); ${secretsSentence(f)}.${triedSentence(f)}`;
     case 'NodeCredentialsAssumed':
-      return `${ref}: the registry requires credentials that the nodes' credential provider supplies; pullguard cannot check with them.${said}`;
+      return `${lead}the registry requires credentials that the nodes' credential provider supplies; pullguard cannot check with them.${said}`;
     case 'RateLimited':
-      return `${ref}: the registry's rate limit was reached, so the image could not be checked.${said}`;
+      return `${lead}the registry's rate limit was reached, so the image could not be checked.${said}`;
     case 'RegistryUnreachable':
-      return `${ref}: the registry could not be reached${r.cause ? ` (${r.cause})` : ''}.${r.detail ? ` ${r.detail}.` : ''}`;
+      return `${lead}the registry could not be reached${r.cause ? ` (${r.cause})` : ''}.${r.detail ? ` ${r.detail}.` : ''}`;
     case 'RegistryTimeout':
-      return `${ref}: the registry did not answer in time.`;
+      return `${lead}the registry did not answer in time.`;
     case 'RegistryError':
-      return `${ref}: the registry answered with an error.${said}${r.detail && !said ? ` ${r.detail}.` : ''}`;
+      return `${lead}the registry answered with an error.${said}${r.detail && !said ? ` ${r.detail}.` : ''}`;
     case 'Resolved':
-      return `${ref} resolves${r.digest ? ` to ${r.digest}` : ''}.`;
+      return `${r.reference ?? r.image} resolves${r.digest ? ` to ${r.digest}` : ''}.`;
   }
 }
 

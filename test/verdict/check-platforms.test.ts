@@ -62,7 +62,7 @@ t.test('an OCI index with attestations offers only its image platforms; a nodeSe
   const out = await pg.post(deployment(img('multi/oci:1.0'), { nodeSelector: { pool: 'edge' } }));
   t.equal(out.response.allowed, false);
   const msg = out.response.status?.message ?? '';
-  t.match(msg, `image "${img('multi/oci:1.0')}": PlatformMismatch: ${img('multi/oci:1.0')}: the image offers linux/amd64, linux/arm64, but the nodes this pod may land on run linux/arm/v7.`);
+  t.match(msg, `image "${img('multi/oci:1.0')}": PlatformMismatch: the image offers linux/amd64, linux/arm64, but the nodes this pod may land on run linux/arm/v7.`);
   t.match(msg, 'Fix: build the image for linux/arm/v7 (multi-arch), or pin the pod to nodes it can run on with a nodeSelector such as kubernetes.io/arch: amd64.');
   t.notMatch(msg, 'unknown', 'attestation entries (unknown/unknown) are not platforms');
 
@@ -126,7 +126,7 @@ t.test('a cordoned node counts only for pods that tolerate it, such as a DaemonS
 t.test('a schema 1 image is denied as UnsupportedManifest, with the fix', async (t) => {
   const out = await pg.post(reviewOf('Pod', { containers: containers(`${legacy.host}/old/app:1.0`) }));
   t.equal(out.response.allowed, false);
-  t.match(out.response.status?.message, `image "${legacy.host}/old/app:1.0": UnsupportedManifest: ${legacy.host}/old/app:1.0: the manifest is of an unsupported type (application/vnd.docker.distribution.manifest.v1+prettyjws).`);
+  t.match(out.response.status?.message, `image "${legacy.host}/old/app:1.0": UnsupportedManifest: the manifest is of an unsupported type (application/vnd.docker.distribution.manifest.v1+prettyjws).`);
   t.match(out.response.status?.message, 'Fix: rebuild and push the image with a current builder (Docker schema 2 or OCI); containerd 2.x no longer pulls schema 1 images.');
 });
 
@@ -135,7 +135,7 @@ t.test('imagePullPolicy Never only warns, and says whether an eligible node repo
   const on = await pg.post(never(img('preloaded/app:1.0')));
   t.equal(on.response.allowed, true);
   t.same(on.response.warnings, [`spec.template.spec.containers[0] ${img('preloaded/app:1.0')}: NeverPull (pullPolicy Never)`]);
-  t.match(on.response.auditAnnotations?.['image-0'], `NeverPull: ${img('preloaded/app:1.0')}: imagePullPolicy is Never, so the kubelet will not pull it; 1 of 3 eligible nodes report it (node-amd64).`);
+  t.match(on.response.auditAnnotations?.['image-0'], `NeverPull: imagePullPolicy is Never, so the kubelet will not pull it; 1 of 3 eligible nodes report it (node-amd64).`);
 
   const edge = await pg.post(never(img('preloaded/app:1.0'), { nodeSelector: { pool: 'edge' } }));
   t.equal(edge.response.allowed, true, 'never a deny');
