@@ -7,10 +7,11 @@ import type { CredentialEntry } from '../credentials/dockerconfig.ts';
 import { credentialsFromSecret } from '../credentials/secret.ts';
 import { parseReference, type Reference } from '../reference/reference.ts';
 import type { RegistryClient } from '../registry/index.ts';
-import { REASON_VERDICT, resolution, type Platform, type Resolution } from '../registry/resolution.ts';
+import { resolution, type Platform, type Resolution } from '../registry/resolution.ts';
 import { eligibleNodes, platformsOf, type SchedulingSpec } from './eligibility.ts';
 import type { Finding, ImageTarget, SecretNote } from './finding.ts';
 import { beforeDeadline as waitUntil } from './deadline.ts';
+import { verdictOf } from './reasons.ts';
 
 /** What the check needs to know of a pod spec; workloads' PodSpecView has this shape. */
 export interface PodPullSpec extends SchedulingSpec {
@@ -68,7 +69,7 @@ export function cachedOnNodes(r: Resolution, nodes: string[], eligible: number):
   return {
     ...r,
     reason: 'CachedOnNodes',
-    verdict: REASON_VERDICT.CachedOnNodes,
+    verdict: verdictOf('CachedOnNodes'),
     detail: `the registry answer was ${r.reason}${r.registryMessage ? ` (${r.registryMessage})` : ''}, but ${nodes.length} of ${eligible} eligible nodes have the image cached (${nodes.slice(0, 3).join(', ')}${nodes.length > 3 ? ', …' : ''}); pods scheduled elsewhere will fail to pull`,
   };
 }
@@ -207,7 +208,7 @@ export function createChecker(opts: CheckerOptions): Checker {
         let r = { ...(await pending), image: target.image };
         // A secret the kubelet would use could not be read: an auth failure here proves nothing.
         if (AUTH_REASONS.has(r.reason) && unreadable.length > 0) {
-          r = { ...r, reason: 'SecretsUnreadable', verdict: REASON_VERDICT.SecretsUnreadable, detail: unreadable.map((n) => `${n.name}: ${n.message ?? n.status}`).join('; ') };
+          r = { ...r, reason: 'SecretsUnreadable', verdict: verdictOf('SecretsUnreadable'), detail: unreadable.map((n) => `${n.name}: ${n.message ?? n.status}`).join('; ') };
         }
         return { ...base, target, resolution: cachedOnNodes(r, cachedOn, platforms.nodes?.length ?? 0) };
       }));

@@ -2,13 +2,16 @@
 // warnings and audit annotations, all kept within the API server's limits.
 import type { Mode, ModeOverride } from '../config.ts';
 import type { Finding } from './finding.ts';
-import { explain, shortWarning } from './explain.ts';
+import { explain } from './explain.ts';
+import { plain } from './text.ts';
+import { fitWarnings, groupProblems, problemWarning, WARNING_MAX_CHARS, type Overflow } from './warnings.ts';
 
-/** The API server drops all warnings past 4 KiB in total; keep a margin for its own. */
-export const WARNINGS_MAX_BYTES = 3584;
+export { fitWarnings, WARNINGS_MAX_RUNES } from './warnings.ts';
 /** Keep denial messages readable in a terminal and far below any size limit. */
 export const MESSAGE_MAX_CHARS = 6000;
 const AUDIT_VALUE_MAX_CHARS = 1000;
+/** Problems with an audit annotation each (`image-0` …); the log line has them all. */
+export const AUDIT_PROBLEMS_MAX = 20;
 
 export interface ModeSources {
   global: Mode;
@@ -50,25 +53,6 @@ export interface Decision {
   unknown: Finding[];
 }
 
-/** Warnings that fit: each ≤ 120 chars, all together ≤ WARNINGS_MAX_BYTES, with a last one saying how many were cut. */
-export function fitWarnings(lines: string[]): string[] {
-  const out: string[] = [];
-  let bytes = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const size = Buffer.byteLength(line);
-    const left = lines.length - i - 1;
-    const reserve = left > 0 ? 64 : 0;
-    if (bytes + size + reserve > WARNINGS_MAX_BYTES) {
-      out.push(`pullguard: ${lines.length - i} more image problem(s); see the audit annotations or the webhook's log`);
-      return out;
-    }
-    out.push(line);
-    bytes += size;
-  }
-  return out;
-}
-
 function capMessage(lines: string[]): string {
   let msg = '';
   for (let i = 0; i < lines.length; i++) {
@@ -79,34 +63,47 @@ function capMessage(lines: string[]): string {
   return msg;
 }
 
+/** Said in the last warning when not every problem fits: how many more, and where their full text is. */
+function overflowLine(groups: Finding[][], problems: Finding[], notes: number, uid: string | undefined): (o: Overflow) => string {
+  return (o) => {
+    const left = groups.slice(Math.max(0, o.first - notes));
+    const firstIndex = Math.min(...left.map((g) => problems.indexOf(g[0] as Finding)));
+    const annotated = Math.min(problems.length, AUDIT_PROBLEMS_MAX);
+    const keys = firstIndex < annotated ? `the audit annotations image-${firstIndex}${annotated - 1 > firstIndex ? `…image-${annotated - 1}` : ''} and ` : '';
+    const log = uid ? `the webhook's log line for uid ${plain(uid, 64)}` : "the webhook's log";
+    return `pullguard: ${o.more} more image problem${o.more === 1 ? '' : 's'} not shown; the full text is in ${keys}${log}`;
+  };
+}
+
+export interface DecideOptions {
+  /** The AdmissionReview's uid: the log line with every problem carries it. */
+  uid?: string;
+}
+
 /**
  * enforce: deny when any image certainly cannot be pulled; warn: admit, and say everything in warnings.
  * `unknown` results never deny. Extra warnings (invalid overrides, skipped checks) are passed in `notes`.
  */
-export function decide(findings: Finding[], mode: Mode, notes: string[] = []): Decision {
+export function decide(findings: Finding[], mode: Mode, notes: string[] = [], opts: DecideOptions = {}): Decision {
   const denied = findings.filter((f) => f.resolution.verdict === 'deny');
   const unknown = findings.filter((f) => f.resolution.verdict === 'unknown');
   const auditAnnotations: Record<string, string> = {};
   const problems = [...denied, ...unknown];
-  problems.slice(0, 20).forEach((f, i) => {
+  problems.slice(0, AUDIT_PROBLEMS_MAX).forEach((f, i) => {
     const text = explain(f);
     auditAnnotations[`image-${i}`] = text.length > AUDIT_VALUE_MAX_CHARS ? `${text.slice(0, AUDIT_VALUE_MAX_CHARS - 1)}…` : text;
   });
   auditAnnotations['mode'] = mode;
   auditAnnotations['result'] = denied.length > 0 ? (mode === 'enforce' ? 'denied' : 'would-deny') : unknown.length > 0 ? 'unknown' : 'allowed';
 
-  if (mode === 'enforce' && denied.length > 0) {
+  const enforced = mode === 'enforce' && denied.length > 0;
+  // Enforce mode says its denials in the message; what it admits anyway (unknown) gets the same warnings as warn mode.
+  const groups = groupProblems(enforced ? unknown : problems);
+  const lines = [...notes.map((n) => plain(n, WARNING_MAX_CHARS)), ...groups.map(problemWarning)];
+  const warnings = fitWarnings(lines, overflowLine(groups, problems, notes.length, opts.uid));
+  if (enforced) {
     const header = `pullguard: ${denied.length} image${denied.length === 1 ? '' : 's'} cannot be pulled:`;
-    return {
-      allowed: false,
-      message: header + capMessage(denied.map((f) => explain(f))),
-      warnings: fitWarnings([...notes, ...unknown.map(shortWarning)]),
-      auditAnnotations,
-      denied,
-      unknown,
-    };
+    return { allowed: false, message: header + capMessage(denied.map((f) => explain(f))), warnings, auditAnnotations, denied, unknown };
   }
-  const warnLines = [...notes, ...denied.map((f) => `would deny: ${shortWarning(f)}`), ...unknown.map(shortWarning)]
-    .map((w) => (w.length > 120 ? `${w.slice(0, 119)}…` : w));
-  return { allowed: true, warnings: fitWarnings(warnLines), auditAnnotations, denied, unknown };
+  return { allowed: true, warnings, auditAnnotations, denied, unknown };
 }

@@ -306,7 +306,7 @@ t.test('a secret pullguard may not read turns an auth failure into SecretsUnread
   const out = await pg.post(pod([A('team/app:1.0')], ['regcred'], { namespace: 'locked' }));
   t.equal(out.response.allowed, true, 'never a deny');
   t.equal(out.response.warnings?.length, 1);
-  t.match(out.response.warnings?.[0], /^spec\.containers\[0\] .*: SecretsUnreadable \(pull secrets unreadable; not checked\)$/);
+  t.match(out.response.warnings?.[0], /^container c0: \S+\/team\/app:1\.0: SecretsUnreadable \(not denied\): (pull secrets unreadable; )?grant pullguard get on secrets$/);
   const audit = out.response.auditAnnotations?.['image-0'] ?? '';
   t.match(audit, 'pull secrets the kubelet would use could not be read (regcred: pullguard may not get secret locked/regcred: grant it RBAC verb "get" on resource "secrets" in namespace "locked"');
   t.equal(out.response.auditAnnotations?.['result'], 'unknown');
@@ -341,7 +341,7 @@ t.test('on a node-credential registry a 401 is NodeCredentialsAssumed, matched b
   const byHost = start((c) => { c.credentials.nodeCredentialRegistries = [regC.host]; });
   const out = await byHost.post(pod([C('team/app:1.0')], []));
   t.equal(out.response.allowed, true);
-  t.match(out.response.warnings?.[0], /NodeCredentialsAssumed \(needs node credentials; not checked\)/);
+  t.match(out.response.warnings?.[0], /^container c0: \S+\/team\/app:1\.0: NodeCredentialsAssumed \(not denied\): (uses node credentials; )?fine if the nodes' credentials grant access$/);
   t.match(out.response.auditAnnotations?.['image-0'], 'the registry requires credentials that the nodes\' credential provider supplies');
   const stale = await byHost.post(pod([C('team/app:1.0')], ['stale']));
   t.equal(stale.response.allowed, true, 'a refused secret too: the provider\'s credentials come after it');

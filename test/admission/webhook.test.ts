@@ -131,7 +131,7 @@ t.test('warn mode admits, with short warnings and full audit annotations', async
   const out = await post(reviewOf('Deployment', { containers: containers(env.image('team/app:1.0-typo'), env.image('team/app:1.0')) }), { mode: 'warn' });
   t.equal(out.response.allowed, true);
   t.equal(out.response.warnings?.length, 1);
-  t.match(out.response.warnings?.[0], /^would deny: spec\.template\.spec\.containers\[0\] .*: TagNotFound/);
+  t.match(out.response.warnings?.[0], /^container \S+: \S+\/team\/app:1\.0-typo: TagNotFound \(would deny\): tag not found; try 1\.0/);
   t.ok(out.response.warnings!.every((w) => w.length <= 120));
   t.match(out.response.auditAnnotations?.['image-0'], /TagNotFound/);
   t.equal(out.response.auditAnnotations?.['mode'], 'warn');

@@ -1,8 +1,9 @@
 import t from 'tap';
-import { decide, effectiveMode, fitWarnings, WARNINGS_MAX_BYTES } from '../../src/verdict/decide.ts';
-import { explain, shortWarning, WARNING_MAX_CHARS } from '../../src/verdict/explain.ts';
+import { decide, effectiveMode, fitWarnings, WARNINGS_MAX_RUNES } from '../../src/verdict/decide.ts';
+import { explain, shortWarning, WARNING_MAX_CHARS, WARNING_TARGET_CHARS } from '../../src/verdict/explain.ts';
 import type { Finding } from '../../src/verdict/finding.ts';
-import { resolution, type ReasonCode, REASON_VERDICT } from '../../src/registry/resolution.ts';
+import { REASON_CODES, type ReasonCode } from '../../src/verdict/reasons.ts';
+import { resolution } from '../../src/registry/resolution.ts';
 
 function finding(reason: ReasonCode, extra: Partial<Finding> = {}, res: Parameters<typeof resolution>[2] = {}): Finding {
   return {
@@ -49,13 +50,17 @@ t.test('warn admits and turns every problem into a short warning and an audit an
   t.equal(d.allowed, true);
   t.equal(d.message, undefined);
   t.equal(d.warnings.length, 1);
-  t.match(d.warnings[0], /^would deny: spec\.template\.spec\.containers\[0\] nginx:lates: TagNotFound \(tag not found; try latest\)$/);
+  t.equal(d.warnings[0], 'container app: nginx:lates: TagNotFound (would deny): tag not found; try latest');
   t.match(d.auditAnnotations['image-0'], /TagNotFound/);
   t.equal(d.auditAnnotations['result'], 'would-deny');
 });
 
-t.test('every reason code has a short warning within 120 characters and a full explanation', async (t) => {
-  for (const reason of Object.keys(REASON_VERDICT) as ReasonCode[]) {
+t.test('every reason code has a short warning within 256 characters (120 for a short image) and a full explanation', async (t) => {
+  // A secret to create names itself, its namespace and its registry: that fix needs more than 120 characters.
+  const longFix = new Set<ReasonCode>(['AuthRequired', 'AccessDenied']);
+  for (const reason of REASON_CODES) {
+    const short = shortWarning(finding(reason, {}, { suggestions: ['latest', '1.25'], platforms: [{ os: 'linux', architecture: 'arm64' }], detail: 'y'.repeat(500) }));
+    t.ok(short.length <= (longFix.has(reason) ? WARNING_MAX_CHARS : WARNING_TARGET_CHARS), `${reason}: ${short}`);
     const f = finding(reason, {}, { suggestions: ['a'.repeat(100), 'b'], platforms: [{ os: 'linux', architecture: 'arm64' }], detail: 'y'.repeat(500) });
     f.resolution = { ...f.resolution, image: 'x'.repeat(300) };
     const w = shortWarning(f);
@@ -67,8 +72,8 @@ t.test('every reason code has a short warning within 120 characters and a full e
 t.test('warnings stay under the API server total, with a last line saying how many were cut', async (t) => {
   const lines = Array.from({ length: 100 }, (_, i) => `${i} ${'w'.repeat(110)}`);
   const out = fitWarnings(lines);
-  const total = out.reduce((n, l) => n + Buffer.byteLength(l), 0);
-  t.ok(total <= WARNINGS_MAX_BYTES + 120, `total ${total}`);
+  const total = out.reduce((n, l) => n + [...l].length, 0);
+  t.ok(total <= WARNINGS_MAX_RUNES, `total ${total}`);
   t.match(out.at(-1), /more image problem\(s\)/);
   t.ok(out.length < 100);
 });

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { REASON_CODES, REASONS, verdictOf, type ReasonCode } from '../../src/verdict/reasons.ts';
+import { REASON_VERDICT } from '../../src/registry/resolution.ts';
+import { resolution } from '../../src/registry/resolution.ts';
+import type { Finding } from '../../src/verdict/finding.ts';
+
+function finding(reason: ReasonCode): Finding {
+  return {
+    target: { containerName: 'app', field: 'containers', image: 'team/app:v2', fieldPath: 'spec.containers[0].image', pullPolicy: 'IfNotPresent', pullPolicyDefaulted: true },
+    resolution: resolution(reason, 'team/app:v2', { reference: 'docker.io/team/app:v2', suggestions: ['v1'], platforms: [{ os: 'linux', architecture: 'arm64' }] }),
+    namespace: 'demo',
+    secrets: [{ name: 'regcred', namespace: 'demo', from: 'pod', status: 'ok' }],
+    serviceAccountName: 'default',
+    eligiblePlatforms: [{ os: 'linux', architecture: 'amd64' }],
+    platformSource: 'nodes',
+  };
+}
+
+t.test('every reason code has a row with a verdict and non-empty wording', async (t) => {
+  t.ok(REASON_CODES.length >= 19);
+  for (const reason of REASON_CODES) {
+    const row = REASONS[reason];
+    const f = finding(reason);
+    t.ok(['allow', 'deny', 'unknown'].includes(row.verdict), `${reason}: verdict`);
+    t.ok(row.meaning.length > 10, `${reason}: meaning`);
+    t.ok(row.what(f).length > 5, `${reason}: what`);
+    t.ok(row.short(f).length > 3, `${reason}: short`);
+    if (reason === 'Resolved') continue;
+    t.ok(row.fix(f).length > 10, `${reason}: fix`);
+    t.ok(row.firstFix(f).lead.length > 3, `${reason}: first fix`);
+  }
+});
+
+t.test('the registry answers with the verdicts of the table (one policy while both spell the codes)', async (t) => {
+  t.same(Object.keys(REASON_VERDICT).sort(), [...REASON_CODES].sort());
+  for (const reason of REASON_CODES) t.equal(REASON_VERDICT[reason], verdictOf(reason), reason);
+});
+
+t.test('the README reason table lists exactly the codes, each with its verdict', async (t) => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.split(/^## /m).find((s) => s.startsWith('Reason codes and verdicts'));
+  t.ok(section, 'README has a "Reason codes and verdicts" section');
+  const rows = [...(section ?? '').matchAll(/^\| `(\w+)` \| (\w+) \|/gm)].map((m) => [m[1], m[2]]);
+  t.same(rows.map(([code]) => code).sort(), [...REASON_CODES].sort(), 'the same codes, none missing, none extra');
+  for (const [code, verdict] of rows) t.equal(verdict, verdictOf(code as ReasonCode), `${code}: verdict`);
+});
