@@ -1,6 +1,7 @@
 // How `resolve` and `check` print results: human text or JSON, and the exit code they share.
 import type { Finding } from '../verdict/finding.ts';
 import { explainBody, formatPlatform } from '../verdict/explain.ts';
+import { grammatical, isDigest, plain } from '../verdict/text.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_DENY = 1;
@@ -58,9 +59,10 @@ const INDENT = ' '.repeat(8);
 /** One block per image: verdict and reason, the normalised reference, the digest, the explanation with the fix. */
 export function formatHuman(f: Finding, heading?: string): string {
   const r = f.resolution;
-  const lines = [`${verdictMark(f)} ${heading ?? r.image}  ${r.reason}`];
-  if (r.reference && r.reference !== r.image) lines.push(`${INDENT}reference: ${r.reference}`);
-  if (r.digest) lines.push(`${INDENT}digest:    ${r.digest}`);
+  const lines = [`${verdictMark(f)} ${plain(heading ?? r.image)}  ${r.reason}`];
+  if (r.reference && r.reference !== r.image) lines.push(`${INDENT}reference: ${plain(r.reference)}`);
+  // The digest comes from the registry: shown only when it is one (src/verdict/text.ts).
+  if (r.digest) lines.push(`${INDENT}digest:    ${grammatical(r.digest, isDigest)}`);
   if (r.verdict !== 'allow') lines.push(`${INDENT}${explainBody(f)}`);
   else if (r.matchedPlatform) lines.push(`${INDENT}platform:  ${formatPlatform(r.matchedPlatform)}`);
   return lines.join('\n');

@@ -2,7 +2,7 @@
 // short form a warning carries. A new reason is one union member plus one row; the compiler finds a missing row.
 import type { ReasonCode as RegistryReasonCode } from '../registry/resolution.ts';
 import type { Finding, SecretNote } from './finding.ts';
-import { formatPlatform, isPlatformField, isTag, list, plain, quote } from './text.ts';
+import { formatPlatform, grammatical, isDigest, isMediaType, isPlatformField, isTag, list, plain, quote } from './text.ts';
 
 /** allow: the pull will succeed; deny: it certainly fails; unknown: cannot tell (admit and warn). */
 export type Verdict = 'allow' | 'deny' | 'unknown';
@@ -161,7 +161,7 @@ export const REASONS = {
   Resolved: {
     verdict: 'allow',
     meaning: 'the manifest exists, credentials work, a platform matches',
-    what: (f) => `${plain(f.resolution.reference ?? f.resolution.image)} resolves${f.resolution.digest ? ` to ${plain(f.resolution.digest, 80)}` : ''}.`,
+    what: (f) => `${plain(f.resolution.reference ?? f.resolution.image)} resolves${f.resolution.digest ? ` to ${grammatical(f.resolution.digest, isDigest)}` : ''}.`,
     fix: () => '',
     short: () => 'resolves',
     firstFix: () => one(''),
@@ -270,7 +270,7 @@ export const REASONS = {
   UnsupportedManifest: {
     verdict: 'deny',
     meaning: 'Docker schema 1 or another unpullable manifest type',
-    what: (f) => `${lead(f)}the manifest is of an unsupported type (${f.resolution.mediaType ? plain(f.resolution.mediaType, 120) : 'unknown media type'}).${said(f)}`,
+    what: (f) => `${lead(f)}the manifest is of an unsupported type (${f.resolution.mediaType ? grammatical(f.resolution.mediaType, isMediaType) : 'unknown media type'}).${said(f)}`,
     fix: () => 'Fix: rebuild and push the image with a current builder (Docker schema 2 or OCI); containerd 2.x no longer pulls schema 1 images.',
     short: () => 'schema 1 manifest',
     firstFix: () => one('rebuild with a current builder'),

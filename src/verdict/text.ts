@@ -8,16 +8,17 @@
  * marks (U+200B–U+200F), the line and paragraph separators (U+2028, U+2029), bidi embeddings and overrides
  * (U+202A–U+202E), the word joiner and invisible operators (U+2060–U+2064), bidi isolates (U+2066–U+2069), the
  * deprecated format controls (U+206A–U+206F), the BOM / zero-width no-break space (U+FEFF), interlinear annotation
- * controls (U+FFF9–U+FFFB) and the invisible tag characters (U+E0000–U+E007F).
+ * controls (U+FFF9–U+FFFB), the invisible tag characters (U+E0000–U+E007F), and lone surrogates (in a `u` regexp
+ * a surrogate range matches only unpaired ones; they would not survive UTF-8 encoding).
  */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\u{e0000}-\u{e007f}]/gu;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb\u{e0000}-\u{e007f}]/gu;
 
 /** Shown in place of each character that is not safe to print. */
 export const REPLACEMENT = '?';
 
-/** `s` as one line of plain text: unsafe characters replaced, lone surrogates made well-formed, at most `max` long. */
+/** `s` as one line of plain text: unsafe characters replaced, at most `max` long. */
 export function plain(s: string, max = Infinity): string {
-  const clean = s.toWellFormed().replace(UNSAFE, REPLACEMENT);
+  const clean = s.replace(UNSAFE, REPLACEMENT);
   return clean.length > max ? `${clean.slice(0, Math.max(0, max - 1))}…` : clean;
 }
 
