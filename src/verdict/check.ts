@@ -10,7 +10,7 @@ import type { RegistryClient } from '../registry/index.ts';
 import { resolution, type Platform, type Resolution } from '../registry/resolution.ts';
 import { eligibleNodes, platformsOf, type SchedulingSpec } from './eligibility.ts';
 import type { Finding, ImageTarget, SecretNote } from './finding.ts';
-import { beforeDeadline as waitUntil } from './deadline.ts';
+import { beforeDeadline as waitUntil, CLUSTER_READS_SHARE } from './deadline.ts';
 import { verdictOf } from './reasons.ts';
 
 /** What the check needs to know of a pod spec; workloads' PodSpecView has this shape. */
@@ -173,7 +173,7 @@ export function createChecker(opts: CheckerOptions): Checker {
       if (toCheck.length === 0) return { findings: [], excluded: excludedTargets };
 
       // The API server gets at most half the time left, so a slow one still leaves the registry time to answer.
-      const clusterDeadline = clock() + Math.max(0, deadline - clock()) / 2;
+      const clusterDeadline = clock() + Math.max(0, deadline - clock()) * CLUSTER_READS_SHARE;
       const [secrets, platforms] = await Promise.all([readSecrets(spec, clusterDeadline), platformsFor(spec, clusterDeadline)]);
       const keyring = buildKeyring(secrets.entries, opts.nodeCredentials);
       const unreadable = secrets.notes.filter((n) => n.status === 'Unavailable' || n.status === 'Forbidden');

@@ -1,4 +1,22 @@
-// Waiting for I/O no longer than the review's deadline: whatever has not answered by then gets a fallback value.
+// The review's deadline budget, and waiting for I/O no longer than it: whatever has not answered by its share of
+// the time gets a fallback value.
+//
+// One review has until `deadline` (the API server's timeout less a margin, src/admission/server.ts). Within it:
+// - the namespace label read (mode resolution, src/verdict/review.ts) may take NAMESPACE_READ_SHARE of the time left;
+// - the check's API server reads (pull secrets, the ServiceAccount, nodes; src/verdict/check.ts) together may take
+//   CLUSTER_READS_SHARE of the time left when the check starts;
+// - the registry gets everything up to the deadline; an image still unresolved then is RegistryTimeout (unknown).
+
+/** Share of the time left that reading the namespace's mode label may take: a slow API server leaves the check ¾. */
+export const NAMESPACE_READ_SHARE = 1 / 4;
+/** Share of the time left that the check's API server reads may take: the registry keeps at least half. */
+export const CLUSTER_READS_SHARE = 1 / 2;
+
+/** The instant `share` of the time from now to `deadline` has passed (now, when the deadline is behind us). */
+export function shareOfTimeLeft(deadline: number, share: number, clock: () => number = Date.now): number {
+  const now = clock();
+  return now + Math.max(0, deadline - now) * share;
+}
 
 /** `p`, or `late()` if the deadline (epoch ms on `clock`) comes first; the work behind `p` carries on unobserved. */
 export function beforeDeadline<T>(p: Promise<T>, deadline: number, late: () => T, clock: () => number = Date.now): Promise<T> {
