@@ -264,8 +264,11 @@ export const REASONS = {
       const pin = imagePlatforms(f).length > 0 ? ` with a nodeSelector such as kubernetes.io/arch: ${arch === '' || isPlatformField(arch) ? arch : quote(arch, 40)}` : '';
       return `Fix: build the image for ${list(f.eligiblePlatforms.map(formatPlatform))} (multi-arch), or pin the pod to nodes it can run on${pin}.`;
     },
-    short: (f) => `no ${list(f.eligiblePlatforms.map(formatPlatform), 2)} image`,
-    firstFix: (f) => (imagePlatforms(f).length > 0 ? { lead: 'the image has ', items: imagePlatforms(f) } : one('build the image for the nodes\' platforms')),
+    short: () => 'wrong platform',
+    firstFix: (f) => {
+      const nodes = f.eligiblePlatforms.length > 0 ? `${f.platformSource === 'nodes' ? 'nodes run' : 'asked for'} ${list(f.eligiblePlatforms.map(formatPlatform), 2)}, ` : '';
+      return imagePlatforms(f).length > 0 ? { lead: `${nodes}image has `, items: imagePlatforms(f) } : one(`${nodes}image has no runnable platform`);
+    },
   },
   UnsupportedManifest: {
     verdict: 'deny',

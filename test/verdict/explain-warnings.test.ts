@@ -68,7 +68,7 @@ t.test('the fixes a person needs: closest tags, the secret to create or renew, t
   t.match(problemWarning([finding('TagNotFound', 'app')]), /TagNotFound \(would deny\): .*try v9\.9\.8, v9\.9\.0/);
   t.match(problemWarning([finding('AuthRequired', 'app')]), /create pull secret payments-registry-credentials for registry\.build-cluster\.internal\.example\.com:5000/);
   t.match(problemWarning([finding('CredentialsRejected', 'app')]), /renew pull secret payments-registry-credentials/);
-  t.match(problemWarning([finding('PlatformMismatch', 'app')]), /the image has linux\/arm64, linux\/arm\/v7/);
+  t.match(problemWarning([finding('PlatformMismatch', 'app')]), /PlatformMismatch \(would deny\): .*nodes run linux\/amd64, image has linux\/arm64, linux\/arm\/v7/);
 });
 
 t.test('a short image keeps the warning under 120 characters, whole', async (t) => {
