@@ -30,6 +30,33 @@ export const admissionReviewSchema = {
   },
 } as const;
 
+/** `/validate?timeout=10s`: the API server's timeout for this call (parseTimeout); anything else means the default. */
+export const validateQuerySchema = {
+  type: 'object',
+  properties: { timeout: { description: 'Go duration, as the API server appends it: 10s, 1m30s, 500ms' } },
+} as const;
+
+/** The answer, serialised from this schema: only these fields ever leave the webhook. */
+export const admissionReviewOutSchema = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'response'],
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    response: {
+      type: 'object',
+      required: ['uid', 'allowed'],
+      properties: {
+        uid: { type: 'string' },
+        allowed: { type: 'boolean' },
+        status: { type: 'object', properties: { code: { type: 'integer' }, reason: { type: 'string' }, message: { type: 'string' } } },
+        warnings: { type: 'array', items: { type: 'string' } },
+        auditAnnotations: { type: 'object', additionalProperties: { type: 'string' } },
+      },
+    },
+  },
+} as const;
+
 export interface AdmissionRequest {
   uid: string;
   kind: { group?: string; version?: string; kind: string };

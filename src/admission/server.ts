@@ -3,7 +3,7 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Server } from 'node:https';
-import { admissionReviewSchema, parseTimeout, type AdmissionReviewIn, type AdmissionReviewOut } from './schema.ts';
+import { admissionReviewOutSchema, admissionReviewSchema, parseTimeout, validateQuerySchema, type AdmissionReviewIn, type AdmissionReviewOut } from './schema.ts';
 import { review, type ReviewDeps } from './review.ts';
 import { loadTls, watchTls, type TlsMaterial, type TlsWatcher } from './tls.ts';
 
@@ -56,7 +56,7 @@ export function buildWebhookApp(deps: WebhookDeps, https?: TlsMaterial): Fastify
   });
 
   app.post<{ Body: AdmissionReviewIn; Querystring: { timeout?: string } }>('/validate', {
-    schema: { body: admissionReviewSchema },
+    schema: { body: admissionReviewSchema, querystring: validateQuerySchema, response: { 200: admissionReviewOutSchema } },
   }, async (req): Promise<AdmissionReviewOut> => {
     const receivedAt = clock();
     const timeoutMs = parseTimeout(req.query.timeout) ?? config.server.defaultTimeoutSeconds * 1000;
