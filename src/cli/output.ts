@@ -1,7 +1,7 @@
 // How `resolve` and `check` print results: human text or JSON, and the exit code they share.
 import type { Finding } from '../verdict/finding.ts';
 import { explainBody, formatPlatform } from '../verdict/explain.ts';
-import { grammatical, isDigest, plain } from '../verdict/text.ts';
+import { grammatical, isDigest, isTag, plain } from '../verdict/text.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_DENY = 1;
@@ -42,8 +42,9 @@ export function toJson(f: Finding): JsonResult {
     message: explainBody(f),
     digest: r.digest ?? null,
     ...(r.platforms ? { platforms: r.platforms.map(formatPlatform) } : {}),
-    ...(r.suggestions?.length ? { suggestions: r.suggestions } : {}),
-    ...(r.registryMessage ? { registryMessage: r.registryMessage } : {}),
+    // Registry text is data even in JSON: only tags that are tags, the message on one plain line.
+    ...(r.suggestions?.some(isTag) ? { suggestions: r.suggestions.filter(isTag) } : {}),
+    ...(r.registryMessage ? { registryMessage: plain(r.registryMessage) } : {}),
     credentialsTried: r.credentialsTried,
     ...(r.credentialUsed ? { credentialUsed: r.credentialUsed } : {}),
   };
