@@ -85,11 +85,15 @@ export function problemWarning(group: Finding[]): string {
     const said = [s.hint ? row.short(f) : '', todo].filter((x) => x !== '').join('; ');
     return plain(`${who(group, s.names)}: ${img}: ${r.reason} (${word})${said ? `: ${said}` : ''}`);
   };
-  for (const limit of [WARNING_TARGET_CHARS, WARNING_MAX_CHARS]) {
-    const target = limit === WARNING_TARGET_CHARS;
-    const least = target ? Math.min(image.length, IMAGE_MIN_CHARS) : 1;
-    // Only the full room may cost the fix its later items or the warning its later names.
-    for (const shape of target ? SHAPES.filter((s) => s.items >= 3 && s.names === Infinity) : SHAPES) {
+  // First the target length, shortening a long image in the middle; then the full room with the image whole (at the
+  // cost of the few words and later fix items); then the image shortened, and at last the names past the first.
+  const passes: [number, number, Shape[]][] = [
+    [WARNING_TARGET_CHARS, Math.min(image.length, IMAGE_MIN_CHARS), SHAPES.filter((s) => s.items >= 3 && s.names === Infinity)],
+    [WARNING_MAX_CHARS, image.length, SHAPES.filter((s) => s.names === Infinity)],
+    [WARNING_MAX_CHARS, 1, SHAPES],
+  ];
+  for (const [limit, least, shapes] of passes) {
+    for (const shape of shapes) {
       const room = limit - render(shape, '').length;
       if (room < least) continue;
       const text = render(shape, shortenImage(image, room));
