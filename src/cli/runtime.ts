@@ -10,9 +10,9 @@ import { loadKubeConfig } from '../cluster/kubeconfig.ts';
 import { createClusterReader, disconnectedClusterReader } from '../cluster/reader.ts';
 import { parseDockerConfigJson, type CredentialEntry } from '../credentials/dockerconfig.ts';
 import { createRegistryClient, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryConfig, type RegistryObserver } from '../registry/index.ts';
-import type { Platform } from '../registry/resolution.ts';
-import { withResolutionCache } from '../registry/resolution-cache.ts';
-import { withRateLimitBackoff } from '../registry/rate-limit-backoff.ts';
+import type { Platform } from '../registry/index.ts';
+import { withResolutionCache } from '../registry/index.ts';
+import { withRateLimitBackoff } from '../registry/index.ts';
 import { createChecker, type Checker } from '../verdict/check.ts';
 
 export interface RuntimeLog {

@@ -2,7 +2,7 @@
 // node, and whether it takes new pods. Pure.
 import type { V1Node } from '@kubernetes/client-node';
 import type { NodeInfo } from './types.ts';
-import type { Platform } from '../registry/resolution.ts';
+import type { Platform } from '../registry/index.ts';
 
 /**
  * No standard label or status field carries the CPU variant (arm v6/v7, arm64 v8), so the variant is unknown

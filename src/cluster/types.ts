@@ -1,6 +1,6 @@
 // What pullguard reads from the API server, as plain data. src/cluster is the only place that talks to it;
 // everything above depends on the ClusterReader interface, so tests and the CLI can pass their own.
-import type { Platform } from '../registry/resolution.ts';
+import type { Platform } from '../registry/index.ts';
 
 export interface NodeInfo {
   name: string;

@@ -1,7 +1,7 @@
 // The kubelet's keyring (pkg/credentialprovider/keyring.go): from credential entries and an image to the ordered
 // list of credentials the kubelet would try. Replicates BasicDockerKeyring.Add/Lookup, URLsMatchStr and
 // UnionDockerKeyring exactly, including their quirks, because "would this pull work" depends on them.
-import type { PullCredential } from '../registry/resolution.ts';
+import type { PullCredential } from '../registry/index.ts';
 import type { CredentialEntry } from './dockerconfig.ts';
 
 /** One kubelet BasicDockerKeyring: normalised keys in reverse byte order, each with its entries in order. */

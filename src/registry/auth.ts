@@ -1,12 +1,12 @@
-// Authorization for one (endpoint, repository, credential): answers the registry's challenge with Basic
-// credentials, a registry token, or a bearer token from the realm (anonymous GET, GET with Basic, or OAuth2
-// POST with an identity token), cached per registry+realm+service+scope+credential until expiry minus a margin.
-// Credentials go only to the registry host itself, or to a token realm over HTTPS (or on the registry host).
+// Bearer tokens for registries (the Docker token protocol): fetched from the realm a registry's challenge names
+// (anonymous GET, GET with Basic, or OAuth2 POST with an identity token), cached per
+// registry+realm+service+scope+credential until expiry minus a margin, and fetched once for concurrent callers.
+// Which host may receive which credential is decided by the authorizing sender (authorizing-sender.ts).
 import { createHash } from 'node:crypto';
-import { findChallenge, parseChallenges, type Challenge } from './challenge.ts';
 import { RegistryError, errorFromAnswer, redactUrl, type Operation } from './errors.ts';
+import type { HttpResponse, Result, Sender } from './exchange.ts';
 import type { PullCredential } from './resolution.ts';
-import { headerList, type Clock, type HttpResponse, type Result, type Transport } from './transport.ts';
+import { Singleflight } from './singleflight.ts';
 
 /** Per the token spec, a token without `expires_in` lives 60 s. */
 export const DEFAULT_TOKEN_TTL_SECONDS = 60;
@@ -72,211 +72,135 @@ export function tokenLifetimeMs(expiresInSeconds: unknown): number {
   return ms - Math.min(MAX_TOKEN_MARGIN_MS, ms / 2);
 }
 
-export interface AuthDeps {
-  clock: Clock;
-  tokens: TokenCache;
-}
-
-export interface RequestContext {
+export interface TokenRequest {
+  /** Where to ask (already checked by the caller: HTTPS, or the registry host itself). */
+  realm: URL;
+  service: string | undefined;
+  scope: string;
+  /** Undefined: an anonymous token. */
+  credential: PullCredential | undefined;
+  /** The registry host whose challenge named the realm (part of the cache key). */
+  registryHost: string;
   deadline?: number;
   signal?: AbortSignal;
 }
 
+export interface Token {
+  authorization: string;
+  /** Served from the cache (a 401 with it means the token went stale, not that the credential is wrong). */
+  cached: boolean;
+  key: string;
+}
+
+
 /**
- * The authorization state of one attempt: a credential (or anonymous) against one endpoint and repository.
- * `header()` gives the Authorization value to send to the registry (undefined: send none).
+ * Tokens for every registry: one cache, and one in-flight fetch per cache key, so 50 concurrent lookups of tags in
+ * one repository make one token request, not 50 requests carrying the same Basic credentials.
  */
-export class AuthSession {
-  readonly credential: PullCredential | undefined;
-  readonly #transport: Transport;
-  readonly #deps: AuthDeps;
-  readonly #ctx: RequestContext;
-  readonly #scope: string;
-  #challenges: Challenge[];
-  #cacheKey: string | undefined;
-  #fromCache = false;
-  #retried = false;
-  /** Set once the token endpoint accepted this credential (so a later 401 means "no access", not "wrong password"). */
-  authenticated = false;
-  /** Whether any Authorization header was produced. */
-  sentCredentials = false;
+export class TokenService {
+  readonly #cache: TokenCache;
+  readonly #clock: () => number;
+  readonly #inflight = new Singleflight<Result<{ token: string; expiresIn: unknown }>>();
 
-  constructor(transport: Transport, repository: string, credential: PullCredential | undefined, challenges: Challenge[], deps: AuthDeps, ctx: RequestContext) {
-    this.#transport = transport;
-    this.credential = credential;
-    this.#challenges = challenges;
-    this.#deps = deps;
-    this.#ctx = ctx;
-    this.#scope = `repository:${repository}:pull`;
+  constructor(clock: () => number, cache = new TokenCache()) {
+    this.#clock = clock;
+    this.#cache = cache;
   }
 
-  get challenged(): boolean {
-    return this.#challenges.length > 0;
+  static key(t: Pick<TokenRequest, 'registryHost' | 'realm' | 'service' | 'scope' | 'credential'>): string {
+    return [t.registryHost, t.realm.href, t.service ?? '', t.scope, credentialIdentity(t.credential)].join('\n');
   }
 
-  get challenges(): readonly Challenge[] {
-    return this.#challenges;
-  }
-
-  async header(): Promise<Result<string | undefined>> {
-    const bearer = findChallenge(this.#challenges, 'bearer');
-    const basic = findChallenge(this.#challenges, 'basic');
-    const c = this.credential;
-    if (bearer) {
-      if (c?.registryToken) {
-        this.sentCredentials = true;
-        return { ok: true, value: `Bearer ${c.registryToken}` };
-      }
-      return this.#bearer(bearer);
-    }
-    if (basic && c?.username && c.password !== undefined) {
-      this.sentCredentials = true;
-      return { ok: true, value: `Basic ${Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')}` };
-    }
-    if (basic && c?.registryToken) {
-      this.sentCredentials = true;
-      return { ok: true, value: `Bearer ${c.registryToken}` };
-    }
-    return { ok: true, value: undefined };
-  }
-
-  /**
-   * After a 401 from the registry: adopt a challenge it newly presents, or drop a cached token it refused.
-   * True when one retry is worthwhile.
-   */
-  onUnauthorized(res: HttpResponse): boolean {
-    if (this.#retried) return false;
-    const fresh = parseChallenges(headerList(res.headers, 'www-authenticate'));
-    const before = JSON.stringify(this.#challenges.map((c) => [c.scheme, c.params.realm, c.params.service]));
-    const after = JSON.stringify(fresh.map((c) => [c.scheme, c.params.realm, c.params.service]));
-    if (fresh.length > 0 && before !== after) {
-      this.#challenges = fresh;
-      this.#retried = true;
-      // Retry only if we can now answer: a bearer token (even anonymous), or Basic with a password.
-      const c = this.credential;
-      return findChallenge(fresh, 'bearer') !== undefined || Boolean(c?.registryToken || (c?.username && c.password !== undefined));
-    }
-    if (this.#fromCache && this.#cacheKey) {
-      this.#deps.tokens.delete(this.#cacheKey);
-      this.#fromCache = false;
-      this.#retried = true;
-      return true;
-    }
-    return false;
-  }
-
-  async #bearer(challenge: Challenge): Promise<Result<string | undefined>> {
-    const realmText = challenge.params.realm;
-    let realm: URL;
-    try {
-      realm = new URL(realmText ?? '');
-    } catch {
-      return fail(`the registry's bearer challenge has no valid realm`, 'RegistryError');
-    }
-    if (realm.protocol !== 'https:' && realm.protocol !== 'http:') return fail(`token realm ${redactUrl(realm.href)} is not http(s)`, 'RegistryError');
-    const c = this.credential && hasUsableSecret(this.credential) ? this.credential : undefined;
-    const registryHost = new URL(this.#transport.baseUrl).host;
-    if (c && realm.protocol !== 'https:' && realm.host !== registryHost) {
-      // containerd would send them; we do not send secrets in clear text to a third host, so we cannot tell.
-      return fail(`refusing to send credentials to the plain-HTTP token realm ${redactUrl(realm.href)} (not the registry host)`, 'RegistryError');
-    }
-    const service = challenge.params.service;
-    const scope = this.#scope;
-    const key = [registryHost, realm.href, service ?? '', scope, credentialIdentity(c)].join('\n');
-    this.#cacheKey = key;
-    const now = this.#deps.clock();
-    const cached = this.#deps.tokens.get(key, now);
-    if (cached) {
-      this.#fromCache = true;
-      if (c) {
-        this.authenticated = true;
-        this.sentCredentials = true;
-      }
-      return { ok: true, value: cached };
-    }
-    const got = await this.#fetchToken(realm, service, scope, c);
+  async get(sender: Sender, t: TokenRequest): Promise<Result<Token>> {
+    const key = TokenService.key(t);
+    const cached = this.#cache.get(key, this.#clock());
+    if (cached) return { ok: true, value: { authorization: cached, cached: true, key } };
+    // The deadline of the first caller bounds the shared fetch: callers of one review share near-identical ones.
+    const got = await this.#inflight.do(key, () => fetchToken(sender, t, this.#clock));
     if (!got.ok) return got;
-    if (c) {
-      this.authenticated = true;
-      this.sentCredentials = true;
-    }
     const authorization = `Bearer ${got.value.token}`;
-    this.#deps.tokens.set(key, authorization, this.#deps.clock() + tokenLifetimeMs(got.value.expiresIn));
-    this.#fromCache = false;
-    return { ok: true, value: authorization };
+    this.#cache.set(key, authorization, this.#clock() + tokenLifetimeMs(got.value.expiresIn));
+    return { ok: true, value: { authorization, cached: false, key } };
   }
 
-  async #fetchToken(realm: URL, service: string | undefined, scope: string, c: PullCredential | undefined): Promise<Result<{ token: string; expiresIn: unknown }>> {
-    const operation: Operation = 'token';
-    const ctx = {
-      ...(this.#ctx.deadline === undefined ? {} : { deadline: this.#ctx.deadline }),
-      ...(this.#ctx.signal ? { signal: this.#ctx.signal } : {}),
-    };
-    let res: Result<HttpResponse>;
-    let method: 'GET' | 'POST';
-    if (c?.identityToken) {
-      // OAuth2 refresh-token grant (docker config `identitytoken`), as `docker login` tokens are used.
-      method = 'POST';
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.identityToken, client_id: CLIENT_ID, scope });
-      if (service) form.set('service', service);
-      res = await this.#transport.send({
-        method,
-        url: realm.href,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: form.toString(),
-        operation,
-        maxBytes: TOKEN_MAX_BYTES,
-        ...ctx,
-      });
-    } else {
-      method = 'GET';
-      const url = new URL(realm.href);
-      if (service) url.searchParams.set('service', service);
-      url.searchParams.set('scope', scope);
-      const headers: Record<string, string> = { accept: 'application/json' };
-      if (c?.username && c.password !== undefined) {
-        url.searchParams.set('account', c.username);
-        headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')}`;
-      }
-      res = await this.#transport.send({ method, url: url.href, headers, operation, maxBytes: TOKEN_MAX_BYTES, ...ctx });
-    }
-    if (!res.ok) return res;
-    const r = res.value;
-    if (r.status !== 200) {
-      const e = errorFromAnswer(r, { method, operation, now: this.#deps.clock() });
-      if (r.status === 401 || r.status === 403) {
-        const reason = c ? 'CredentialsRejected' : 'AuthRequired';
-        const said = e.registryMessage();
-        return {
-          ok: false,
-          error: new RegistryError(c ? `the token endpoint refused the credentials (${said})` : `the token endpoint refused an anonymous token (${said})`, {
-            reason,
-            status: r.status,
-            codes: e.codes,
-            url: r.url,
-            method,
-            operation,
-            ...(e.serverText ? { serverText: e.serverText } : {}),
-          }),
-        };
-      }
-      return { ok: false, error: e };
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(r.body.toString('utf8'));
-    } catch {
-      return fail('the token endpoint answered 200 with a body that is not JSON', 'RegistryError', r.url);
-    }
-    const o = (json && typeof json === 'object' ? json : {}) as Record<string, unknown>;
-    const token = typeof o.token === 'string' && o.token ? o.token : typeof o.access_token === 'string' && o.access_token ? o.access_token : undefined;
-    if (!token || token.length > TOKEN_MAX_CHARS || /[\s\u0000-\u001f]/.test(token)) {
-      return fail('the token endpoint answered 200 without a usable token', 'RegistryError', r.url);
-    }
-    return { ok: true, value: { token, expiresIn: o.expires_in } };
+  forget(key: string): void {
+    this.#cache.delete(key);
+  }
+
+  get size(): number {
+    return this.#cache.size;
   }
 }
 
-function fail<T>(message: string, reason: 'RegistryError', url?: string): Result<T> {
-  return { ok: false, error: new RegistryError(message, { reason, operation: 'token', temporary: false, ...(url ? { url } : {}) }) };
+async function fetchToken(sender: Sender, t: TokenRequest, clock: () => number): Promise<Result<{ token: string; expiresIn: unknown }>> {
+  const operation: Operation = 'token';
+  const c = t.credential;
+  const ctx = { ...(t.deadline === undefined ? {} : { deadline: t.deadline }), ...(t.signal ? { signal: t.signal } : {}) };
+  let res: Result<HttpResponse>;
+  let method: 'GET' | 'POST';
+  if (c?.identityToken) {
+    // OAuth2 refresh-token grant (docker config `identitytoken`), as `docker login` tokens are used.
+    method = 'POST';
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.identityToken, client_id: CLIENT_ID, scope: t.scope });
+    if (t.service) form.set('service', t.service);
+    res = await sender.send({
+      method,
+      url: t.realm.href,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: form.toString(),
+      operation,
+      maxBytes: TOKEN_MAX_BYTES,
+      ...ctx,
+    });
+  } else {
+    method = 'GET';
+    const url = new URL(t.realm.href);
+    if (t.service) url.searchParams.set('service', t.service);
+    url.searchParams.set('scope', t.scope);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (c?.username && c.password !== undefined) {
+      url.searchParams.set('account', c.username);
+      headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')}`;
+    }
+    res = await sender.send({ method, url: url.href, headers, operation, maxBytes: TOKEN_MAX_BYTES, ...ctx });
+  }
+  if (!res.ok) return res;
+  const r = res.value;
+  const fromRegistryHost = t.realm.host === t.registryHost;
+  if (r.status !== 200) {
+    const e = errorFromAnswer(r, { method, operation, now: clock(), fromRegistryHost });
+    if (r.status === 401 || r.status === 403) {
+      const reason = c ? 'CredentialsRejected' : 'AuthRequired';
+      const said = e.registryMessage();
+      return {
+        ok: false,
+        error: new RegistryError(c ? `the token endpoint refused the credentials (${said})` : `the token endpoint refused an anonymous token (${said})`, {
+          reason,
+          status: r.status,
+          codes: e.codes,
+          url: r.url,
+          method,
+          operation,
+          ...(e.serverText ? { serverText: e.serverText } : {}),
+        }),
+      };
+    }
+    return { ok: false, error: e };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(r.body.toString('utf8'));
+  } catch {
+    return tokenFail('the token endpoint answered 200 with a body that is not JSON', r.url);
+  }
+  const o = (json && typeof json === 'object' ? json : {}) as Record<string, unknown>;
+  const token = typeof o.token === 'string' && o.token ? o.token : typeof o.access_token === 'string' && o.access_token ? o.access_token : undefined;
+  if (!token || token.length > TOKEN_MAX_CHARS || /[\s\u0000-\u001f]/.test(token)) {
+    return tokenFail('the token endpoint answered 200 without a usable token', r.url);
+  }
+  return { ok: true, value: { token, expiresIn: o.expires_in } };
+}
+
+export function tokenFail<T>(message: string, url?: string): Result<T> {
+  return { ok: false, error: new RegistryError(message, { reason: 'RegistryError', operation: 'token', temporary: false, ...(url ? { url: redactUrl(url) } : {}) }) };
 }

@@ -8,7 +8,8 @@ import { formatPlatform } from './platform.ts';
 import type { ProxyEnv } from './proxy.ts';
 import { resolution, type Resolution } from './resolution.ts';
 import { Resolver, type ResolveOptions } from './resolve.ts';
-import type { Clock, RegistryLogger, RegistryObserver } from './transport.ts';
+import { Singleflight } from './singleflight.ts';
+import type { Clock, RegistryLogger, RegistryObserver } from './exchange.ts';
 
 export interface RegistryClient {
   /** Never throws. */
@@ -46,7 +47,7 @@ export function createRegistryClient(config: RegistryConfigInput, deps: Registry
     ...(deps.logger ? { logger: deps.logger } : {}),
     ...(deps.readFile ? { readFile: deps.readFile } : {}),
   });
-  const inflight = new Map<string, Promise<Resolution>>();
+  const inflight = new Singleflight<Resolution>();
   let closed = false;
 
   const safely = async (ref: Reference, opts: ResolveOptions): Promise<Resolution> => {
@@ -74,11 +75,7 @@ export function createRegistryClient(config: RegistryConfigInput, deps: Registry
       } catch {
         return safely(ref, opts);
       }
-      const pending = inflight.get(key);
-      if (pending) return pending;
-      const p = safely(ref, opts).finally(() => inflight.delete(key));
-      inflight.set(key, p);
-      return p;
+      return inflight.do(key, () => safely(ref, opts));
     },
     async close() {
       closed = true;

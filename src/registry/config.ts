@@ -28,6 +28,8 @@ export interface RegistryHostConfig {
   maxConcurrency?: number;
   /** Tried in order before the upstream; a mirror that fails or lacks the image falls through to the next. */
   mirrors?: MirrorConfig[];
+  /** Loopback/link-local hosts this registry may redirect to or name as token realm (refused otherwise). */
+  allowedHosts?: string[];
 }
 
 export interface RegistryDefaults {
@@ -41,6 +43,11 @@ export interface RegistryDefaults {
   tagPageSize: number;
   /** Default for registries without their own maxConcurrency. */
   maxConcurrency: number;
+  /**
+   * Docker Hub pull budget: when `ratelimit-remaining` is at or below this, no manifest GET is spent on a platform
+   * check (the platform is not checked: PullBudgetLow, unknown). HEADs, which do not count, still run.
+   */
+  pullBudgetReserve: number;
 }
 
 export interface RegistryConfig {
@@ -61,6 +68,7 @@ export const DEFAULT_REGISTRY_DEFAULTS: Readonly<RegistryDefaults> = Object.free
   maxTagPages: 10,
   tagPageSize: 1000,
   maxConcurrency: 16,
+  pullBudgetReserve: 10,
 });
 
 const HOST_PATTERN = '^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?$';
@@ -87,6 +95,7 @@ const hostSchema: JSONSchemaType<RegistryHostConfig> = {
     nodeCredentials: { type: 'boolean', nullable: true },
     maxConcurrency: { type: 'integer', minimum: 1, maximum: 1024, nullable: true },
     mirrors: { type: 'array', items: mirrorSchema, maxItems: 16, nullable: true },
+    allowedHosts: { type: 'array', items: { type: 'string', pattern: HOST_PATTERN, maxLength: 260 }, maxItems: 64, nullable: true },
   },
 };
 
@@ -112,6 +121,7 @@ export const registryConfigSchema = {
         maxTagPages: { type: 'integer', minimum: 0, maximum: 1000, default: DEFAULT_REGISTRY_DEFAULTS.maxTagPages },
         tagPageSize: { type: 'integer', minimum: 1, maximum: 10_000, default: DEFAULT_REGISTRY_DEFAULTS.tagPageSize },
         maxConcurrency: { type: 'integer', minimum: 1, maximum: 1024, default: DEFAULT_REGISTRY_DEFAULTS.maxConcurrency },
+        pullBudgetReserve: { type: 'integer', minimum: 0, maximum: 100_000, default: DEFAULT_REGISTRY_DEFAULTS.pullBudgetReserve },
       },
     },
   },

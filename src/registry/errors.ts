@@ -232,6 +232,33 @@ export function classifyNetworkError(err: unknown, ctx: NetworkContext = {}): Ne
   return codes[0] === undefined ? { reason: 'RegistryError' } : { reason: 'RegistryError', code: codes[0] };
 }
 
+const UNKNOWN_CA_CODES = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'INVALID_CA']);
+const WRONG_NAME_CODES = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH']);
+const NOT_TLS_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST', 'EPROTO']);
+
+/** The server answered a TLS ClientHello in plain HTTP (what containerd's HTTPFallback falls back on). */
+export function isNotTlsServer(code: string | undefined): boolean {
+  return code !== undefined && NOT_TLS_CODES.has(code);
+}
+
+/**
+ * A TLS failure that configuration fixes, worded with the registry config setting that fixes it; undefined for
+ * the others (an expired certificate, a handshake the server broke off) which are the registry's to fix.
+ */
+export function tlsAdvice(code: string | undefined, host: string): string | undefined {
+  if (code === undefined) return undefined;
+  if (UNKNOWN_CA_CODES.has(code)) {
+    return `the certificate of ${host} is signed by an unknown authority: trust its CA with \`ca:\` (a PEM file) under registries."${host}" in the registry config, or set \`insecureSkipVerify: true\` there`;
+  }
+  if (WRONG_NAME_CODES.has(code)) {
+    return `the certificate of ${host} is not valid for that name: use a certificate for ${host}, or set \`insecureSkipVerify: true\` under registries."${host}" in the registry config`;
+  }
+  if (NOT_TLS_CODES.has(code)) {
+    return `${host} does not speak TLS on this port: set \`plainHTTP: true\` under registries."${host}" in the registry config (as the nodes' containerd hosts.toml must)`;
+  }
+  return undefined;
+}
+
 /** Parses Retry-After (seconds or HTTP date) into seconds from `now`. */
 export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
   if (!value) return undefined;
@@ -267,10 +294,12 @@ function firstHeader(headers: AnswerLike['headers'], name: string): string | und
  * 404s are read per operation: a manifest 404 is a missing tag (the caller turns it into DigestNotFound for
  * digests), a tags/list 404 a missing repository, NAME_UNKNOWN a missing repository anywhere.
  */
-export function errorFromAnswer(res: AnswerLike, ctx: { method: string; operation: Operation; now: number }): RegistryError {
-  const codes = parseDiagnostics(res.body);
+export function errorFromAnswer(res: AnswerLike, ctx: { method: string; operation: Operation; now: number; fromRegistryHost?: boolean }): RegistryError {
+  // Text from another host (a redirect target, a foreign realm) is never quoted: its codes still count, its words do not.
+  const foreign = ctx.fromRegistryHost === false;
+  const codes = parseDiagnostics(res.body).map((d) => (foreign ? { code: d.code } : d));
   const has = (c: string): boolean => codes.some((d) => d.code === c);
-  const serverText = codes.length === 0 ? parseServerText(res.body) : undefined;
+  const serverText = codes.length === 0 && !foreign ? parseServerText(res.body) : undefined;
   let reason: ReasonCode;
   let retryAfterSeconds: number | undefined;
   if (res.status === 429 || has('TOOMANYREQUESTS')) {

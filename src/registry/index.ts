@@ -1,8 +1,8 @@
 // The registry layer's public surface: resolve image references against their registries, as the kubelet
-// would pull them. Everything else in src/registry is internal to it.
+// would pull them. Everything else in src/registry is internal to it; nothing outside imports past this file.
 export { createRegistryClient, type RegistryClient, type RegistryClientDeps } from './client.ts';
 export type { ResolveOptions } from './resolve.ts';
-export type { RegistryObserver, RegistryLogger, RequestEvent, Clock } from './transport.ts';
+export type { RegistryObserver, RegistryLogger, RequestEvent, Clock } from './exchange.ts';
 export { parsePlatform, formatPlatform, normalizePlatform, platformMatches, matchPlatforms } from './platform.ts';
 export {
   loadRegistryConfig,
@@ -18,4 +18,7 @@ export {
 } from './config.ts';
 export { RegistryError, type Diagnostic } from './errors.ts';
 export { suggestTags, editDistance } from './suggest.ts';
+export { resolution, REASON_VERDICT } from './resolution.ts';
 export type { Platform, PullCredential, Resolution, ReasonCode, Verdict, UnreachableCause } from './resolution.ts';
+export { withResolutionCache, type CachingResolver, type ResolutionCacheOptions } from './resolution-cache.ts';
+export { withRateLimitBackoff, type BackoffResolver, type BackoffOptions } from './rate-limit-backoff.ts';

@@ -1,6 +1,7 @@
 // GET /v2/ on an endpoint to learn how it wants to be authenticated (go-containerregistry ping.go).
 // Answers are cached per endpoint for a few minutes; concurrent pings of one endpoint share one request.
 import { parseChallenges, type Challenge } from './challenge.ts';
+import { Singleflight } from './singleflight.ts';
 import { headerList, type Clock, type Result, type Transport } from './transport.ts';
 
 export interface PingResult {
@@ -16,7 +17,7 @@ const MAX_ENTRIES = 1024;
 export class PingCache {
   readonly #clock: Clock;
   readonly #entries = new Map<string, { at: number; result: PingResult }>();
-  readonly #inflight = new Map<string, Promise<Result<PingResult>>>();
+  readonly #inflight = new Singleflight<Result<PingResult>>();
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -26,12 +27,7 @@ export class PingCache {
     const key = transport.baseUrl;
     const cached = this.#entries.get(key);
     if (cached && this.#clock() - cached.at < PING_TTL_MS) return { ok: true, value: cached.result };
-    let pending = this.#inflight.get(key);
-    if (!pending) {
-      pending = this.#doPing(transport, ctx).finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, pending);
-    }
-    return pending;
+    return this.#inflight.do(key, () => this.#doPing(transport, ctx));
   }
 
   async #doPing(transport: Transport, ctx: { deadline?: number; signal?: AbortSignal }): Promise<Result<PingResult>> {

@@ -5,6 +5,7 @@
 import type { Reference } from '../reference/reference.ts';
 import type { PullCredential, Resolution } from './resolution.ts';
 import { credentialIdentity } from './auth.ts';
+import { Singleflight } from './singleflight.ts';
 
 export interface ResolveOptionsLike {
   platforms: { os: string; architecture: string; variant?: string }[];
@@ -74,7 +75,7 @@ export interface CachingResolver<O extends ResolveOptionsLike> extends Resolver<
 export function withResolutionCache<O extends ResolveOptionsLike>(inner: Resolver<O>, opts: ResolutionCacheOptions): CachingResolver<O> {
   const clock = opts.clock ?? Date.now;
   const entries = new Map<string, Entry>();
-  const inflight = new Map<string, { promise: Promise<Resolution>; sources: string[] }>();
+  const inflight = new Singleflight<{ value: Resolution; sources: string[] }>();
   let bytes = 0;
   const emit = opts.onEvent ?? (() => {});
 
@@ -131,19 +132,14 @@ export function withResolutionCache<O extends ResolveOptionsLike>(inner: Resolve
         remove(key);
         emit('expired');
       }
-      const running = inflight.get(key);
-      if (running) {
-        emit('coalesced');
-        return running.promise.then((r) => forCaller(r, running.sources, o.credentials));
-      }
-      emit('miss');
       const sources = o.credentials.map((c) => c.source);
-      const promise = inner.resolve(ref, o).then((r) => {
-        store(key, ref, r, sources);
-        return r;
-      }).finally(() => inflight.delete(key));
-      inflight.set(key, { promise, sources });
-      return promise;
+      const { promise, joined } = inflight.run(key, async () => {
+        const value = await inner.resolve(ref, o);
+        store(key, ref, value, sources);
+        return { value, sources };
+      });
+      emit(joined ? 'coalesced' : 'miss');
+      return joined ? promise.then((r) => forCaller(r.value, r.sources, o.credentials)) : promise.then((r) => r.value);
     },
     close: () => inner.close(),
   };

@@ -25,6 +25,7 @@ export type ReasonCode =
   | 'NodeCredentialsAssumed'
   | 'SecretsUnreadable'
   | 'RateLimited'
+  | 'PullBudgetLow'
   | 'RegistryUnreachable'
   | 'RegistryTimeout'
   | 'RegistryError';
@@ -51,6 +52,8 @@ export const REASON_VERDICT: Readonly<Record<ReasonCode, Verdict>> = {
   // The registry wants credentials, and a pull secret the kubelet would use could not be read by pullguard.
   SecretsUnreadable: 'unknown',
   RateLimited: 'unknown',
+  // The reference resolved; its platform was not read because the registry's pull budget is at the reserve.
+  PullBudgetLow: 'unknown',
   RegistryUnreachable: 'unknown',
   RegistryTimeout: 'unknown',
   RegistryError: 'unknown',
@@ -106,6 +109,8 @@ export interface Resolution {
   credentialUsed?: string;
   /** For RateLimited (and some 503s): the registry's Retry-After, in seconds. */
   retryAfterSeconds?: number;
+  /** For a loopback registry without configuration: the scheme that answered (HTTPS first, then HTTP). */
+  scheme?: 'https' | 'http';
   /** Free-form technical detail for logs (never secrets). */
   detail?: string;
 }

@@ -7,7 +7,7 @@ import type { CredentialEntry } from '../credentials/dockerconfig.ts';
 import { credentialsFromSecret } from '../credentials/secret.ts';
 import { parseReference, type Reference } from '../reference/reference.ts';
 import type { RegistryClient } from '../registry/index.ts';
-import { resolution, type Platform, type Resolution } from '../registry/resolution.ts';
+import { resolution, type Platform, type Resolution } from '../registry/index.ts';
 import { eligibleNodes, platformsOf, type SchedulingSpec } from './eligibility.ts';
 import type { Finding, ImageTarget, SecretNote } from './finding.ts';
 import { beforeDeadline as waitUntil, CLUSTER_READS_SHARE } from './deadline.ts';

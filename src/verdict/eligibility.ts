@@ -5,7 +5,7 @@
 // a deny into an allow, and taints change often (autoscalers, maintenance), so counting them would make verdicts
 // flap. The one taint that is honoured is the cordon (`spec.unschedulable`), as the scheduler does.
 import type { NodeInfo } from '../cluster/types.ts';
-import type { Platform } from '../registry/resolution.ts';
+import type { Platform } from '../registry/index.ts';
 
 /** What scheduling reads of a pod spec (workloads' PodSpecView has this shape). */
 export interface SchedulingSpec {

@@ -1,6 +1,6 @@
 // The one table of reason codes: for each, its verdict, what it means, how it is said in a denial, its fix, and the
 // short form a warning carries. A new reason is one union member plus one row; the compiler finds a missing row.
-import type { ReasonCode as RegistryReasonCode } from '../registry/resolution.ts';
+import type { ReasonCode as RegistryReasonCode } from '../registry/index.ts';
 import type { Finding, SecretNote } from './finding.ts';
 import { formatPlatform, grammatical, isDigest, isMediaType, isPlatformField, isTag, list, plain, quote } from './text.ts';
 
@@ -25,6 +25,7 @@ export type ReasonCode =
   | 'NodeCredentialsAssumed'
   | 'SecretsUnreadable'
   | 'RateLimited'
+  | 'PullBudgetLow'
   | 'RegistryUnreachable'
   | 'RegistryTimeout'
   | 'RegistryError';
@@ -225,7 +226,7 @@ export const REASONS = {
   CredentialsRejected: {
     verdict: 'deny',
     meaning: 'every matching credential was refused',
-    what: (f) => `${lead(f)}the registry rejected the credentials; ${secretsSentence(f)}.${triedSentence(f)}${said(f)}`,
+    what: (f) => `${lead(f)}the registry rejected the credentials; ${secretsSentence(f)}.${triedSentence(f)} Even a public image fails with a stale or wrong secret: the kubelet does not fall back to an anonymous pull.${said(f)}`,
     fix: (f) => {
       // Every matching credential was refused: name every secret that was read (all of them were tried).
       const read = readSecrets(f);
@@ -336,10 +337,18 @@ export const REASONS = {
     short: () => 'registry rate limit',
     firstFix: () => one('authenticate pulls or use a mirror'),
   },
+  PullBudgetLow: {
+    verdict: 'unknown',
+    meaning: 'the reference resolved, but Docker Hub\'s `ratelimit-remaining` is at the reserve: the platform is not checked (no pull spent)',
+    what: (f) => `${lead(f)}resolves, but its platform was not checked: the registry's pull budget is low, and reading the platforms would spend a pull.`,
+    fix: () => 'Not denied. Authenticate pulls (a pull secret raises the limit) or use a mirror; the platform is checked again once the budget allows.',
+    short: () => 'pull budget low; platform not checked',
+    firstFix: () => one('authenticate pulls or use a mirror'),
+  },
   RegistryUnreachable: {
     verdict: 'unknown',
     meaning: 'DNS, connection refused/reset, TLS or proxy failure (the sub-cause is given)',
-    what: (f) => `${lead(f)}the registry could not be reached${f.resolution.cause ? ` (${f.resolution.cause})` : ''}.${f.resolution.detail ? ` ${detail(f, '')}.` : ''}`,
+    what: (f) => `${lead(f)}${f.resolution.cause === 'tls' ? 'the TLS connection to the registry failed' : 'the registry could not be reached'}${f.resolution.cause ? ` (${f.resolution.cause})` : ''}.${f.resolution.detail ? ` ${detail(f, '')}.` : ''}`,
     fix: () => 'Not checked, so not denied; the nodes may fail the same way if the registry stays down.',
     short: (f) => `registry unreachable${f.resolution.cause ? ` (${f.resolution.cause})` : ''}`,
     firstFix: () => one('the nodes may fail the same way'),

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { TokenCache, credentialIdentity, tokenLifetimeMs } from '../../src/registry/auth.ts';
-import { nextLink } from '../../src/registry/operations.ts';
+import { nextLink } from '../../src/registry/repository.ts';
 import { createRegistryClient } from '../../src/registry/client.ts';
 import type { Reference } from '../../src/reference/reference.ts';
 import { clientFor, ref } from './registry-fixture.ts';

@@ -1,19 +1,28 @@
-// The registry API calls resolve() needs, for one repository on one endpoint under one AuthSession:
-// HEAD/GET a manifest, GET a (config) blob, list tags with Link pagination. Bodies are size-capped and
-// content-addressed answers are verified against their digest. Non-2xx answers become RegistryErrors.
+// The distribution API for one repository on one endpoint (go-containerregistry's remote): HEAD/GET a manifest,
+// GET a (config) blob, list tags with Link pagination. It only sees a Sender (auth, redirects, retries and caps
+// are below it). Manifest and tag requests follow redirects (registry.k8s.io answers both with a 307 to a
+// regional backend); the digest, media type and size are read from the final answer. Bodies are size-capped and
+// content-addressed answers verified against their digest. Non-2xx answers become RegistryErrors.
 import { createHash } from 'node:crypto';
-import type { AuthSession, RequestContext } from './auth.ts';
-import { RegistryError, errorFromAnswer, type Operation } from './errors.ts';
+import { RegistryError, errorFromAnswer, parseRateLimitHeader, type Operation } from './errors.ts';
 import { MANIFEST_ACCEPT, isDigest, manifestKind, mediaTypeOf, sniffMediaType } from './manifest.ts';
-import { header, type Clock, type HttpRequest, type HttpResponse, type Result, type Transport } from './transport.ts';
+import { header, type Clock, type HttpRequest, type HttpResponse, type Result, type Sender } from './exchange.ts';
+
+export interface RequestContext {
+  deadline?: number;
+  signal?: AbortSignal;
+}
 
 export interface RepositoryClient {
-  transport: Transport;
+  sender: Sender;
+  /** `https://host[:port]` of the endpoint. */
+  baseUrl: string;
+  /** `host[:port]` of the endpoint: text in answers from elsewhere is not quoted. */
+  host: string;
   /** Repository path as the endpoint knows it (`library/nginx`). */
   repository: string;
   /** Extra query parameters on every request (`ns=docker.io` for mirrors, as containerd sends). */
   query?: Record<string, string>;
-  auth: AuthSession;
   ctx: RequestContext;
   clock: Clock;
 }
@@ -24,6 +33,8 @@ export interface ManifestHead {
   digest?: string;
   mediaType?: string;
   size?: number;
+  /** Docker Hub's `ratelimit-remaining`: pulls left before manifest GETs are refused. */
+  rateLimitRemaining?: number;
 }
 
 export interface ManifestBody {
@@ -38,29 +49,27 @@ export const ERROR_MAX_BYTES = 64 * 1024;
 export const MAX_TAGS = 10_000;
 
 function url(c: RepositoryClient, path: string, params: Record<string, string> = {}): string {
-  const u = new URL(`${c.transport.baseUrl}/v2/${c.repository}/${path}`);
+  const u = new URL(`${c.baseUrl}/v2/${c.repository}/${path}`);
   for (const [k, v] of Object.entries({ ...params, ...(c.query ?? {}) })) u.searchParams.set(k, v);
   return u.href;
 }
 
-/** Sends with the session's Authorization; on a 401 retries once if the session learned something new. */
-async function send(c: RepositoryClient, req: Omit<HttpRequest, 'deadline' | 'signal'>): Promise<Result<HttpResponse>> {
-  for (let attempt = 0; ; attempt++) {
-    const auth = await c.auth.header();
-    if (!auth.ok) return auth;
-    const res = await c.transport.send({
-      ...req,
-      headers: { ...(req.headers ?? {}), ...(auth.value ? { authorization: auth.value } : {}) },
-      ...(c.ctx.deadline === undefined ? {} : { deadline: c.ctx.deadline }),
-      ...(c.ctx.signal ? { signal: c.ctx.signal } : {}),
-    });
-    if (res.ok && res.value.status === 401 && attempt === 0 && c.auth.onUnauthorized(res.value)) continue;
-    return res;
-  }
+function send(c: RepositoryClient, req: Omit<HttpRequest, 'deadline' | 'signal'>): Promise<Result<HttpResponse>> {
+  return c.sender.send({
+    ...req,
+    ...(c.ctx.deadline === undefined ? {} : { deadline: c.ctx.deadline }),
+    ...(c.ctx.signal ? { signal: c.ctx.signal } : {}),
+  });
 }
 
 function answerError(c: RepositoryClient, res: HttpResponse, method: string, operation: Operation): Result<never> {
-  return { ok: false, error: errorFromAnswer(res, { method, operation, now: c.clock() }) };
+  let fromRegistryHost = false;
+  try {
+    fromRegistryHost = new URL(res.url).host === c.host;
+  } catch {
+    // an unparseable URL is not the registry's
+  }
+  return { ok: false, error: errorFromAnswer(res, { method, operation, now: c.clock(), fromRegistryHost }) };
 }
 
 function badAnswer(message: string, res: HttpResponse, method: string, operation: Operation): Result<never> {
@@ -75,7 +84,7 @@ export function digestOf(body: Buffer, like: string): string | undefined {
 }
 
 export async function headManifest(c: RepositoryClient, reference: string): Promise<Result<ManifestHead>> {
-  const res = await send(c, { method: 'HEAD', url: url(c, `manifests/${reference}`), headers: { accept: MANIFEST_ACCEPT }, operation: 'manifest', maxBytes: ERROR_MAX_BYTES });
+  const res = await send(c, { method: 'HEAD', url: url(c, `manifests/${reference}`), headers: { accept: MANIFEST_ACCEPT }, operation: 'manifest', maxBytes: ERROR_MAX_BYTES, followRedirects: true });
   if (!res.ok) return res;
   const r = res.value;
   if (r.status === 405 || r.status === 501) return { ok: true, value: { answered: false } };
@@ -87,6 +96,8 @@ export async function headManifest(c: RepositoryClient, reference: string): Prom
   if (mediaType) head.mediaType = mediaType;
   const size = Number(header(r.headers, 'content-length'));
   if (Number.isSafeInteger(size) && size >= 0) head.size = size;
+  const remaining = parseRateLimitHeader(header(r.headers, 'ratelimit-remaining'));
+  if (remaining !== undefined) head.rateLimitRemaining = remaining;
   return { ok: true, value: head };
 }
 
@@ -151,7 +162,7 @@ export async function listTags(c: RepositoryClient, opts: { maxPages: number; pa
   let next: string | undefined = url(c, 'tags/list', { n: String(opts.pageSize) });
   let pages = 0;
   while (next && pages < opts.maxPages && tags.length < MAX_TAGS) {
-    const res = await send(c, { method: 'GET', url: next, headers: { accept: 'application/json' }, operation: 'tags', maxBytes: TAGS_PAGE_MAX_BYTES });
+    const res = await send(c, { method: 'GET', url: next, headers: { accept: 'application/json' }, operation: 'tags', maxBytes: TAGS_PAGE_MAX_BYTES, followRedirects: true });
     if (!res.ok) return res;
     const r = res.value;
     if (r.status < 200 || r.status > 299) return answerError(c, r, 'GET', 'tags');

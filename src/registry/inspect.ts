@@ -1,0 +1,148 @@
+// Manifest and platform inspection for one reference on one endpoint, under one sender (one credential): HEAD
+// the manifest (GET when HEAD tells too little), then read the platforms only when the pod's candidate platforms
+// need checking — from the platform cache, or with GETs the pull budget allows — and match them as containerd.
+import { manifestReference, type Reference } from '../reference/reference.ts';
+import type { RegistryDefaults } from './config.ts';
+import { RegistryError } from './errors.ts';
+import type { RegistryObserver, Result } from './exchange.ts';
+import { MEDIA_TYPES, isImageConfig, manifestKind, parseConfigPlatform, parseIndex, parseManifest, type IndexEntry } from './manifest.ts';
+import { notFound } from './not-found.ts';
+import { done, failed, type Fields, type Inspection } from './outcome.ts';
+import type { PlatformCache, OfferedPlatforms } from './platform-cache.ts';
+import { formatPlatform, matchPlatforms } from './platform.ts';
+import type { PullBudget } from './pull-budget.ts';
+import { CONFIG_MAX_BYTES, getBlob, getManifest, headManifest, type RepositoryClient } from './repository.ts';
+import type { Platform } from './resolution.ts';
+
+/** Index children fetched to learn platforms the index does not state (rare; bounded). */
+const MAX_CHILDREN_INSPECTED = 4;
+
+export interface InspectDeps {
+  defaults: RegistryDefaults;
+  platforms: PlatformCache;
+  budget: PullBudget;
+  observer?: RegistryObserver;
+}
+
+export interface InspectRequest {
+  ref: Reference;
+  /** Candidate platforms; empty: any platform will do (no platform check). */
+  platforms: Platform[];
+  suggestTags: boolean;
+  mirror: boolean;
+}
+
+const NOT_FOUND = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound']);
+
+export async function inspect(c: RepositoryClient, q: InspectRequest, deps: InspectDeps): Promise<Inspection> {
+  const { ref } = q;
+  const reference = manifestReference(ref);
+  const head = await headManifest(c, reference);
+  if (!head.ok) return head.error.reason === 'TagNotFound' ? notFound(c, q, head.error, deps.defaults) : failed(head.error);
+  let { digest, mediaType } = head.value;
+  let body: Buffer | undefined;
+  if (!head.value.answered || manifestKind(mediaType) === 'unknown' || (!digest && !ref.digest)) {
+    const got = await getManifest(c, reference, deps.defaults.maxManifestBytes);
+    if (!got.ok) return got.error.reason === 'TagNotFound' ? notFound(c, q, got.error, deps.defaults) : failed(got.error);
+    ({ digest, mediaType, body } = got.value);
+  }
+  if (ref.digest && digest && digest !== ref.digest) return done('RegistryError', { detail: `${c.host} answered digest ${digest} for ${ref.digest}` });
+  digest ??= ref.digest;
+  if (!digest) return done('RegistryError', { detail: `${c.host} did not say which digest ${reference} has` });
+  const base: Fields = { digest, ...(mediaType ? { mediaType } : {}) };
+  const kind = manifestKind(mediaType);
+  if (kind === 'schema1') {
+    return done('UnsupportedManifest', { ...base, detail: `the image is a Docker schema 1 manifest (${mediaType}); containerd 2.x refuses schema 1 images, so the kubelet cannot pull it: rebuild and push it with a current builder` });
+  }
+  if (kind === 'unknown') return done('RegistryError', { ...base, detail: `unexpected manifest media type ${JSON.stringify(mediaType ?? '')} from ${c.host}` });
+  if (q.platforms.length === 0) return done('Resolved', base);
+
+  const key = `${c.baseUrl}/${c.repository}@${digest}`;
+  const remaining = head.value.rateLimitRemaining;
+  if (remaining !== undefined) deps.budget.observe(c.host, remaining);
+  // Reading an index we hold already, or one being read, costs no pull; otherwise the budget must allow the GET.
+  if (!body && !deps.platforms.get(key) && !deps.platforms.reading(key) && remaining !== undefined) {
+    const reserve = deps.defaults.pullBudgetReserve;
+    const taken = deps.budget.take(c.host, reserve);
+    if (!taken.ok) {
+      try {
+        deps.observer?.pullBudgetLow?.({ host: c.host, remaining: taken.remaining, reserve });
+      } catch {
+        // observers must not change a resolution
+      }
+      return done('PullBudgetLow', { ...base, detail: `${ref.canonical} resolves, but its platform was not checked: ${c.host} has ${taken.remaining} pulls left (reserve ${reserve}), and reading the platforms would spend one` });
+    }
+  }
+  const offered = await deps.platforms.read(key, () => offeredPlatforms(c, digest, kind, mediaType ?? '', body, deps.defaults));
+  if (!offered.ok) {
+    // The reference resolved a moment ago: a 404 now (a replica behind, a missing child manifest) is a
+    // contradiction, not a certain failure.
+    if (NOT_FOUND.has(offered.error.reason)) {
+      return done('RegistryError', { ...base, detail: `${c.host} resolved ${reference} but then answered ${offered.error.reason} for its content (${offered.error.message}); platform not checked` });
+    }
+    return failed(offered.error);
+  }
+  return matchOffered(offered.value, q.platforms, base);
+}
+
+function matchOffered(o: OfferedPlatforms, wanted: Platform[], base: Fields): Inspection {
+  if (o.unsupported) return done('UnsupportedManifest', { ...base, detail: o.unsupported });
+  const platforms = o.offered;
+  if (platforms === undefined) return done('Resolved', { ...base, detail: 'the image config does not state a platform; platform not checked' });
+  const match = matchPlatforms(wanted, platforms);
+  const list = (ps: Platform[]): string => ps.map(formatPlatform).join(', ') || 'none';
+  if (match.matched) {
+    const partial = match.unsupported.length > 0 ? `no image for ${list(match.unsupported)} (the pod may be scheduled there)` : undefined;
+    return done('Resolved', { ...base, platforms, matchedPlatform: match.matched.offered, ...(partial ? { detail: partial } : {}) });
+  }
+  if (o.nested) return done('RegistryError', { ...base, platforms, detail: 'the index nests other indexes, which were not inspected; platform not checked' });
+  if (o.skipped) return done('RegistryError', { ...base, platforms, detail: `the index has ${o.skipped} entries without a platform that were not inspected; platform not checked` });
+  return done('PlatformMismatch', { ...base, platforms, detail: `the image offers ${list(platforms)}; the pod may run on ${list(wanted)}` });
+}
+
+/** The platforms an index or manifest offers (undefined: the config does not say), or why it is unsupported. */
+async function offeredPlatforms(c: RepositoryClient, digest: string, kind: 'index' | 'manifest', mediaType: string, body: Buffer | undefined, defaults: RegistryDefaults): Promise<Result<OfferedPlatforms>> {
+  let bytes = body;
+  if (!bytes) {
+    const got = await getManifest(c, digest, defaults.maxManifestBytes);
+    if (!got.ok) return got;
+    bytes = got.value.body;
+  }
+  if (kind === 'manifest') {
+    const single = await manifestPlatform(c, bytes, mediaType);
+    if (!single.ok) return single;
+    if (single.value.unsupported) return { ok: true, value: { nested: false, unsupported: single.value.unsupported } };
+    if (single.value.platform === undefined) return { ok: true, value: { nested: false } };
+    return { ok: true, value: { offered: [single.value.platform], nested: false } };
+  }
+  const index = parseIndex(bytes, mediaType);
+  if (!index.ok) return { ok: false, error: new RegistryError(`the index from ${c.host} is malformed: ${index.problem}`, { reason: 'RegistryError', operation: 'manifest', temporary: false }) };
+  const images = index.value.manifests.filter((m) => !m.attestation);
+  const offered: Platform[] = images.flatMap((m) => (m.platform && manifestKind(m.mediaType || MEDIA_TYPES.ociManifest) !== 'index' ? [m.platform] : []));
+  const nested = images.some((m) => manifestKind(m.mediaType) === 'index');
+  // Entries without a platform: containerd reads their config, so do we (a few at most).
+  const allUnlabelled = images.filter((m) => !m.platform && manifestKind(m.mediaType || MEDIA_TYPES.ociManifest) === 'manifest');
+  const unlabelled: IndexEntry[] = allUnlabelled.slice(0, MAX_CHILDREN_INSPECTED);
+  const skipped = allUnlabelled.length - unlabelled.length;
+  for (const child of unlabelled) {
+    const got = await getManifest(c, child.digest, defaults.maxManifestBytes);
+    if (!got.ok) return got;
+    const p = await manifestPlatform(c, got.value.body, got.value.mediaType ?? child.mediaType);
+    if (!p.ok) return p;
+    if (p.value.platform) offered.push(p.value.platform);
+  }
+  return { ok: true, value: { offered, nested, ...(skipped ? { skipped } : {}) } };
+}
+
+async function manifestPlatform(c: RepositoryClient, body: Buffer, mediaType: string): Promise<Result<{ platform?: Platform; unsupported?: string }>> {
+  const m = parseManifest(body, mediaType);
+  if (!m.ok) return { ok: false, error: new RegistryError(`malformed manifest: ${m.problem}`, { reason: 'RegistryError', operation: 'manifest', temporary: false }) };
+  if (!isImageConfig(m.value.config.mediaType)) {
+    return { ok: true, value: { unsupported: `not a container image: its config media type is ${JSON.stringify(m.value.config.mediaType)} (an OCI artifact such as a Helm chart or signature)` } };
+  }
+  const blob = await getBlob(c, m.value.config.digest, CONFIG_MAX_BYTES);
+  if (!blob.ok) return blob;
+  const p = parseConfigPlatform(blob.value);
+  if (!p.ok) return { ok: false, error: new RegistryError(`malformed image config: ${p.problem}`, { reason: 'RegistryError', operation: 'blob', temporary: false }) };
+  return { ok: true, value: p.value ? { platform: p.value } : {} };
+}

@@ -1,0 +1,35 @@
+// What one look at one endpoint ends with, before it becomes a Resolution: a reason with its evidence (fields),
+// plus the credentials tried. Shared by the credential attempts, the inspection and the resolver.
+import type { RegistryError } from './errors.ts';
+import type { ReasonCode, Resolution } from './resolution.ts';
+
+export type Fields = Omit<Partial<Resolution>, 'verdict' | 'reason' | 'image' | 'credentialsTried' | 'credentialUsed'>;
+
+/** An inspection either answers (any reason) or fails with a registry error the caller classifies. */
+export type Inspection = { kind: 'done'; reason: ReasonCode; fields: Fields } | { kind: 'failed'; error: RegistryError };
+
+export interface Outcome {
+  reason: ReasonCode;
+  fields: Fields;
+  credentialsTried: string[];
+  credentialUsed?: string;
+}
+
+export function done(reason: ReasonCode, fields: Fields = {}): Inspection {
+  return { kind: 'done', reason, fields };
+}
+
+export function failed(error: RegistryError): Inspection {
+  return { kind: 'failed', error };
+}
+
+/** The Resolution fields carried by a RegistryError. */
+export function errorFields(e: RegistryError): Fields {
+  const f: Fields = { detail: e.message };
+  if (e.status !== undefined) f.status = e.status;
+  const said = e.registryMessage();
+  if (said !== undefined && e.status !== undefined) f.registryMessage = said;
+  if (e.unreachable) f.cause = e.unreachable;
+  if (e.retryAfterSeconds !== undefined) f.retryAfterSeconds = e.retryAfterSeconds;
+  return f;
+}

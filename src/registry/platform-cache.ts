@@ -1,0 +1,43 @@
+// The platforms an image offers, by endpoint + repository + digest: content-addressed, so never stale. Concurrent
+// lookups of one digest share one read (one manifest GET, one config blob GET), however many tags point at it.
+import type { Result } from './exchange.ts';
+import type { Platform } from './resolution.ts';
+import { Singleflight } from './singleflight.ts';
+
+export interface OfferedPlatforms {
+  /** Undefined: the image config does not state a platform. */
+  offered?: Platform[];
+  nested: boolean;
+  /** Index entries without a platform that were not inspected. */
+  skipped?: number;
+  /** Why the image cannot be run at all (an OCI artifact): no platform applies. */
+  unsupported?: string;
+}
+
+const MAX_ENTRIES = 2048;
+
+export class PlatformCache {
+  readonly #entries = new Map<string, OfferedPlatforms>();
+  readonly #reads = new Singleflight<Result<OfferedPlatforms>>();
+
+  get(key: string): OfferedPlatforms | undefined {
+    return this.#entries.get(key);
+  }
+
+  /** Whether a read of `key` is already in flight (joining it costs no request). */
+  reading(key: string): boolean {
+    return this.#reads.has(key);
+  }
+
+  async read(key: string, work: () => Promise<Result<OfferedPlatforms>>): Promise<Result<OfferedPlatforms>> {
+    const cached = this.#entries.get(key);
+    if (cached) return { ok: true, value: cached };
+    const got = await this.#reads.do(key, work);
+    // Only definite platform lists are kept; an artifact or a config without a platform is asked again.
+    if (got.ok && got.value.offered !== undefined && !got.value.unsupported) {
+      if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
+      this.#entries.set(key, got.value);
+    }
+    return got;
+  }
+}
