@@ -10,6 +10,7 @@ export interface Metrics {
   registryRequestDuration: Histogram<'host' | 'operation'>;
   rateLimitRemaining: Gauge<'host'>;
   rateLimitLimit: Gauge<'host'>;
+  platformChecksSkipped: Counter<'reason'>;
   inflight: Gauge;
   cacheEvents: Counter<'cache' | 'event'>;
   clusterRequests: Counter<'resource' | 'result'>;
@@ -58,6 +59,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'pullguard_registry_ratelimit_limit',
       help: 'Pull limit of the current window, as last reported by the registry (Docker Hub ratelimit-limit).',
       labelNames: ['host'],
+      registers,
+    }),
+    platformChecksSkipped: new Counter({
+      name: 'pullguard_platform_checks_skipped_total',
+      help: 'Platform checks not made (the image resolved; its platform is unknown), by reason: pull_budget = the registry\'s pull budget was at the reserve.',
+      labelNames: ['reason'],
       registers,
     }),
     inflight: new Gauge({ name: 'pullguard_admission_inflight', help: 'AdmissionReviews being answered now.', registers }),

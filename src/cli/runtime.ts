@@ -45,6 +45,9 @@ export function registryObserver(metrics: Metrics | undefined): RegistryObserver
       if (e.remaining !== undefined) metrics.rateLimitRemaining.set({ host: e.host }, e.remaining);
       if (e.limit !== undefined) metrics.rateLimitLimit.set({ host: e.host }, e.limit);
     },
+    pullBudgetLow() {
+      metrics.platformChecksSkipped.inc({ reason: 'pull_budget' });
+    },
   };
 }
 

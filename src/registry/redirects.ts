@@ -1,7 +1,7 @@
 // Redirect-following (301/302/303/307/308) for the requests that ask for it: bounded hops, relative Location
 // resolved, never from https to http unless the endpoint is configured plain HTTP, never to an internal address
-// the config does not allow, and never forwarding Authorization: storage backends get presigned URLs, not our
-// tokens. The final answer (its URL, status and headers) is what the caller sees, as containerd's fetcher does.
+// the config does not allow, and never forwarding Authorization to another host: storage backends get presigned
+// URLs, not our tokens. The final answer (its URL, status and headers) is what the caller sees, as containerd's fetcher does.
 import { RegistryError, redactUrl } from './errors.ts';
 import { err, header, type HttpRequest, type HttpResponse, type RegistryLogger, type Result, type Sender } from './exchange.ts';
 import { refuseInternal, type AddressPolicy } from './network-policy.ts';
@@ -43,7 +43,9 @@ export function withRedirects(inner: Sender, policy: RedirectPolicy): Sender {
         }
         const internal = refuseInternal(next, policy);
         if (internal) return refuse(`refusing a redirect to ${redactUrl(next.href)}: ${internal}`);
-        headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+        // Authorization belongs to the host it was made for: kept on a redirect within that host (as Go's client,
+        // hence containerd, does), dropped for any other — storage gets presigned URLs, not our tokens.
+        if (next.host !== new URL(req.url).host) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
         if (r.status === 303 && method === 'POST') {
           method = 'GET';
           body = undefined;

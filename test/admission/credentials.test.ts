@@ -155,7 +155,7 @@ t.test('when every secret is refused the pod is denied with CredentialsRejected,
   t.equal(out.response.allowed, false);
   const msg = out.response.status?.message ?? '';
   t.match(msg, `image "${A('team/app:1.0')}": CredentialsRejected: the registry rejected the credentials; imagePullSecrets considered: stale: read; stale2: read.`);
-  t.match(msg, 'Credentials tried: secret demo/stale, secret demo/stale2, anonymous.');
+  t.match(msg, 'Credentials tried: secret demo/stale, secret demo/stale2.');
   t.match(msg, `Fix: renew the credentials in secrets stale, stale2 (all were refused): ${kubectlFix('stale', regA.host)} --dry-run=client -o yaml | kubectl apply -f -`);
 });
 
@@ -416,9 +416,9 @@ t.test('the secrets named for a pod are its own, even when another namespace hol
   setJson('demo', 'team-a-secret', { [regA.host]: { username: 'alice', password: 'shared-but-wrong' } });
   setJson('inherit', 'team-b-secret', { [regA.host]: { username: 'alice', password: 'shared-but-wrong' } });
   const first = await pg.post(pod([A('team/shared:1.0')], ['team-a-secret']));
-  t.match(first.response.status?.message, 'Credentials tried: secret demo/team-a-secret, anonymous.');
+  t.match(first.response.status?.message, 'Credentials tried: secret demo/team-a-secret.');
   const second = await pg.post(pod([A('team/shared:1.0')], ['team-b-secret'], { namespace: 'inherit' }));
   t.equal(second.response.allowed, false);
-  t.match(second.response.status?.message, 'Credentials tried: secret inherit/team-b-secret, anonymous.');
+  t.match(second.response.status?.message, 'Credentials tried: secret inherit/team-b-secret.');
   t.notMatch(second.response.status?.message, 'demo/team-a-secret', 'no other namespace\'s secret name leaks into the message');
 });
