@@ -81,7 +81,7 @@ t.test('TLS failures that configuration fixes name the setting', async (t) => {
 t.test('Docker Hub pull budget: no manifest GET for a platform check past the reserve', async (t) => {
   let remaining = 12;
   const hub = await startRelay(tlsReg, {
-    headers: (req) => (req.path.includes('/manifests/') ? { 'ratelimit-limit': '100;w=21600', 'ratelimit-remaining': `${remaining};w=21600` } : {}),
+    headers: (req): Record<string, string> => (req.path.includes('/manifests/') ? { 'ratelimit-limit': '100;w=21600', 'ratelimit-remaining': `${remaining};w=21600` } : {}),
   });
   t.teardown(() => hub.stop());
   const skipped: { host: string; remaining: number; reserve: number }[] = [];
