@@ -6,6 +6,7 @@ import t from 'tap';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { pushImage } from '../harness/push.ts';
 import { startRelay } from '../harness/registry-fronts.ts';
+import { startFaultProxy } from '../harness/fault-proxy.ts';
 import { clientFor, cred, ref } from './registry-fixture.ts';
 
 let tokenReg: TestRegistry;
@@ -19,6 +20,8 @@ t.before(async () => {
   await pushImage(tokenReg, { repository: 'public/tool', tag: '1.0', platforms: amd64 });
   await pushImage(plain, { repository: 'apps/app', tag: 'v1', platforms: amd64 });
   for (let i = 0; i < 6; i++) await pushImage(tlsReg, { repository: 'library/app', tag: `t${i}`, platforms: multi });
+  // Three tags of one index (same seed, same digest).
+  for (let i = 0; i < 3; i++) await pushImage(tlsReg, { repository: 'library/same', tag: `s${i}`, platforms: multi, seed: 'same-content' });
 });
 t.teardown(async () => {
   await Promise.all([tokenReg.stop(), plain.stop(), tlsReg.stop()]);
@@ -115,4 +118,31 @@ t.test('concurrent lookups of one repository share one token fetch', async (t) =
   t.equal(all.filter((r) => r.reason === 'Resolved').length, 5);
   t.equal(all.filter((r) => r.reason === 'TagNotFound').length, 45);
   t.equal(tokenReg.tokenServer!.requests.length - before, 1, '50 lookups, one token request');
+});
+
+t.test('concurrent lookups of tags that name one index share one platform read', async (t) => {
+  const front = await startRelay(tlsReg);
+  t.teardown(() => front.stop());
+  const c = clientFor({ [front.host]: { caFile: tlsReg.caFile } });
+  t.teardown(() => c.close());
+  const all = await Promise.all(Array.from({ length: 21 }, (_, i) => c.resolve(ref(`${front.host}/library/same:s${i % 3}`), { platforms: amd64, credentials: [], image: `copy-${i}` })));
+  t.ok(all.every((r) => r.reason === 'Resolved'), all.map((r) => r.reason).join(','));
+  t.equal(new Set(all.map((r) => r.digest)).size, 1, 'one digest');
+  t.equal(front.requests.filter((x) => x.method === 'GET' && x.path.includes('/manifests/')).length, 1, 'one index GET for 21 lookups of 3 tags');
+});
+
+t.test('a caller\'s AbortSignal cancels the registry work in flight', async (t) => {
+  const stall = await startFaultProxy(tlsReg);
+  t.teardown(() => stall.stop());
+  stall.setFault((req) => (req.path.includes('/manifests/') ? { kind: 'stall' } : { kind: 'pass' }));
+  const c = clientFor({ [stall.host]: { caFile: tlsReg.caFile } }, {}, { requestTimeoutMs: 60_000 });
+  t.teardown(() => c.close());
+  const controller = new AbortController();
+  const pending = c.resolve(ref(`${stall.host}/library/app:t0`), { platforms: [], credentials: [], signal: controller.signal });
+  // Abort once the HEAD is on the wire (the proxy logged it), not on a timer.
+  while (!stall.requests.some((x) => x.path.includes('/manifests/'))) await new Promise((r) => setImmediate(r));
+  controller.abort();
+  const r = await pending;
+  t.equal(r.reason, 'RegistryTimeout');
+  t.equal(r.verdict, 'unknown');
 });
