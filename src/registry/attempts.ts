@@ -5,6 +5,7 @@
 // anonymous pull, with them `for _, currentCreds := range creds { PullImage(auth) }` and the aggregate error —
 // no anonymous pull after matching credentials fail. A stale secret fails even a public image (containerd asks
 // the token endpoint with it and gets 401).
+import type { BlockList } from 'node:net';
 import type { Reference } from '../reference/reference.ts';
 import { hasUsableSecret, type TokenService } from './auth.ts';
 import { AuthorizingSender } from './authorizing-sender.ts';
@@ -26,6 +27,7 @@ export interface AttemptTarget {
   challenges: readonly Challenge[];
   plainHTTP: boolean;
   allowedHosts?: readonly string[];
+  internalNetworks?: BlockList;
 }
 
 export interface AttemptDeps {
@@ -66,6 +68,7 @@ export async function attemptCredentials(
       tokens: deps.tokens,
       plainHTTP: target.plainHTTP,
       ...(target.allowedHosts ? { allowedHosts: target.allowedHosts } : {}),
+      ...(target.internalNetworks ? { internalNetworks: target.internalNetworks } : {}),
     });
     const client: RepositoryClient = { sender, baseUrl: target.baseUrl, host: target.host, repository: ref.repository, ctx, clock: deps.clock, ...(target.query ? { query: target.query } : {}) };
     const got = await inspect(client);

@@ -6,6 +6,7 @@
 //   RegistryError (unknown), never a denial;
 // - a token realm on another host is used only when the registry host's own challenge names it, and only over
 //   HTTPS (auth.docker.io for Docker Hub), and never on an internal address the config does not allow.
+import type { BlockList } from 'node:net';
 import { findChallenge, parseChallenges, type Challenge } from './challenge.ts';
 import { RegistryError, redactUrl } from './errors.ts';
 import { err, headerList, type HttpRequest, type HttpResponse, type Result, type Sender } from './exchange.ts';
@@ -25,6 +26,7 @@ export interface AuthorizingSenderOptions {
   plainHTTP: boolean;
   /** Internal hosts the registry config allows as token realms. */
   allowedHosts?: readonly string[];
+  internalNetworks?: BlockList;
 }
 
 function hostOf(url: string): string | undefined {
@@ -153,7 +155,11 @@ export class AuthorizingSender implements Sender {
       // containerd would follow a plain-HTTP realm; we send nothing in clear text to a third host, so we cannot tell.
       if (realm.protocol !== 'https:' && c) return tokenFail(`refusing to send credentials to the plain-HTTP token realm ${redactUrl(realm.href)} (not the registry host ${registryHost})`);
       if (realm.protocol !== 'https:' && !this.#opts.plainHTTP) return tokenFail(`refusing the plain-HTTP token realm ${redactUrl(realm.href)} named by the HTTPS registry ${registryHost}`);
-      const internal = refuseInternal(realm, { origin: registryHost, ...(this.#opts.allowedHosts ? { allowedHosts: this.#opts.allowedHosts } : {}) });
+      const internal = refuseInternal(realm, {
+        origin: registryHost,
+        ...(this.#opts.allowedHosts ? { allowedHosts: this.#opts.allowedHosts } : {}),
+        ...(this.#opts.internalNetworks ? { internalNetworks: this.#opts.internalNetworks } : {}),
+      });
       if (internal) return tokenFail(`refusing the token realm ${redactUrl(realm.href)}: ${internal}`);
     }
     const got = await this.#opts.tokens.get(this.#inner, {

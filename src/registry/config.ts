@@ -48,6 +48,8 @@ export interface RegistryDefaults {
    * check (the platform is not checked: PullBudgetLow, unknown). HEADs, which do not count, still run.
    */
   pullBudgetReserve: number;
+  /** CIDRs treated as internal like loopback: redirects and token realms into them are refused unless allowed. */
+  internalNetworks?: string[];
 }
 
 export interface RegistryConfig {
@@ -122,6 +124,7 @@ export const registryConfigSchema = {
         tagPageSize: { type: 'integer', minimum: 1, maximum: 10_000, default: DEFAULT_REGISTRY_DEFAULTS.tagPageSize },
         maxConcurrency: { type: 'integer', minimum: 1, maximum: 1024, default: DEFAULT_REGISTRY_DEFAULTS.maxConcurrency },
         pullBudgetReserve: { type: 'integer', minimum: 0, maximum: 100_000, default: DEFAULT_REGISTRY_DEFAULTS.pullBudgetReserve },
+        internalNetworks: { type: 'array', items: { type: 'string', pattern: '^[0-9A-Fa-f:.]+/[0-9]{1,3}$', maxLength: 64 }, maxItems: 256, nullable: true },
       },
     },
   },

@@ -3,6 +3,7 @@
 // settings (extra CA on top of the system roots, skip-verify). Built lazily, closed together.
 import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import type { BlockList } from 'node:net';
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { RegistryError } from './errors.ts';
 import { proxyFor, type ProxyEnv } from './proxy.ts';
@@ -21,8 +22,10 @@ export interface EndpointSettings {
    * handshake fails, as containerd 2.x's default hosts do (core/remotes/docker/config/hosts.go, HTTPFallback).
    */
   httpFallback?: boolean;
-  /** Loopback/link-local hosts the registry config allows redirects to. */
+  /** Loopback/link-local/internal hosts the registry config allows redirects to. */
   allowedHosts?: readonly string[];
+  /** defaults.internalNetworks: redirects into them are refused (unless allowed). */
+  internalNetworks?: BlockList;
 }
 
 export interface DispatcherDeps {

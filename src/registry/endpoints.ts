@@ -4,6 +4,7 @@
 import { registryEndpoint, type Reference } from '../reference/reference.ts';
 import type { RegistryConfig, RegistryHostConfig } from './config.ts';
 import type { EndpointSettings } from './dispatcher.ts';
+import type { BlockList } from 'node:net';
 import { isLoopbackHost } from './network-policy.ts';
 
 export interface Endpoint {
@@ -15,13 +16,13 @@ export interface Endpoint {
   credentials: boolean;
 }
 
-export function endpointsFor(ref: Reference, config: RegistryConfig): Endpoint[] {
+export function endpointsFor(ref: Reference, config: RegistryConfig, internalNetworks?: BlockList): Endpoint[] {
   const configured: RegistryHostConfig | undefined = config.registries[ref.registry];
   const host = configured ?? {};
   const upstream = registryEndpoint(ref.registry);
   const maxConcurrency = host.maxConcurrency ?? config.defaults.maxConcurrency;
   const out: Endpoint[] = (host.mirrors ?? []).map((m) => ({
-    settings: { host: m.host, plainHTTP: m.plainHTTP ?? false, ...(m.ca ? { caFile: m.ca } : {}), insecureSkipVerify: m.insecureSkipVerify ?? false, maxConcurrency },
+    settings: { host: m.host, plainHTTP: m.plainHTTP ?? false, ...(m.ca ? { caFile: m.ca } : {}), insecureSkipVerify: m.insecureSkipVerify ?? false, maxConcurrency, ...(internalNetworks ? { internalNetworks } : {}) },
     host: m.host,
     mirror: true,
     query: { ns: ref.registry },
@@ -34,6 +35,7 @@ export function endpointsFor(ref: Reference, config: RegistryConfig): Endpoint[]
     insecureSkipVerify: host.insecureSkipVerify ?? false,
     maxConcurrency,
     ...(host.allowedHosts ? { allowedHosts: host.allowedHosts } : {}),
+    ...(internalNetworks ? { internalNetworks } : {}),
   };
   if (!configured) Object.assign(settings, loopbackDefaults(upstream));
   out.push({ settings, host: upstream, mirror: false, credentials: true });

@@ -1,7 +1,8 @@
 // Which addresses a registry may send us to. A redirect or token realm that points at loopback, link-local
-// (169.254.0.0/16, fe80::/10: cloud metadata lives there) or the metadata names is refused unless the registry
-// itself is on such an address or its config allows the host: a public registry must not make pullguard read
-// internal services (SSRF). Names are judged as written; DNS answers are not resolved here.
+// (169.254.0.0/16, fe80::/10: cloud metadata lives there), the metadata names or a network the config lists as
+// internal is refused unless the registry itself is on such an address or its config allows the host: a public
+// registry must not make pullguard read internal services (SSRF). Names are judged as written (IP literals against
+// the networks); DNS answers are not resolved here.
 import { BlockList, isIP } from 'node:net';
 
 const internal = new BlockList();
@@ -20,15 +21,32 @@ function bare(hostname: string): string {
   return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
 }
 
-/** Loopback, link-local, unspecified or a cloud metadata name. */
-export function isInternalHost(hostname: string): boolean {
+/** CIDRs (`10.0.0.0/8`, `fd00::/8`) as a BlockList; invalid entries are skipped (the config schema checks them). */
+export function networks(cidrs: readonly string[] | undefined): BlockList | undefined {
+  if (!cidrs || cidrs.length === 0) return undefined;
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(c.trim());
+    const family = m ? isIP(m[1] as string) : 0;
+    if (!m || family === 0) continue;
+    try {
+      list.addSubnet(m[1] as string, Number(m[2]), family === 6 ? 'ipv6' : 'ipv4');
+    } catch {
+      // a prefix length out of range matches nothing
+    }
+  }
+  return list;
+}
+
+/** Loopback, link-local, unspecified, a cloud metadata name, or an address in the configured internal networks. */
+export function isInternalHost(hostname: string, configured?: BlockList): boolean {
   const h = bare(hostname);
   if (METADATA_NAMES.has(h) || h.endsWith('.localhost')) return true;
   const family = isIP(h);
   if (family === 0) return false;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-  if (mapped) return internal.check(mapped[1] as string, 'ipv4');
-  return internal.check(h, family === 6 ? 'ipv6' : 'ipv4');
+  const [address, type] = mapped ? [mapped[1] as string, 'ipv4' as const] : [h, family === 6 ? ('ipv6' as const) : ('ipv4' as const)];
+  return internal.check(address, type) || (configured?.check(address, type) ?? false);
 }
 
 /** Loopback only (localhost, 127.0.0.0/8, ::1), as containerd's docker.IsLocalhost. */
@@ -47,11 +65,13 @@ export interface AddressPolicy {
   origin: string;
   /** Hosts the registry config allows even though they are internal. */
   allowedHosts?: readonly string[];
+  /** Networks the config lists as internal (defaults.internalNetworks). */
+  internalNetworks?: BlockList;
 }
 
 /** Undefined when `target` may be contacted; otherwise why not. */
 export function refuseInternal(target: URL, policy: AddressPolicy): string | undefined {
-  if (!isInternalHost(target.hostname)) return undefined;
+  if (!isInternalHost(target.hostname, policy.internalNetworks)) return undefined;
   const originHost = (() => {
     try {
       return new URL(`http://${policy.origin}`).hostname;
@@ -59,7 +79,7 @@ export function refuseInternal(target: URL, policy: AddressPolicy): string | und
       return '';
     }
   })();
-  if (isInternalHost(originHost)) return undefined;
+  if (isInternalHost(originHost, policy.internalNetworks)) return undefined;
   if (policy.allowedHosts?.some((h) => h === target.host || h === target.hostname)) return undefined;
-  return `${target.host} is a loopback, link-local or metadata address; the registry config does not allow it (allowedHosts)`;
+  return `${target.host} is a loopback, link-local, metadata or configured internal address; the registry config does not allow it (allowedHosts)`;
 }

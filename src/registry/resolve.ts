@@ -1,6 +1,7 @@
 // resolve(): one image reference against its registry, as the kubelet/containerd would pull it — orchestration
 // only. For each endpoint (mirrors first, endpoints.ts): ping for the challenge (ping.ts), then the credential
 // attempts in the kubelet's order (attempts.ts), each inspecting the manifest and platforms (inspect.ts).
+import type { BlockList } from 'node:net';
 import type { Reference } from '../reference/reference.ts';
 import { TokenService } from './auth.ts';
 import { attemptCredentials } from './attempts.ts';
@@ -8,6 +9,7 @@ import type { RegistryConfig } from './config.ts';
 import { endpointsFor, type Endpoint } from './endpoints.ts';
 import type { Clock, RegistryLogger, RegistryObserver } from './exchange.ts';
 import { inspect } from './inspect.ts';
+import { networks } from './network-policy.ts';
 import { errorFields, type Outcome } from './outcome.ts';
 import { PingCache } from './ping.ts';
 import { PlatformCache } from './platform-cache.ts';
@@ -52,6 +54,7 @@ export class Resolver {
   readonly #tokens: TokenService;
   readonly #platforms = new PlatformCache();
   readonly #budget: PullBudget;
+  readonly #internalNetworks: BlockList | undefined;
 
   constructor(config: RegistryConfig, deps: ResolverDeps) {
     this.#config = config;
@@ -59,13 +62,14 @@ export class Resolver {
     this.#pings = new PingCache(deps.clock);
     this.#tokens = new TokenService(deps.clock);
     this.#budget = new PullBudget(deps.clock);
+    this.#internalNetworks = networks(config.defaults.internalNetworks);
     this.#transports = new TransportPool({ ...deps, requestTimeoutMs: config.defaults.requestTimeoutMs });
   }
 
   async resolve(ref: Reference, opts: ResolveOptions): Promise<Resolution> {
     const image = opts.image ?? ref.canonical;
     const notes: string[] = [];
-    const endpoints = endpointsFor(ref, this.#config);
+    const endpoints = endpointsFor(ref, this.#config, this.#internalNetworks);
     for (const [i, endpoint] of endpoints.entries()) {
       const out = await this.#resolveAt(endpoint, ref, opts);
       const last = i === endpoints.length - 1;
@@ -118,6 +122,7 @@ export class Resolver {
         plainHTTP: endpoint.settings.plainHTTP,
         ...(endpoint.query ? { query: endpoint.query } : {}),
         ...(hostConfig?.allowedHosts ? { allowedHosts: hostConfig.allowedHosts } : {}),
+        ...(this.#internalNetworks ? { internalNetworks: this.#internalNetworks } : {}),
       },
       ref,
       endpoint.credentials ? opts.credentials : [],

@@ -48,6 +48,7 @@ export class Transport implements Sender {
       origin: settings.host,
       allowPlainHTTP: settings.plainHTTP || Boolean(settings.httpFallback),
       ...(settings.allowedHosts ? { allowedHosts: settings.allowedHosts } : {}),
+      ...(settings.internalNetworks ? { internalNetworks: settings.internalNetworks } : {}),
       ...(deps.logger ? { logger: deps.logger } : {}),
     });
   }

@@ -14,7 +14,7 @@ t.test('the documented YAML fixture loads with every key', async (t) => {
   t.equal(host?.maxConcurrency, 8);
   t.same(host?.mirrors?.[0], { host: 'mirror.local:5000', plainHTTP: false, ca: '/etc/pullguard/ca/mirror.pem', insecureSkipVerify: false });
   t.equal(r.config.registries['123456789012.dkr.ecr.eu-west-1.amazonaws.com']?.nodeCredentials, true);
-  t.same(r.config.defaults, { requestTimeoutMs: 4000, maxManifestBytes: 4194304, maxTagPages: 10, tagPageSize: 1000, maxConcurrency: 16, pullBudgetReserve: 10 });
+  t.same(r.config.defaults, { requestTimeoutMs: 4000, maxManifestBytes: 4194304, maxTagPages: 10, tagPageSize: 1000, maxConcurrency: 16, pullBudgetReserve: 10, internalNetworks: ['10.0.0.0/8'] });
   t.same(host?.allowedHosts, ['127.0.0.1:9000']);
 });
 
@@ -26,7 +26,7 @@ t.test('every key of the schema appears in the documented fixture', async (t) =>
   const hostKeys = Object.keys(host?.properties ?? {});
   const mirrorKeys = Object.keys(host?.properties?.mirrors?.items?.properties ?? {});
   const defaultKeys = Object.keys(schema.properties?.defaults?.properties ?? {});
-  t.ok(hostKeys.length > 4 && mirrorKeys.length === 4 && defaultKeys.length === 6, 'the schema was walked');
+  t.ok(hostKeys.length > 4 && mirrorKeys.length === 4 && defaultKeys.length === 7, 'the schema was walked');
   for (const k of [...hostKeys, ...mirrorKeys, ...defaultKeys]) t.match(text, new RegExp(`\\b${k}:`), `${k} is documented`);
 });
 

@@ -6,7 +6,7 @@ import { AuthorizingSender } from '../../src/registry/authorizing-sender.ts';
 import { TokenService } from '../../src/registry/auth.ts';
 import { tlsAdvice, isNotTlsServer } from '../../src/registry/errors.ts';
 import type { HttpRequest, HttpResponse, Result, Sender } from '../../src/registry/exchange.ts';
-import { isInternalHost, isLoopbackHost, refuseInternal } from '../../src/registry/network-policy.ts';
+import { isInternalHost, isLoopbackHost, networks, refuseInternal } from '../../src/registry/network-policy.ts';
 import { PullBudget } from '../../src/registry/pull-budget.ts';
 import { withRedirects } from '../../src/registry/redirects.ts';
 import { Singleflight } from '../../src/registry/singleflight.ts';
@@ -75,6 +75,11 @@ t.test('internal addresses: loopback, link-local, metadata; not public ones', as
   t.equal(refuseInternal(new URL('https://127.0.0.1:9000/x'), { origin: 'registry.example.com', allowedHosts: ['127.0.0.1:9000'] }), undefined, 'the config may allow a host');
   t.equal(refuseInternal(new URL('https://127.0.0.1:9000/x'), { origin: '127.0.0.1:5000' }), undefined, 'a loopback registry may send us to loopback');
   t.equal(refuseInternal(new URL('https://storage.example.com/x'), { origin: 'registry.example.com' }), undefined);
+  const corp = networks(['10.0.0.0/8', 'fd00::/8', 'not-a-cidr']);
+  t.ok(isInternalHost('10.1.2.3', corp) && isInternalHost('[fd00::5]', corp), 'configured internal networks count');
+  t.notOk(isInternalHost('11.1.2.3', corp));
+  t.match(refuseInternal(new URL('https://10.1.2.3/x'), { origin: 'registry.example.com', internalNetworks: corp! }), /configured internal/);
+  t.equal(refuseInternal(new URL('https://10.1.2.3/x'), { origin: '10.9.9.9:5000', internalNetworks: corp! }), undefined, 'a registry inside the network may redirect within it');
 });
 
 t.test('TLS advice names the setting that fixes each configuration failure', async (t) => {
@@ -116,7 +121,7 @@ t.test('redirects: relative Location, bounded, never https → http, never to me
   t.ok(!meta.ok, 'refused');
   const metaPlain = withRedirects(inner, { origin: 'registry.example.com', allowPlainHTTP: true });
   const m2 = await metaPlain.send({ ...base, url: 'https://registry.example.com/v2/meta' });
-  t.ok(!m2.ok && /metadata address/.test(m2.error.message), 'even with plain HTTP allowed, never to the metadata address');
+  t.ok(!m2.ok && /metadata/.test(m2.error.message), 'even with plain HTTP allowed, never to the metadata address');
   const loop = await s.send({ ...base, url: 'https://registry.example.com/v2/loop' });
   t.ok(!loop.ok && /too many redirects/.test(loop.error.message));
 });
@@ -159,5 +164,5 @@ t.test('the authorizing sender answers challenges of its own host only', async (
     plainHTTP: false,
   });
   const m = await metaRealm.send({ ...base, url: 'https://registry.example.com/v2/app/manifests/v1' });
-  t.ok(!m.ok && /metadata address/.test(m.error.message), 'a realm on an internal address is refused (unknown)');
+  t.ok(!m.ok && /metadata/.test(m.error.message), 'a realm on an internal address is refused (unknown)');
 });
