@@ -28,7 +28,8 @@ export function errorFields(e: RegistryError): Fields {
   const f: Fields = { detail: e.message };
   if (e.status !== undefined) f.status = e.status;
   const said = e.registryMessage();
-  if (said !== undefined && e.status !== undefined) f.registryMessage = said;
+  // A status another host gave (a redirect target demanding auth) is not what "the registry said".
+  if (said !== undefined && e.status !== undefined && e.errorCode !== 'FOREIGN_AUTH') f.registryMessage = said;
   if (e.unreachable) f.cause = e.unreachable;
   if (e.retryAfterSeconds !== undefined) f.retryAfterSeconds = e.retryAfterSeconds;
   return f;

@@ -94,6 +94,9 @@ t.test('a hostile redirect target never sees the credential, and its demand is n
   t.ok(hostile.requests.length > 0);
   t.same(hostile.requests.filter((x) => x.authorization !== undefined), [], 'no Authorization reached it');
   t.notMatch(JSON.stringify(out), /secret-internal-text/, 'its words are not quoted');
+  const audit = out.response.auditAnnotations?.['image-0'] ?? '';
+  t.match(audit, /reached by redirect from .* answered 401; credentials for .* are never sent to another host/);
+  t.notMatch(audit, /The registry said/, 'another host\'s status is not presented as the registry\'s answer');
 });
 
 t.test('a plain-HTTP registry on 127.0.0.1 without configuration is admitted (containerd falls back to HTTP)', async (t) => {
