@@ -3,8 +3,9 @@
 // matched. kubernetes pkg/kubelet/kuberuntime/kuberuntime_image.go PullImage (@00bdb3f; the same loop lives on in
 // pkg/kubelet/images since 1.33): `creds, withCredentials := keyring.Lookup(repo)`; without credentials one
 // anonymous pull, with them `for _, currentCreds := range creds { PullImage(auth) }` and the aggregate error —
-// no anonymous pull after matching credentials fail. A stale secret fails even a public image (containerd asks
-// the token endpoint with it and gets 401).
+// no anonymous pull after matching credentials fail. The list comes from pkg/credentialprovider/keyring.go
+// (BasicDockerKeyring.Lookup appends every matching entry; credentials.lookup gives us the same list). A stale
+// secret fails even a public image (containerd asks the token endpoint with it and gets 401).
 import type { BlockList } from 'node:net';
 import type { Reference } from '../reference/reference.ts';
 import { hasUsableSecret, type TokenService } from './auth.ts';
