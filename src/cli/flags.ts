@@ -24,11 +24,18 @@ export const SERVE_OPTIONS = {
 
 export const CHECK_OPTIONS = { ...COMMON_OPTIONS, file: { type: 'string', short: 'f', multiple: true } } as const;
 
+export const AUDIT_OPTIONS = {
+  ...COMMON_OPTIONS,
+  namespace: { type: 'string', short: 'n' },
+  'all-namespaces': { type: 'boolean', short: 'A' },
+  only: { type: 'string' },
+} as const;
+
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 export type Parsed = { ok: true; values: Values; positionals: string[] } | { ok: false; error: string };
 
-export function parse(args: string[], options: typeof SERVE_OPTIONS | typeof CHECK_OPTIONS | typeof COMMON_OPTIONS): Parsed {
+export function parse(args: string[], options: typeof SERVE_OPTIONS | typeof CHECK_OPTIONS | typeof AUDIT_OPTIONS | typeof COMMON_OPTIONS): Parsed {
   try {
     const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
     return { ok: true, values: values as Values, positionals };

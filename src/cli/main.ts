@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// pullguard's command line: `serve` (the webhook), `resolve` (check images by name), `check` (check manifests).
+// pullguard's command line: `serve` (the webhook), `resolve` (check images by name), `check` (check manifests),
+// `audit` (check what runs in a cluster).
 import { EXIT_CODES_TEXT, EXIT_USAGE } from './output.ts';
 
 const USAGE = `pullguard — stop ImagePullBackOff before it happens
@@ -10,6 +11,8 @@ Usage:
   pullguard resolve IMAGE... [--platform os/arch[/variant]]... [--docker-config FILE] [--registry-config FILE] [--json]
   pullguard check   -f FILE|DIR|- [-f ...] [--docker-config FILE] [--registry-config FILE] [--platform ...]
                     [--kubeconfig FILE] [--json]
+  pullguard audit   [-n NAMESPACE | -A] [--only deny|unknown] [--kubeconfig FILE] [--json] [--platform ...]
+                    [--docker-config FILE] [--registry-config FILE]
 
 Run "pullguard COMMAND --help" for a command's options.
 
@@ -25,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./resolve.ts')).runResolve(rest);
     case 'check':
       return (await import('./check.ts')).runCheck(rest);
+    case 'audit':
+      return (await import('./audit.ts')).runAudit(rest);
     case '-h':
     case '--help':
     case 'help':

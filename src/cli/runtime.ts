@@ -123,7 +123,22 @@ export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cl
   });
 }
 
-export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: Metrics; connectCluster?: boolean }): RuntimeResult {
+/** Both observers, each told of every event (either may be absent). */
+function bothObservers(a: RegistryObserver | undefined, b: RegistryObserver | undefined): RegistryObserver | undefined {
+  if (!a || !b) return a ?? b;
+  return {
+    request: (e) => {
+      a.request?.(e);
+      b.request?.(e);
+    },
+    rateLimit: (e) => {
+      a.rateLimit?.(e);
+      b.rateLimit?.(e);
+    },
+  };
+}
+
+export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: Metrics; connectCluster?: boolean; observer?: RegistryObserver }): RuntimeResult {
   const errors: string[] = [];
   const registryConfig = readRegistryConfig(config, errors);
   const creds = readNodeCredentials(config.credentials.dockerConfigFiles);
@@ -149,8 +164,10 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
       opts.log.warn({ reason: kc.reason }, 'no cluster access: using only the configured credentials and platforms');
     }
   }
+  // `observer`: a command's own count of registry requests (the audit's progress line), beside the metrics.
+  const observer = bothObservers(registryObserver(opts.metrics), opts.observer);
   const client = createRegistryClient(registryConfig, {
-    ...(opts.metrics ? { observer: registryObserver(opts.metrics) as RegistryObserver } : {}),
+    ...(observer ? { observer } : {}),
   });
   const metrics = opts.metrics;
   // cache → 429 back-off → client: cached answers are still served while a registry is backed off.

@@ -54,6 +54,12 @@ export interface FakeApiServer {
   compact(): void;
   /** Every request received, in order. */
   requests: FakeRequest[];
+  /**
+   * Adds or replaces a workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, CronJob, Job, ReplicationController,
+   * Pod) as written: kind, metadata.name and metadata.namespace required; uid, resourceVersion, creationTimestamp are
+   * filled in. Served by the LIST endpoints, paginated by `limit` and `continue` like the real API server.
+   */
+  setWorkload(object: Record<string, unknown>): void;
   stop(): Promise<void>;
 }
 
@@ -81,6 +87,7 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
   const stalled: string[] = [];
   const failures: { remaining: number; status: number; pathPrefix: string }[] = [];
   const requests: FakeRequest[] = [];
+  const workloads = new Map<string, KubeObject>();
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -98,6 +105,15 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     if (failure) {
       failure.remaining--;
       return sendStatus(res, failure.status, failureReason(failure.status), `injected failure ${failure.status}`);
+    }
+    const listRoute = parseWorkloadListRoute(p);
+    if (listRoute) {
+      if (forbidden.some((prefix) => p.startsWith(prefix))) {
+        const scope = listRoute.namespace === undefined ? 'at the cluster scope' : `in the namespace "${listRoute.namespace}"`;
+        return sendStatus(res, 403, 'Forbidden', `${listRoute.resource} is forbidden: User "${USER}" cannot list resource "${listRoute.resource}" in API group "${listRoute.group}" ${scope}`, { name: undefined, kind: listRoute.resource });
+      }
+      if (req.method !== 'GET') return sendStatus(res, 405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+      return sendWorkloadList(res, url, listRoute);
     }
     const route = parseRoute(p);
     if (!route) return sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource');
@@ -128,6 +144,31 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
       return sendStatus(res, 404, 'NotFound', `${route.resource} "${route.name}" not found`, { name: route.name, kind: route.resource });
     }
     sendJson(res, 200, object);
+  }
+
+  function sendWorkloadList(res: http.ServerResponse, url: URL, route: WorkloadListRoute): void {
+    const all = [...workloads.values()]
+      .filter((o) => o['kind'] === route.kind && (route.namespace === undefined || o.metadata['namespace'] === route.namespace))
+      .sort((a, b) => `${String(a.metadata['namespace'])}/${a.metadata.name}`.localeCompare(`${String(b.metadata['namespace'])}/${b.metadata.name}`));
+    const limit = Number(url.searchParams.get('limit') ?? '0');
+    const cont = url.searchParams.get('continue');
+    let start = 0;
+    if (cont) {
+      const decoded = Number(Buffer.from(cont, 'base64url').toString());
+      if (!Number.isInteger(decoded) || decoded < 0) return sendStatus(res, 400, 'BadRequest', 'continue key is not valid');
+      start = decoded;
+    }
+    const end = limit > 0 ? Math.min(all.length, start + limit) : all.length;
+    sendJson(res, 200, {
+      kind: `${route.kind}List`,
+      apiVersion: route.apiVersion,
+      metadata: {
+        resourceVersion: String(revision),
+        ...(end < all.length ? { continue: Buffer.from(String(end)).toString('base64url'), remainingItemCount: all.length - end } : {}),
+      },
+      // Like the real API server, list items carry no kind/apiVersion.
+      items: all.slice(start, end).map(({ kind: _k, apiVersion: _a, ...rest }) => rest),
+    });
   }
 
   function startWatch(res: http.ServerResponse, fromRv: string): void {
@@ -230,6 +271,15 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
       const metadata = meta(name, undefined, previous, { labels: previous.metadata.labels });
       emit('DELETED', { ...previous, metadata });
     },
+    setWorkload(object) {
+      const m = (object['metadata'] ?? {}) as Record<string, unknown>;
+      const kind = String(object['kind']);
+      const namespace = String(m['namespace'] ?? 'default');
+      const name = String(m['name']);
+      const key = `${kind}/${namespace}/${name}`;
+      const previous = workloads.get(key);
+      workloads.set(key, { ...structuredClone(object), metadata: { ...structuredClone(m), ...meta(name, namespace, previous) } });
+    },
     forbid(pathPrefix) {
       forbidden.push(pathPrefix);
     },
@@ -281,6 +331,46 @@ function parseRoute(p: string): Route | undefined {
     return { resource: rest[2], namespace: rest[1], name: rest[3] };
   }
   return undefined;
+}
+
+interface WorkloadListRoute {
+  kind: string;
+  resource: string;
+  group: string;
+  apiVersion: string;
+  namespace?: string;
+}
+
+const WORKLOAD_LISTS: Record<string, { kind: string; group: string }> = {
+  deployments: { kind: 'Deployment', group: 'apps' },
+  statefulsets: { kind: 'StatefulSet', group: 'apps' },
+  daemonsets: { kind: 'DaemonSet', group: 'apps' },
+  replicasets: { kind: 'ReplicaSet', group: 'apps' },
+  cronjobs: { kind: 'CronJob', group: 'batch' },
+  jobs: { kind: 'Job', group: 'batch' },
+  replicationcontrollers: { kind: 'ReplicationController', group: '' },
+  pods: { kind: 'Pod', group: '' },
+};
+
+/** `/apis/apps/v1/deployments`, `/apis/apps/v1/namespaces/NS/deployments`, `/api/v1/pods`, ... (LIST only). */
+function parseWorkloadListRoute(p: string): WorkloadListRoute | undefined {
+  const parts = p.split('/').slice(1).map(decodeURIComponent);
+  let rest: string[];
+  let group: string;
+  if (parts[0] === 'api' && parts[1] === 'v1') {
+    group = '';
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis' && (parts[1] === 'apps' || parts[1] === 'batch') && parts[2] === 'v1') {
+    group = parts[1];
+    rest = parts.slice(3);
+  } else {
+    return undefined;
+  }
+  const namespace = rest[0] === 'namespaces' && rest.length === 3 ? rest[1] : undefined;
+  const resource = namespace === undefined ? (rest.length === 1 ? rest[0] : undefined) : rest[2];
+  const known = resource !== undefined && Object.hasOwn(WORKLOAD_LISTS, resource) ? WORKLOAD_LISTS[resource] : undefined;
+  if (!resource || !known || known.group !== group) return undefined;
+  return { kind: known.kind, resource, group, apiVersion: group ? `${group}/v1` : 'v1', ...(namespace === undefined ? {} : { namespace }) };
 }
 
 function nodeObject(node: FakeNode, metadata: Metadata): KubeObject {
