@@ -68,6 +68,22 @@ export interface Config {
     secretTtlSeconds: number;
   };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Continuous audit of running workloads in `serve` (src/audit/continuous.ts); off by default. */
+  audit: AuditConfig;
+}
+
+export interface AuditConfig {
+  enabled: boolean;
+  /** A run starts this often; its registry requests are spread over the first half of the interval. */
+  intervalMinutes: number;
+  /** Namespaces audited (empty: all) and left out (wins over include). */
+  namespaces: { include: string[]; exclude: string[] };
+  /** Series of pullguard_audit_workload_problems at most; the rest are counted as dropped. */
+  maxSeries: number;
+  /** A Warning Event (reason ImageWouldNotPull) on each workload with an image that cannot be pulled. */
+  events: boolean;
+  /** The Lease that lets one replica audit at a time; namespace '' is pullguard's own (in-cluster or context). */
+  lease: { name: string; namespace: string; durationSeconds: number };
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -96,6 +112,14 @@ export const DEFAULT_CONFIG: Config = {
   cache: { tagTtlSeconds: 60, digestTtlSeconds: 86_400, negativeTtlSeconds: 10, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 },
   kubernetes: { enabled: 'auto', kubeconfig: '', secretTtlSeconds: 5 },
   logLevel: 'info',
+  audit: {
+    enabled: false,
+    intervalMinutes: 60,
+    namespaces: { include: [], exclude: [] },
+    maxSeries: 1000,
+    events: false,
+    lease: { name: 'pullguard-audit', namespace: '', durationSeconds: 60 },
+  },
 };
 
 const str = { type: 'string' } as const;
@@ -121,6 +145,15 @@ export const configSchema = obj({
   cache: obj({ tagTtlSeconds: nonNegInt, digestTtlSeconds: nonNegInt, negativeTtlSeconds: nonNegInt, maxEntries: posInt, maxBytes: posInt }),
   kubernetes: obj({ enabled: { enum: ['auto', true, false] }, kubeconfig: str, secretTtlSeconds: nonNegInt }),
   logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  audit: obj({
+    enabled: { type: 'boolean' },
+    // Fractions of a minute are for tests and demos; production intervals are tens of minutes.
+    intervalMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 10_080 },
+    namespaces: obj({ include: strings, exclude: strings }),
+    maxSeries: posInt,
+    events: { type: 'boolean' },
+    lease: obj({ name: { type: 'string', minLength: 1 }, namespace: str, durationSeconds: { type: 'integer', minimum: 1, maximum: 3600 } }),
+  }),
 });
 
 /** Command-line flags that win over the file. */

@@ -98,7 +98,7 @@ export interface Readiness {
   ready(): { ready: boolean; reasons: string[] };
 }
 
-export function buildOpsApp(deps: { metrics: WebhookDeps['metrics']; logger: Logger; readiness: Readiness }): FastifyInstance {
+export function buildOpsApp(deps: { metrics: WebhookDeps['metrics']; logger: Logger; readiness: Readiness; routes?: (app: FastifyInstance) => void }): FastifyInstance {
   const app = Fastify({ loggerInstance: deps.logger, logController: new LogController({ disableRequestLogging: true }) }) as unknown as FastifyInstance;
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -109,6 +109,8 @@ export function buildOpsApp(deps: { metrics: WebhookDeps['metrics']; logger: Log
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
+  // More read-only routes from other features (the continuous audit's GET /audit).
+  deps.routes?.(app);
   return app;
 }
 
@@ -121,7 +123,7 @@ export interface RunningServer {
 }
 
 /** Start both servers; reloads TLS on file changes; `close()` finishes in-flight reviews first. */
-export async function startServers(deps: WebhookDeps, opts: { tlsPollMs?: number } = {}): Promise<RunningServer> {
+export async function startServers(deps: WebhookDeps, opts: { tlsPollMs?: number; opsRoutes?: (app: FastifyInstance) => void } = {}): Promise<RunningServer> {
   const { config, logger, metrics } = deps;
   const tls = loadTls(config.server.tlsCertFile, config.server.tlsKeyFile);
   if (!tls.ok) throw new Error(tls.error);
@@ -131,6 +133,7 @@ export async function startServers(deps: WebhookDeps, opts: { tlsPollMs?: number
     metrics,
     logger,
     readiness: { ready: () => (closing ? { ready: false, reasons: ['shutting down'] } : { ready: true, reasons: [] }) },
+    ...(opts.opsRoutes ? { routes: opts.opsRoutes } : {}),
   });
   let watcher: TlsWatcher | undefined;
   try {

@@ -56,14 +56,29 @@ export async function runServe(args: string[]): Promise<number> {
   }
   for (const w of built.warnings) logger.warn({ warning: w }, 'configuration warning');
   const rt = built.runtime;
+  // The continuous audit (off by default): its own module, sharing the runtime's registry client and cache.
+  const { setupContinuousAudit } = await import('../audit/in-serve.ts');
+  const { checkerFor } = await import('./runtime.ts');
+  const audit = setupContinuousAudit(config, {
+    registry: rt.registry,
+    checkerFor: (registry) => checkerFor(config, { registry, cluster: rt.cluster, nodeCredentials: rt.nodeCredentials, fallbackPlatforms: rt.fallbackPlatforms }),
+    metricsRegistry: metrics.registry,
+    logger,
+  });
+  if (!audit.ok) {
+    logger.error({ error: audit.error }, 'invalid configuration');
+    await rt.close();
+    return EXIT_USAGE;
+  }
   let server;
   try {
-    server = await startServers({ config, checker: rt.checker, cluster: rt.cluster, metrics, logger });
+    server = await startServers({ config, checker: rt.checker, cluster: rt.cluster, metrics, logger }, audit.value ? { opsRoutes: audit.value.routes } : {});
   } catch (err) {
     logger.error({ error: (err as Error).message }, 'cannot start');
     await rt.close();
     return EXIT_USAGE;
   }
+  audit.value?.audit.start();
   logger.info({
     webhook: `https://${config.server.host}:${server.webhookPort}/validate`,
     ops: `http://${config.server.metricsHost}:${server.opsPort}`,
@@ -80,6 +95,7 @@ export async function runServe(args: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  await audit.value?.audit.stop();
   await server.close();
   await rt.close();
   logger.info('stopped');

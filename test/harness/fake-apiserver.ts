@@ -60,6 +60,10 @@ export interface FakeApiServer {
    * filled in. Served by the LIST endpoints, paginated by `limit` and `continue` like the real API server.
    */
   setWorkload(object: Record<string, unknown>): void;
+  /** coordination.k8s.io/v1 Leases by `namespace/name`, as stored (GET, POST, PUT with resourceVersion checks). */
+  leases: Map<string, Record<string, unknown>>;
+  /** core/v1 Events created (POST /api/v1/namespaces/NS/events), in order. */
+  events: Record<string, unknown>[];
   stop(): Promise<void>;
 }
 
@@ -88,6 +92,8 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
   const failures: { remaining: number; status: number; pathPrefix: string }[] = [];
   const requests: FakeRequest[] = [];
   const workloads = new Map<string, KubeObject>();
+  const leases = new Map<string, Record<string, unknown>>();
+  const events: Record<string, unknown>[] = [];
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -105,6 +111,18 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     if (failure) {
       failure.remaining--;
       return sendStatus(res, failure.status, failureReason(failure.status), `injected failure ${failure.status}`);
+    }
+    const writable = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/.exec(p) ?? /^\/api\/v1\/namespaces\/([^/]+)\/(events)$/.exec(p);
+    if (writable) {
+      if (forbidden.some((prefix) => p.startsWith(prefix))) return sendStatus(res, 403, 'Forbidden', `forbidden: User "${USER}" cannot ${req.method?.toLowerCase()} ${p}`);
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>) : {};
+        if (writable[2] === 'events') return createEvent(res, writable[1]!, body);
+        handleLease(req.method ?? 'GET', res, writable[1]!, writable[2], body);
+      });
+      return;
     }
     const listRoute = parseWorkloadListRoute(p);
     if (listRoute) {
@@ -144,6 +162,39 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
       return sendStatus(res, 404, 'NotFound', `${route.resource} "${route.name}" not found`, { name: route.name, kind: route.resource });
     }
     sendJson(res, 200, object);
+  }
+
+  function handleLease(method: string, res: http.ServerResponse, namespace: string, name: string | undefined, body: Record<string, unknown>): void {
+    const bodyMeta = (body['metadata'] ?? {}) as Record<string, unknown>;
+    if (method === 'POST' && name === undefined) {
+      const key = `${namespace}/${String(bodyMeta['name'])}`;
+      if (leases.has(key)) return sendStatus(res, 409, 'AlreadyExists', `leases.coordination.k8s.io "${String(bodyMeta['name'])}" already exists`, { name: String(bodyMeta['name']), kind: 'leases' });
+      const lease = { ...body, kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', metadata: { ...bodyMeta, ...meta(String(bodyMeta['name']), namespace, undefined) } };
+      leases.set(key, lease);
+      return sendJson(res, 201, lease);
+    }
+    const key = `${namespace}/${name}`;
+    const current = leases.get(key) as KubeObject | undefined;
+    if (!current) return sendStatus(res, 404, 'NotFound', `leases.coordination.k8s.io "${name}" not found`, { name, kind: 'leases' });
+    if (method === 'GET') return sendJson(res, 200, current);
+    if (method === 'PUT') {
+      // Optimistic concurrency, as the real API server does it: a stale resourceVersion is a 409 Conflict.
+      if (bodyMeta['resourceVersion'] !== current.metadata.resourceVersion) {
+        return sendStatus(res, 409, 'Conflict', `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, kind: 'leases' });
+      }
+      const lease = { ...body, kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', metadata: { ...bodyMeta, ...meta(name!, namespace, current) } };
+      leases.set(key, lease);
+      return sendJson(res, 200, lease);
+    }
+    return sendStatus(res, 405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+  }
+
+  function createEvent(res: http.ServerResponse, namespace: string, body: Record<string, unknown>): void {
+    const bodyMeta = (body['metadata'] ?? {}) as Record<string, unknown>;
+    const name = String(bodyMeta['name'] ?? `event.${randomUUID()}`);
+    const event = { ...body, kind: 'Event', apiVersion: 'v1', metadata: { ...bodyMeta, ...meta(name, namespace, undefined) } };
+    events.push(event);
+    sendJson(res, 201, event);
   }
 
   function sendWorkloadList(res: http.ServerResponse, url: URL, route: WorkloadListRoute): void {
@@ -223,6 +274,8 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     url: '',
     kubeconfigFile: '',
     requests,
+    leases,
+    events,
     kubeConfig() {
       const kc = new KubeConfig();
       kc.loadFromFile(api.kubeconfigFile);
