@@ -93,6 +93,7 @@ t.test('every config value set in the chart reaches config.yaml unchanged, integ
     cache: { tagTtlSeconds: 0, digestTtlSeconds: 604800, negativeTtlSeconds: 30, maxEntries: 250000, maxBytes: 1073741824 },
     kubernetes: { enabled: true, kubeconfig: '/etc/kube/config', secretTtlSeconds: 0 },
     logLevel: 'debug',
+    audit: { enabled: true, intervalMinutes: 30, namespaces: { include: ['team-*'], exclude: ['kube-system'] }, maxSeries: 500, events: true, lease: { name: 'audit-lock', namespace: 'ops', durationSeconds: 30 } },
   };
   const r = template({ config: custom });
   const { config } = configOf(r);
