@@ -9,6 +9,7 @@ import { planFrom } from './plan.ts';
 import { details, table, type Results } from './report.ts';
 import { coldLatency, herd, memory, memorySnapshot, warmLatency } from './scenarios.ts';
 import { startWorld, type World } from './world.ts';
+import { auditBench, auditPlan, auditTable } from './audit.ts';
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 
@@ -51,6 +52,10 @@ async function main(): Promise<number> {
     const herdResult = await herd(world, plan.herd);
     progress(`memory: ${plan.memory.reviews} reviews over ${plan.memory.images} images`);
     const mem = await memory(world, plan.memory);
+    // The audit brings its own registry, proxy and fake cluster: its counts must not mix with the scenarios above.
+    const auditOptions = auditPlan(process.env, plan.scale);
+    progress(`audit: pullguard audit -A over ${auditOptions.workloads} workloads of ${auditOptions.images} images`);
+    const audit = await auditBench(auditOptions);
     const results: Results = {
       meta: { date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), commit: commit(), pullguard: fromSource ? 'src/ (type-stripped)' : 'src/ compiled with tsc', loadAverage: { start: loadAtStart, end: loadavg()[0]! } },
       plan,
@@ -61,8 +66,8 @@ async function main(): Promise<number> {
       herd: herdResult,
       memory: mem,
     };
-    process.stdout.write(`\n${table(results)}\n\n${details(results)}\n`);
-    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`\n${table(results)}\n\n${details(results)}\n\n${auditTable(audit)}\n`);
+    writeFileSync(RESULTS, `${JSON.stringify({ ...results, audit }, null, 2)}\n`);
     process.stdout.write(`\nFigures written to ${RESULTS}\n`);
     return 0;
   } finally {
