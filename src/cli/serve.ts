@@ -5,8 +5,8 @@ import { EXIT_USAGE } from './output.ts';
 
 export const SERVE_USAGE = `Usage: pullguard serve [options]
 
-Runs the admission webhook (HTTPS, POST /validate) and the ops server (/healthz, /readyz, /metrics) until
-SIGTERM or SIGINT. Flags override the PULLGUARD_* environment variables, which override the config file.
+Runs the admission webhook (HTTPS, POST /validate) and the ops server (/healthz, /readyz, /metrics, and /audit
+when the config enables the continuous audit) until SIGTERM or SIGINT. Flags override the PULLGUARD_* environment variables, which override the config file.
 
 Options:
   --config FILE                 pullguard's config file (YAML)
