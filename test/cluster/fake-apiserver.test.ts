@@ -112,7 +112,7 @@ t.test('fake API server', async (t) => {
   });
 
   t.test('an unknown path is a NotFound Status', async (t) => {
-    const { status, body } = await getJson(api, '/apis/apps/v1/deployments');
+    const { status, body } = await getJson(api, '/apis/apps/v1/controllerrevisions');
     t.equal(status, 404);
     t.match(body, { kind: 'Status', reason: 'NotFound' });
   });
