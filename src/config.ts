@@ -43,6 +43,13 @@ export interface Config {
     /** For pod templates with no imagePullSecrets, use those of the ServiceAccount the template names. */
     serviceAccountSecrets: boolean;
   };
+  /** The kubelet's image credential providers, run as the nodes run them (README: Kubelet credential providers). */
+  credentialProviders: {
+    /** CredentialProviderConfig file or directory, as the kubelet's --image-credential-provider-config. '' = none. */
+    config: string;
+    /** Where the plugin executables are, as the kubelet's --image-credential-provider-bin-dir. */
+    binDir: string;
+  };
   platforms: {
     /** Candidate platforms when no node inventory is available. Empty = any platform is acceptable. */
     fallback: string[];
@@ -107,6 +114,7 @@ export const DEFAULT_CONFIG: Config = {
     nodeCredentialRegistries: ['*.dkr.ecr.*.amazonaws.com', '*.dkr.ecr.*.amazonaws.com.cn', 'gcr.io', '*.gcr.io', '*-docker.pkg.dev', '*.azurecr.io', '*.azurecr.cn'],
     serviceAccountSecrets: true,
   },
+  credentialProviders: { config: '', binDir: '' },
   platforms: { fallback: [], fromNodes: true },
   registry: { configFile: '', requestTimeoutMs: 4000 },
   cache: { tagTtlSeconds: 60, digestTtlSeconds: 86_400, negativeTtlSeconds: 10, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 },
@@ -140,6 +148,7 @@ export const configSchema = obj({
   modeLabel: { type: 'string', minLength: 1 },
   exclude: obj({ images: strings, registries: strings, namespaces: strings }),
   credentials: obj({ dockerConfigFiles: strings, nodeCredentialRegistries: strings, serviceAccountSecrets: { type: 'boolean' } }),
+  credentialProviders: obj({ config: str, binDir: str }),
   platforms: obj({ fallback: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$' } }, fromNodes: { type: 'boolean' } }),
   registry: obj({ configFile: str, requestTimeoutMs: posInt }),
   cache: obj({ tagTtlSeconds: nonNegInt, digestTtlSeconds: nonNegInt, negativeTtlSeconds: nonNegInt, maxEntries: posInt, maxBytes: posInt }),
@@ -167,6 +176,8 @@ export interface ConfigFlags {
   registryConfig?: string;
   platform?: string[];
   kubeconfig?: string;
+  imageCredentialProviderConfig?: string;
+  imageCredentialProviderBinDir?: string;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -232,6 +243,10 @@ function fromFlags(flags: ConfigFlags): Record<string, Json> {
   if (flags.registryConfig !== undefined) value['registry'] = { configFile: flags.registryConfig };
   if (flags.platform?.length) value['platforms'] = { fallback: flags.platform };
   if (flags.kubeconfig !== undefined) value['kubernetes'] = { kubeconfig: flags.kubeconfig, enabled: true };
+  const providers: Record<string, Json> = {};
+  if (flags.imageCredentialProviderConfig !== undefined) providers['config'] = flags.imageCredentialProviderConfig;
+  if (flags.imageCredentialProviderBinDir !== undefined) providers['binDir'] = flags.imageCredentialProviderBinDir;
+  if (Object.keys(providers).length > 0) value['credentialProviders'] = providers;
   return value;
 }
 

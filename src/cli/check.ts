@@ -24,6 +24,10 @@ Options:
   --registry-config FILE        per-registry settings: CA bundles, mirrors, plain HTTP
   --kubeconfig FILE             use the cluster: pull secrets of pods and ServiceAccounts, node platforms;
                                 objects without a namespace are in the kubeconfig context's namespace
+  --image-credential-provider-config FILE|DIR
+                                the kubelet's CredentialProviderConfig: run the same credential provider plugins
+  --image-credential-provider-bin-dir DIR
+                                where those plugin executables are
   --config FILE                 pullguard's config file
   --json                        print a JSON array (one object per image) instead of text
   -h, --help                    print this help

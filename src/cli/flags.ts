@@ -9,6 +9,9 @@ export const COMMON_OPTIONS = {
   'registry-config': { type: 'string' },
   platform: { type: 'string', multiple: true },
   kubeconfig: { type: 'string' },
+  // The kubelet's own flag names, so the nodes' values can be copied as they are.
+  'image-credential-provider-config': { type: 'string' },
+  'image-credential-provider-bin-dir': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -80,6 +83,8 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
   if (typeof values['registry-config'] === 'string') flags.registryConfig = values['registry-config'];
   if (Array.isArray(values['platform'])) flags.platform = platforms(values['platform'] as string[], errors);
   if (typeof values['kubeconfig'] === 'string') flags.kubeconfig = values['kubeconfig'];
+  if (typeof values['image-credential-provider-config'] === 'string') flags.imageCredentialProviderConfig = values['image-credential-provider-config'];
+  if (typeof values['image-credential-provider-bin-dir'] === 'string') flags.imageCredentialProviderBinDir = values['image-credential-provider-bin-dir'];
   if (errors.length > 0) return { ok: false, errors };
   return loadConfig({ ...(typeof values['config'] === 'string' ? { file: values['config'] } : {}), flags, env });
 }

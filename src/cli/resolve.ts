@@ -14,6 +14,10 @@ Options:
   --docker-config FILE          a docker config.json whose "auths" hold registry credentials (repeatable)
   --registry-config FILE        per-registry settings: CA bundles, mirrors, plain HTTP
   --kubeconfig FILE             take the platforms from the cluster's nodes instead
+  --image-credential-provider-config FILE|DIR
+                                the kubelet's CredentialProviderConfig: run the same credential provider plugins
+  --image-credential-provider-bin-dir DIR
+                                where those plugin executables are
   --config FILE                 pullguard's config file
   --json                        print a JSON array instead of text
   -h, --help                    print this help

@@ -9,6 +9,8 @@ import type { ClusterReader } from '../cluster/types.ts';
 import { loadKubeConfig } from '../cluster/kubeconfig.ts';
 import { createClusterReader, disconnectedClusterReader } from '../cluster/reader.ts';
 import { parseDockerConfigJson, type CredentialEntry } from '../credentials/dockerconfig.ts';
+import { loadCredentialProviderConfig } from '../credentials/provider-config.ts';
+import { createCredentialProviders, type CredentialProviders } from '../credentials/provider.ts';
 import { createRegistryClient, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryConfig, type RegistryObserver } from '../registry/index.ts';
 import type { Platform } from '../registry/index.ts';
 import { withResolutionCache } from '../registry/index.ts';
@@ -27,6 +29,8 @@ export interface Runtime {
   checker: Checker;
   nodeCredentials: CredentialEntry[];
   fallbackPlatforms: Platform[];
+  /** The kubelet credential provider plugins of credentialProviders.config, when set. */
+  credentialProviders?: CredentialProviders;
   close(): Promise<void>;
 }
 
@@ -109,8 +113,9 @@ function readRegistryConfig(config: Config, errors: string[]): RegistryConfig | 
 }
 
 /** The checker for a config, over an existing registry client and cluster reader. */
-export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cluster' | 'nodeCredentials' | 'fallbackPlatforms'>): Checker {
+export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cluster' | 'nodeCredentials' | 'fallbackPlatforms' | 'credentialProviders'>): Checker {
   return createChecker({
+    ...(parts.credentialProviders ? { credentialProviders: parts.credentialProviders } : {}),
     registry: parts.registry,
     cluster: parts.cluster,
     nodeCredentials: parts.nodeCredentials,
@@ -143,6 +148,8 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
   const registryConfig = readRegistryConfig(config, errors);
   const creds = readNodeCredentials(config.credentials.dockerConfigFiles);
   errors.push(...creds.errors);
+  const providerConfig = config.credentialProviders.config ? loadCredentialProviderConfig(config.credentialProviders.config, config.credentialProviders.binDir) : undefined;
+  if (providerConfig && !providerConfig.ok) errors.push(...providerConfig.errors);
   const fallbackPlatforms: Platform[] = [];
   for (const p of config.platforms.fallback) {
     const parsed = parsePlatform(p);
@@ -180,7 +187,9 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
     maxBytes: config.cache.maxBytes,
     ...(metrics ? { onEvent: (event: string) => metrics.cacheEvents.inc({ cache: 'resolution', event }) } : {}),
   });
-  const checker = checkerFor(config, { registry, cluster, nodeCredentials: creds.entries, fallbackPlatforms });
+  const credentialProviders = providerConfig?.ok ? createCredentialProviders(providerConfig.providers, { log: opts.log }) : undefined;
+  if (credentialProviders) opts.log.info({ providers: credentialProviders.providers.map((p) => p.name) }, 'running the kubelet credential provider plugins for the images they match');
+  const checker = checkerFor(config, { registry, cluster, nodeCredentials: creds.entries, fallbackPlatforms, credentialProviders });
   return {
     ok: true,
     warnings: creds.warnings,
@@ -190,8 +199,9 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
       checker,
       nodeCredentials: creds.entries,
       fallbackPlatforms,
+      ...(credentialProviders ? { credentialProviders } : {}),
       async close() {
-        await Promise.allSettled([registry.close(), cluster.close()]);
+        await Promise.allSettled([registry.close(), cluster.close(), credentialProviders?.close()]);
       },
     },
   };

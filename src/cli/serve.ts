@@ -19,6 +19,10 @@ Options:
   --registry-config FILE        per-registry settings: CA bundles, mirrors, plain HTTP
   --platform os/arch[/variant]  platforms to check when there is no node inventory (repeatable)
   --kubeconfig FILE             the API server to read pull secrets and nodes from (default: in-cluster)
+  --image-credential-provider-config FILE|DIR
+                                the kubelet's CredentialProviderConfig: run the same credential provider plugins
+  --image-credential-provider-bin-dir DIR
+                                where those plugin executables are
   -h, --help                    print this help
 `;
 

@@ -23,6 +23,7 @@ export type ReasonCode =
   | 'CachedOnNodes'
   | 'NeverPull'
   | 'NodeCredentialsAssumed'
+  | 'CredentialProviderUnavailable'
   | 'SecretsUnreadable'
   | 'RateLimited'
   | 'PullBudgetLow'
@@ -49,6 +50,8 @@ export const REASON_VERDICT: Readonly<Record<ReasonCode, Verdict>> = {
   NeverPull: 'unknown',
   // A registry whose credentials come from a kubelet credential provider (ECR/GCR/ACR) said 401 to us.
   NodeCredentialsAssumed: 'unknown',
+  // The registry wants credentials that a kubelet credential provider plugin supplies, and it gave pullguard none.
+  CredentialProviderUnavailable: 'unknown',
   // The registry wants credentials, and a pull secret the kubelet would use could not be read by pullguard.
   SecretsUnreadable: 'unknown',
   RateLimited: 'unknown',

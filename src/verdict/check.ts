@@ -5,6 +5,7 @@ import type { ClusterReader, Lookup, NodeInfo } from '../cluster/types.ts';
 import { buildKeyring, lookup, matchesRegistryGlob } from '../credentials/keyring.ts';
 import type { CredentialEntry } from '../credentials/dockerconfig.ts';
 import { credentialsFromSecret } from '../credentials/secret.ts';
+import type { CredentialProviders, ProviderOutcome } from '../credentials/provider.ts';
 import { parseReference, type Reference } from '../reference/reference.ts';
 import type { RegistryClient } from '../registry/index.ts';
 import { resolution, type Platform, type Resolution } from '../registry/index.ts';
@@ -31,6 +32,8 @@ export interface CheckerOptions {
   nodeCredentials: CredentialEntry[];
   /** Registries whose credentials the nodes' kubelet credential providers supply. */
   nodeCredentialRegistries: string[];
+  /** The nodes' kubelet credential provider plugins, run for the images they match. */
+  credentialProviders?: Pick<CredentialProviders, 'matches' | 'provide'>;
   serviceAccountSecrets: boolean;
   /** Candidate platforms when no node inventory is available (empty = any). */
   fallbackPlatforms: Platform[];
@@ -56,6 +59,25 @@ export function globToRegExp(pattern: string): RegExp {
 }
 
 const AUTH_REASONS = new Set(['AuthRequired', 'CredentialsRejected', 'AccessDenied']);
+
+/**
+ * An image a credential provider matches: a refusal proves nothing certain. When the provider gave nothing (slow,
+ * failed, service-account-token mode) we pulled without its credentials; when it answered, it answered with
+ * pullguard's identity (IRSA, Workload Identity...), not the node's. A repository the registry hides from us
+ * without the provider's credentials is no proof either. What a registry that let us in says (a missing tag, a
+ * missing repository) still stands: it is the same for every identity.
+ */
+export function withProviderGap(r: Resolution, provided: ProviderOutcome | undefined): Resolution {
+  if (!provided || provided.matched.length === 0) return r;
+  const gap = provided.unavailable.length > 0;
+  if (!AUTH_REASONS.has(r.reason) && !(gap && r.reason === 'RepositoryNotFound')) return r;
+  const parts = provided.unavailable.map((u) => `credential provider ${u.provider} ${u.why}`);
+  if (AUTH_REASONS.has(r.reason) && provided.entries.length > 0) {
+    const answered = provided.matched.filter((m) => !provided.unavailable.some((u) => u.provider === m));
+    parts.push(`the registry answered ${r.reason} to the credentials of credential provider ${answered.join(', ')}, which pullguard gets with its own identity; the nodes get theirs with their own`);
+  }
+  return { ...r, reason: 'CredentialProviderUnavailable', verdict: verdictOf('CredentialProviderUnavailable'), detail: parts.join('; ') };
+}
 
 /** Denials the kubelet never meets when it uses a cached image instead of pulling (policy IfNotPresent). */
 const PULL_DENIALS = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound', 'AuthRequired', 'CredentialsRejected', 'AccessDenied', 'InvalidPullSecret']);
@@ -174,6 +196,16 @@ export function createChecker(opts: CheckerOptions): Checker {
 
       // The API server gets at most half the time left, so a slow one still leaves the registry time to answer.
       const clusterDeadline = clock() + Math.max(0, deadline - clock()) * CLUSTER_READS_SHARE;
+            // Credential provider plugins run alongside the API server reads, within the same half of the time.
+      const provided = new Map<string, Promise<ProviderOutcome>>();
+      const providers = opts.credentialProviders;
+      if (providers) {
+        for (const { target, parsed: p } of toCheck) {
+          if (!p.ok || target.pullPolicy === 'Never') continue;
+          const key = `${p.reference.registry}/${p.reference.repository}`;
+          if (!provided.has(key) && providers.matches(p.reference)) provided.set(key, providers.provide(p.reference, clusterDeadline));
+        }
+      }
       const [secrets, platforms] = await Promise.all([readSecrets(spec, clusterDeadline), platformsFor(spec, clusterDeadline)]);
       const keyring = buildKeyring(secrets.entries, opts.nodeCredentials);
       const unreadable = secrets.notes.filter((n) => n.status === 'Unavailable' || n.status === 'Forbidden');
@@ -195,10 +227,20 @@ export function createChecker(opts: CheckerOptions): Checker {
         }
         let pending = byImage.get(ref.canonical);
         if (!pending) {
-          // Patterns are written like a credential provider's matchImages, which may carry a path.
-          const nodeCredentials = usesNodeCredentials(ref);
+          const fromProviders = provided.get(`${ref.registry}/${ref.repository}`);
+          // Patterns are written like a credential provider's matchImages, which may carry a path. An image a
+          // configured provider matches is checked with that provider's credentials instead of assumed.
+          const nodeCredentials = fromProviders === undefined && usesNodeCredentials(ref);
+          const resolveWith = async (): Promise<Resolution> => {
+            const outcome = await fromProviders;
+            // The kubelet's order (kuberuntime_image.go, master): pod secrets, then the node's docker config,
+            // then the provider plugins' auth merged into one keyring (plugins.go externalCredentialProviderKeyring).
+            const ring = outcome && outcome.entries.length > 0 ? buildKeyring(secrets.entries, opts.nodeCredentials, outcome.entries) : keyring;
+            const r = await opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(ring, ref), deadline, nodeCredentials });
+            return withProviderGap(r, outcome);
+          };
           pending = withDeadline(
-            opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(keyring, ref), deadline, nodeCredentials }),
+            resolveWith(),
             target.image,
             ref.canonical,
             deadline,

@@ -23,6 +23,7 @@ export type ReasonCode =
   | 'CachedOnNodes'
   | 'NeverPull'
   | 'NodeCredentialsAssumed'
+  | 'CredentialProviderUnavailable'
   | 'SecretsUnreadable'
   | 'RateLimited'
   | 'PullBudgetLow'
@@ -320,6 +321,14 @@ export const REASONS = {
     fix: () => 'No action needed if the nodes\' credential provider grants access to this registry.',
     short: () => 'uses node credentials',
     firstFix: () => one('fine if the nodes\' credentials grant access'),
+  },
+  CredentialProviderUnavailable: {
+    verdict: 'unknown',
+    meaning: 'a refusal for an image a configured kubelet credential provider matches, when that plugin was slow, failed, needs service-account tokens, or its credentials (got with pullguard\'s identity) were refused',
+    what: (f) => `${lead(f)}the registry requires credentials that a kubelet credential provider supplies, and pullguard could not get them: ${detail(f, 'the plugin gave none').replace(/\.$/, '')}.${said(f)}`,
+    fix: () => 'Not denied. Give pullguard the identity its credential provider needs (see README: Kubelet credential providers), or check the plugin on the nodes too.',
+    short: () => 'credential provider gave nothing usable',
+    firstFix: () => one('check pullguard\'s credential provider identity'),
   },
   SecretsUnreadable: {
     verdict: 'unknown',
