@@ -72,6 +72,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 configDir: /etc/pullguard
 tlsDir: /etc/pullguard-tls
 dockerConfigDir: /etc/pullguard-docker
+credentialProvidersDir: /var/lib/pullguard/credential-providers
 {{- end }}
 
 {{/*
@@ -95,6 +96,9 @@ the mounted certificate, the webhook's timeout, the registries file and the moun
 {{- $_ = set $credentials "dockerConfigFiles" $files }}
 {{- $_ = set $cfg "credentials" $credentials }}
 {{- end }}
+{{- if .Values.credentialProviders.enabled }}
+{{- $_ = set $cfg "credentialProviders" (dict "config" (printf "%s/credential-providers.yaml" $paths.configDir) "binDir" $paths.credentialProvidersDir) }}
+{{- end }}
 {{- toYaml $cfg }}
 {{- end }}
 
@@ -105,8 +109,22 @@ the mounted certificate, the webhook's timeout, the registries file and the moun
 {{- toYaml $file }}
 {{- end }}
 
+{{/* The image the credential provider plugins are copied from. */}}
+{{- define "pullguard.credentialProvidersImage" -}}
+{{- $img := .Values.credentialProviders.image }}
+{{- if $img.digest }}{{ printf "%s@%s" $img.repository $img.digest }}{{ else }}{{ printf "%s:%s" $img.repository $img.tag }}{{ end }}
+{{- end }}
+
 {{/* Checks across values that the JSON schema cannot express with a clear message. */}}
 {{- define "pullguard.validate" -}}
+{{- if .Values.credentialProviders.enabled }}
+{{- if not .Values.credentialProviders.config.providers }}
+{{- fail "credentialProviders.enabled needs credentialProviders.config.providers: the CredentialProviderConfig the nodes use" }}
+{{- end }}
+{{- if not .Values.credentialProviders.image.repository }}
+{{- fail "credentialProviders.enabled needs credentialProviders.image.repository: an image holding the plugin executables" }}
+{{- end }}
+{{- end }}
 {{- if and .Values.webhook.external (not .Values.webhook.url) }}
 {{- fail "webhook.external=true needs webhook.url: the API server must be told where the external webhook listens" }}
 {{- end }}
