@@ -11,6 +11,7 @@ import { configFrom, parse, COMMON_OPTIONS, SERVE_OPTIONS, CHECK_OPTIONS } from 
 import { buildRuntime } from '../../src/cli/runtime.ts';
 import { runResolve } from '../../src/cli/resolve.ts';
 import { withProviderGap } from '../../src/verdict/check.ts';
+import type { ProviderOutcome } from '../../src/credentials/provider.ts';
 import { resolution, type ReasonCode } from '../../src/registry/resolution.ts';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { pushImage } from '../harness/push.ts';
@@ -48,10 +49,10 @@ t.test('a provider config the kubelet would refuse stops start-up with the reaso
 });
 
 t.test('an auth refusal becomes CredentialProviderUnavailable only for images a provider matched', async (t) => {
-  const none = { matched: [], entries: [], unavailable: [] };
-  const failed = { matched: ['p'], entries: [], unavailable: [{ provider: 'p', why: 'exited with status 1' }] };
-  const answered = { matched: ['p'], entries: [{ key: 'r.io', source: 'credential provider p', username: 'AWS', password: 'x' }], unavailable: [] };
-  const cases: [string, ReasonCode, typeof none | undefined, ReasonCode][] = [
+  const none: ProviderOutcome = { matched: [], entries: [], unavailable: [] };
+  const failed: ProviderOutcome = { matched: ['p'], entries: [], unavailable: [{ provider: 'p', why: 'exited with status 1' }] };
+  const answered: ProviderOutcome = { matched: ['p'], entries: [{ key: 'r.io', source: 'credential provider p', username: 'AWS', password: 'x' }], unavailable: [] };
+  const cases: [string, ReasonCode, ProviderOutcome | undefined, ReasonCode][] = [
     ['no provider', 'AuthRequired', undefined, 'AuthRequired'],
     ['no provider matched', 'AuthRequired', none, 'AuthRequired'],
     ['provider failed, 401', 'AuthRequired', failed, 'CredentialProviderUnavailable'],
