@@ -30,7 +30,10 @@ export interface ProviderLog {
 export interface ProviderOutcome {
   /** Names of the providers whose matchImages match the image, in config order. */
   matched: string[];
-  /** Keyring entries from the providers that answered, in config order (the kubelet adds them in that order). */
+  /**
+   * Keyring entries from the providers that answered, in config order: the kubelet registers providers in config
+   * order and adds each one's auth to one keyring in turn (plugins.go, master; v1.33 and older sorted them by name).
+   */
   entries: CredentialEntry[];
   /** Matching providers that gave nothing usable, with a short reason safe to show to users. */
   unavailable: { provider: string; why: string }[];

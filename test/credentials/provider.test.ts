@@ -211,6 +211,22 @@ t.test('a plugin binary that cannot be executed is a failure, not a crash', asyn
   t.match(out.unavailable, [{ why: /could not run .*missing-binary \(ENOENT\)/ }]);
 });
 
+t.test('what is logged names the provider, the image and the registries, never a password or token', async (t) => {
+  const logged: unknown[] = [];
+  const log = { warn: (o: object) => logged.push(o), debug: (o: object) => logged.push(o) };
+  const good = spec({ auth: { 'r.example.com': { username: 'AWS', password: 'logged-never-1' } } });
+  const bad = spec({ args: ['--fail'], auth: { 'r.example.com': { username: 'AWS', password: 'logged-never-2' } } });
+  const p = createCredentialProviders([good, bad], { log });
+  open.push(p);
+  const out = await p.provide(ecr('logs'), far());
+  t.equal(out.entries[0]?.password, 'logged-never-1', 'the credential is handed over');
+  t.equal(logged.length, 2, 'one line per execution');
+  const of = (name: string) => logged.find((l) => (l as { provider?: string }).provider === name);
+  t.match(of(good.name), { provider: good.name, image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/logs', registries: ['r.example.com'] });
+  t.match(of(bad.name), { provider: bad.name, why: /exited with status 1/ });
+  t.notMatch(JSON.stringify(logged), /logged-never/);
+});
+
 t.test('stderr is reduced to one printable line with long token-like runs removed', async (t) => {
   t.equal(sanitiseStderr('\n  first line\nsecond'), 'first line');
   t.equal(sanitiseStderr(`token ${'A'.repeat(40)} rejected`), 'token [redacted] rejected');
