@@ -15,6 +15,7 @@ export interface Metrics {
   cacheEvents: Counter<'cache' | 'event'>;
   clusterRequests: Counter<'resource' | 'result'>;
   tlsReloads: Counter<'result'>;
+  credentialProviderExecs: Counter<'provider' | 'result'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -81,5 +82,6 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       registers,
     }),
     tlsReloads: new Counter({ name: 'pullguard_tls_reloads_total', help: 'Serving certificate reloads by result.', labelNames: ['result'], registers }),
+    credentialProviderExecs: new Counter({ name: 'pullguard_credential_provider_executions_total', help: 'Kubelet credential provider plugin executions by provider and result (ok, error).', labelNames: ['provider', 'result'], registers }),
   };
 }

@@ -187,7 +187,10 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
     maxBytes: config.cache.maxBytes,
     ...(metrics ? { onEvent: (event: string) => metrics.cacheEvents.inc({ cache: 'resolution', event }) } : {}),
   });
-  const credentialProviders = providerConfig?.ok ? createCredentialProviders(providerConfig.providers, { log: opts.log }) : undefined;
+  const execMetric = opts.metrics?.credentialProviderExecs;
+  const credentialProviders = providerConfig?.ok
+    ? createCredentialProviders(providerConfig.providers, { log: opts.log, ...(execMetric ? { onExec: (provider: string, result: string) => execMetric.inc({ provider, result }) } : {}) })
+    : undefined;
   if (credentialProviders) opts.log.info({ providers: credentialProviders.providers.map((p) => p.name) }, 'running the kubelet credential provider plugins for the images they match');
   const checker = checkerFor(config, { registry, cluster, nodeCredentials: creds.entries, fallbackPlatforms, credentialProviders });
   return {

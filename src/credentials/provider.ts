@@ -32,7 +32,7 @@ export interface ProviderOutcome {
   matched: string[];
   /**
    * Keyring entries from the providers that answered, in config order: the kubelet registers providers in config
-   * order and adds each one's auth to one keyring in turn (plugins.go, master; v1.33 and older sorted them by name).
+   * order and adds each one's auth to one keyring in turn (plugins.go, master; older releases sorted them by name).
    */
   entries: CredentialEntry[];
   /** Matching providers that gave nothing usable, with a short reason safe to show to users. */
@@ -108,9 +108,17 @@ class Provider {
     this.#clock = opts.clock ?? Date.now;
   }
 
-  /** isImageAllowed: any matchImages glob matches with URLsMatchStr. */
+  readonly #matchMemo = new Map<string, boolean>();
+
+  /** isImageAllowed: any matchImages glob matches with URLsMatchStr. Remembered: the same images come back. */
   matches(image: string): boolean {
-    return this.spec.matchImages.some((m) => urlsMatch(m, image));
+    let hit = this.#matchMemo.get(image);
+    if (hit === undefined) {
+      hit = this.spec.matchImages.some((m) => urlsMatch(m, image));
+      if (this.#matchMemo.size >= MAX_CACHE_ENTRIES) this.#matchMemo.clear();
+      this.#matchMemo.set(image, hit);
+    }
+    return hit;
   }
 
   /** Cached credentials for the image: by image, then by its registry, then global (getCachedCredentials). */

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import t from 'tap';
 import { pino } from 'pino';
 import { loadConfig, DEFAULT_CONFIG } from '../../src/config.ts';
+import { createMetrics } from '../../src/metrics.ts';
 import { configFrom, parse, COMMON_OPTIONS, SERVE_OPTIONS, CHECK_OPTIONS } from '../../src/cli/flags.ts';
 import { buildRuntime } from '../../src/cli/runtime.ts';
 import { runResolve } from '../../src/cli/resolve.ts';
@@ -46,6 +47,32 @@ t.test('a provider config the kubelet would refuse stops start-up with the reaso
   t.match(buildRuntime(config, { log: silent }), { ok: false, errors: [/plugin binary executable .*absent did not exist/] });
   config.credentialProviders = { config: bad, binDir: '' };
   t.match(buildRuntime(config, { log: silent }), { ok: false, errors: [/bin dir is not set/] });
+});
+
+t.test('plugin executions are counted by provider and result', async (t) => {
+  const bin = join(work.dir, 'metrics-bin');
+  mkdirSync(bin);
+  installFakePlugin(bin, 'good');
+  installFakePlugin(bin, 'bad');
+  const conf = join(work.dir, 'metrics-providers.json');
+  writeFileSync(conf, providerConfig([{ name: 'good', matchImages: ['127.0.0.1:1'] }, { name: 'bad', matchImages: ['127.0.0.1:1'], args: ['--fail'] }]));
+  const config = structuredClone(DEFAULT_CONFIG);
+  config.kubernetes.enabled = false;
+  config.registry.requestTimeoutMs = 500;
+  config.credentialProviders = { config: conf, binDir: bin };
+  const metrics = createMetrics({ defaultMetrics: false });
+  const built = buildRuntime(config, { log: silent, metrics });
+  if (!built.ok) return t.fail(built.errors.join('\n'));
+  try {
+    const target = { containerName: 'c', field: 'containers' as const, image: '127.0.0.1:1/team/app:1.0', fieldPath: 'spec.containers[0].image', pullPolicy: 'IfNotPresent' as const, pullPolicyDefaulted: false };
+    const { findings } = await built.runtime.checker.check({ namespace: 'demo', isTemplate: false, serviceAccountName: '', imagePullSecrets: [], nodeSelector: {} }, [target], Date.now() + 10_000);
+    t.equal(findings[0]?.resolution.verdict, 'unknown', 'a closed port: unknown');
+    const text = await metrics.registry.getSingleMetricAsString('pullguard_credential_provider_executions_total');
+    t.match(text, 'pullguard_credential_provider_executions_total{provider="good",result="ok"} 1');
+    t.match(text, 'pullguard_credential_provider_executions_total{provider="bad",result="error"} 1');
+  } finally {
+    await built.runtime.close();
+  }
 });
 
 t.test('an auth refusal becomes CredentialProviderUnavailable only for images a provider matched', async (t) => {
