@@ -295,7 +295,7 @@ function registryOf(image: string): string {
   return image.split('/')[0] ?? image;
 }
 
-const TOKEN_MODE_WHY = 'it uses service-account tokens (tokenAttributes, KEP-4412): the kubelet calls it with each pod\'s own token, which pullguard does not do yet';
+const TOKEN_MODE_WHY = 'needs service-account tokens (tokenAttributes, KEP-4412): the kubelet calls it with each pod\'s own token, which pullguard does not do yet';
 
 export function createCredentialProviders(specs: CredentialProviderSpec[], opts: CredentialProvidersOptions = {}): CredentialProviders {
   const providers = specs.map((s) => new Provider(s, opts));

@@ -11,6 +11,7 @@ import { Agent, request } from 'undici';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { pushImage } from '../harness/push.ts';
 import { startFakeApiServer, type FakeApiServer } from '../harness/fake-apiserver.ts';
+import { explain } from '../../src/verdict/explain.ts';
 import { executions, installFakePlugin, providerConfig, type ProviderEntry } from '../harness/credential-plugin-kit.ts';
 import { dockerConfigJson, makeDir, startPullguard, writeRegistryConfig, type Pullguard } from '../verdict/check-env.ts';
 
@@ -153,6 +154,9 @@ t.test('a slow, failing or wrongly versioned plugin, or one in service-account-t
     t.match(r.detail, c.says, c.repo);
     t.notMatch(JSON.stringify(out), /second line/, `${c.repo}: one stderr line at most`);
   }
+  const failed = (await withProviders.check(pod([`${ecr.host}/fails/app:1.0`]))).findings[0]!;
+  t.match(explain(failed), 'CredentialProviderUnavailable: the registry requires credentials that a kubelet credential provider supplies, and pullguard could not get them: credential provider failing-provider exited with status 1: fake plugin: AccessDeniedException: not authorized to perform ecr:GetAuthorizationToken.');
+  t.match(explain(failed), 'Not denied. Give pullguard the identity its credential provider needs');
 });
 
 t.test('credentials a provider got with pullguard\'s identity and the registry refused prove nothing about the node\'s', async (t) => {
