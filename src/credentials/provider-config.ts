@@ -4,7 +4,7 @@
 // plugin.go (apiVersions, RegisterCredentialProviderPlugins), master at 03db2278 / 01302639.
 import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import YAML from 'yaml';
 import { normalizeKey } from './keyring.ts';
 
@@ -69,8 +69,9 @@ export const credentialProviderConfigSchema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const validateDocument = ajv.compile(credentialProviderConfigSchema);
+// Compiled on first use: most runs configure no providers, and start-up time matters to the CLI.
+let validateDocument: ValidateFunction | undefined;
+const documentValidator = (): ValidateFunction => (validateDocument ??= new Ajv({ allErrors: true, strict: true }).compile(credentialProviderConfigSchema));
 
 interface RawProvider {
   name?: string;
@@ -127,7 +128,8 @@ export function parseProviderConfigText(text: string, source: string): { ok: tru
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     return { ok: false, errors: [`${source}: must be a CredentialProviderConfig object (apiVersion: kubelet.config.k8s.io/v1, kind: CredentialProviderConfig, providers: [...])`] };
   }
-  if (!validateDocument(doc)) return { ok: false, errors: ajvErrors(validateDocument.errors, source) };
+  const strictDecode = documentValidator();
+  if (!strictDecode(doc)) return { ok: false, errors: ajvErrors(strictDecode.errors, source) };
   const providers = ((doc as { providers?: RawProvider[] }).providers ?? []).map((p, i) => ({ ...p, source: `${source} (providers[${i}])` }));
   return { ok: true, providers };
 }

@@ -5,7 +5,7 @@
 // at 01302639. Answers never wait past the caller's deadline; a plugin that is slow or fails gives no credentials
 // and says why in one short line (never its stdout, which may hold secrets).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import type { CredentialEntry } from './dockerconfig.ts';
 import { urlsMatch } from './keyring.ts';
 import { parseGoDuration, type CredentialProviderSpec } from './provider-config.ts';
@@ -76,7 +76,8 @@ const responseSchema = {
     },
   },
 } as const;
-const validateResponse = new Ajv({ allErrors: false, strict: true }).compile(responseSchema);
+let responseValidator: ValidateFunction | undefined;
+const validateResponse = (doc: unknown): boolean => (responseValidator ??= new Ajv({ allErrors: false, strict: true }).compile(responseSchema))(doc);
 
 /** One line of a plugin's stderr fit for a user-facing message: printable, short, no long token-like runs. */
 export function sanitiseStderr(stderr: string): string {
@@ -260,7 +261,7 @@ class Provider {
       return { ok: false, why: `answered with apiVersion ${actual}, but the config says ${this.spec.apiVersion}` };
     }
     if (!validateResponse(doc)) {
-      const e = validateResponse.errors?.[0];
+      const e = responseValidator?.errors?.[0];
       const where = e?.instancePath ? e.instancePath.split('/').slice(0, 2).join('/') : '';
       return { ok: false, why: `answered with a CredentialProviderResponse the kubelet cannot decode (${where ? `${where}: ` : ''}${e?.keyword === 'additionalProperties' ? 'unknown field' : (e?.message ?? 'invalid')})` };
     }
