@@ -316,7 +316,7 @@ export const REASONS = {
   },
   NodeCredentialsAssumed: {
     verdict: 'unknown',
-    meaning: 'a 401 from a registry whose credentials come from the nodes\' credential provider (ECR, GCR, ACR…)',
+    meaning: 'a 401 from a registry whose credentials come from the nodes\' credential provider (ECR, GCR, ACR…) and no credential provider is configured for it',
     what: (f) => `${lead(f)}the registry requires credentials that the nodes' credential provider supplies; pullguard cannot check with them.${said(f)}`,
     fix: () => 'No action needed if the nodes\' credential provider grants access to this registry.',
     short: () => 'uses node credentials',
