@@ -33,3 +33,9 @@ t.test('an external webhook gets no in-cluster instructions', { skip }, async (t
   t.match(text, 'calling https://10.0.0.5:8443/validate');
   t.notMatch(text, 'rollout status');
 });
+
+t.test('the notes say how to check that the API server really calls pullguard (helm test)', { skip }, async (t) => {
+  t.match(enforce, 'helm test rel -n guard-system --logs');
+  t.match(enforce, '`helm install --wait` fails');
+  t.notMatch(notes({ tests: { enabled: false } }), 'helm test');
+});

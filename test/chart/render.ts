@@ -99,7 +99,7 @@ export async function templateAgainst(kubeconfig: string, values: Values = {}): 
   try {
     const file = join(dir, 'values.json');
     writeFileSync(file, JSON.stringify(values));
-    const args = ['template', release, chartDir, '--namespace', namespace, '--dry-run=server', '--disable-openapi-validation', '-f', file];
+    const args = ['template', release, chartDir, '--namespace', namespace, '--dry-run=server', '--disable-openapi-validation', '--skip-tests', '-f', file];
     const child = spawn(helmPath(), args, { env: { ...helmEnv, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -116,9 +116,12 @@ export async function templateAgainst(kubeconfig: string, values: Values = {}): 
   }
 }
 
-/** `helm template`; throws with helm's message when rendering fails. */
-export function template(values: Values = {}): Rendered {
-  const run = helm(['template', release, chartDir, '--namespace', namespace], values);
+/**
+ * `helm template`; throws with helm's message when rendering fails. The release's objects only, unless `tests`:
+ * the `helm test` hooks (templates/tests/) are applied by `helm test`, not by install or upgrade.
+ */
+export function template(values: Values = {}, { tests = false }: { tests?: boolean } = {}): Rendered {
+  const run = helm(['template', release, chartDir, '--namespace', namespace, ...(tests ? [] : ['--skip-tests'])], values);
   if (!run.ok) throw new Error(`helm template failed: ${run.stderr}`);
   return new Rendered(parseManifests(run.stdout));
 }
