@@ -4,20 +4,33 @@
 # name, and stay valid for more than a day; re-issues only the serving certificate when the CA is
 # still good; --force regenerates everything.
 #
-#   certs/dev-certs.sh [--force]
+#   certs/dev-certs.sh [--force] [--san IP:192.168.1.20] [--san DNS:dev.example] ...
+#   --san: an extra name for the serving certificate (repeatable), e.g. the address a cluster reaches you at
 #   env: OUT_DIR (default certs/out), SERVICE (default pullguard), NAMESPACE (default pullguard),
 #        DAYS (serving certificate lifetime, default 365)
 set -euo pipefail
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
 
 force=0
-for arg in "$@"; do
-  case "$arg" in
-    --force) force=1 ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "dev-certs.sh: unknown argument: $arg" >&2; usage >&2; exit 2 ;;
+extra_dns=() extra_ips=()
+add_san() {
+  case "$1" in
+    DNS:?*) [[ ${1#DNS:} =~ ^[A-Za-z0-9*]([-A-Za-z0-9.]*[A-Za-z0-9])?$ ]] && { extra_dns+=("${1#DNS:}"); return; } ;;
+    IP:?*) [[ ${1#IP:} =~ ^[0-9A-Fa-f.:]+$ ]] && { extra_ips+=("${1#IP:}"); return; } ;;
   esac
+  echo "dev-certs.sh: --san wants IP:<address> or DNS:<name>, got: $1" >&2
+  exit 2
+}
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --force) force=1 ;;
+    --san) [[ $# -ge 2 ]] || { echo "dev-certs.sh: --san needs a value" >&2; exit 2; }; add_san "$2"; shift ;;
+    --san=*) add_san "${1#--san=}" ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "dev-certs.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
 done
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,8 +43,8 @@ command -v openssl >/dev/null || { echo "dev-certs.sh: openssl not found" >&2; e
 
 ca_crt=$OUT_DIR/ca.crt ca_key=$OUT_DIR/ca.key tls_crt=$OUT_DIR/tls.crt tls_key=$OUT_DIR/tls.key
 
-dns_names=(localhost "$SERVICE" "$SERVICE.$NAMESPACE" "$SERVICE.$NAMESPACE.svc" "$SERVICE.$NAMESPACE.svc.cluster.local")
-ip_addresses=(127.0.0.1 ::1)
+dns_names=(localhost "$SERVICE" "$SERVICE.$NAMESPACE" "$SERVICE.$NAMESPACE.svc" "$SERVICE.$NAMESPACE.svc.cluster.local" ${extra_dns[@]+"${extra_dns[@]}"})
+ip_addresses=(127.0.0.1 ::1 ${extra_ips[@]+"${extra_ips[@]}"})
 
 # The CA is reused while it is complete and valid, so a caBundle already handed out keeps working.
 ca_current() {
@@ -48,6 +61,14 @@ tls_current() {
   [[ $(openssl x509 -in "$tls_crt" -noout -pubkey 2>/dev/null) == "$(openssl pkey -in "$tls_key" -pubout 2>/dev/null)" ]] || return 1
   # It must name this SERVICE/NAMESPACE.
   openssl x509 -in "$tls_crt" -noout -checkhost "$SERVICE.$NAMESPACE.svc" 2>/dev/null | grep -q 'does match' || return 1
+  # ...and every --san asked for this time.
+  local n
+  for n in ${extra_dns[@]+"${extra_dns[@]}"}; do
+    openssl x509 -in "$tls_crt" -noout -checkhost "$n" 2>/dev/null | grep -q 'does match' || return 1
+  done
+  for n in ${extra_ips[@]+"${extra_ips[@]}"}; do
+    openssl x509 -in "$tls_crt" -noout -checkip "$n" 2>/dev/null | grep -q 'does match' || return 1
+  done
 }
 
 reuse_ca=0
