@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // pullguard's command line: `serve` (the webhook), `resolve` (check images by name), `check` (check manifests),
 // `audit` (check what runs in a cluster).
+import { basename } from 'node:path';
 import { EXIT_CODES_TEXT, EXIT_USAGE } from './output.ts';
 
-const USAGE = `pullguard — stop ImagePullBackOff before it happens
+const USAGE_TEXT = `pullguard — stop ImagePullBackOff before it happens
 
 Usage:
   pullguard serve   [--config FILE] [--port N] [--metrics-port N] [--tls-cert FILE] [--tls-key FILE]
@@ -17,6 +18,13 @@ Usage:
 Run "pullguard COMMAND --help" for a command's options.
 
 ${EXIT_CODES_TEXT}`;
+
+// Installed as kubectl-pullguard too: kubectl runs it as `kubectl pullguard`, so the usage names what was typed.
+const program = basename(process.argv[1] ?? '').startsWith('kubectl-') ? 'kubectl pullguard' : 'pullguard';
+const indent = ' '.repeat(program.length - 'pullguard'.length);
+const USAGE = USAGE_TEXT.replace(/^( {2})pullguard /gm, `$1${program} `)
+  .replace(/^( {20})(?=\S)/gm, `$1${indent}`)
+  .replace('Run "pullguard', `Run "${program}`);
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

