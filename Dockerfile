@@ -4,7 +4,9 @@
 #          --build-arg REVISION="$(git rev-parse HEAD)" -t pullguard .
 
 # Every stage is Debian 12 (bookworm), so anything compiled at install time matches the runtime's libc.
-FROM node:24-bookworm-slim AS build
+# The build stage runs on the builder's own platform: tsc's output is the same JavaScript for every architecture, so
+# a multi-arch build (docker buildx --platform linux/amd64,linux/arm64) compiles once, without emulation.
+FROM --platform=$BUILDPLATFORM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Locked install. No install scripts: the only one is the `node` dev dependency fetching a second Node binary, and
@@ -14,6 +16,7 @@ COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build
 
+# Production dependencies are installed for the target platform (native add-ons, if any ever appear, must match).
 FROM node:24-bookworm-slim AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -156,3 +156,13 @@ t.test('the image runs Node with the environment the benchmark measured', async 
   const env = dockerfile.split('\n').find((l) => l.startsWith('ENV NODE_ENV=')) ?? '';
   for (const [k, v] of Object.entries(PRODUCTION_ENV)) t.ok(env.split(' ').includes(`${k}=${v}`), `${k}=${v}`);
 });
+
+t.test('a multi-arch build compiles once on the builder and installs runtime dependencies per target', async (t) => {
+  const fromLine = (s: Stage | undefined) => dockerfileText.split('\n').find((l) => s?.name !== undefined && l.startsWith('FROM ') && l.trim().endsWith(` AS ${s.name}`)) ?? '';
+  const platformOf = (s: Stage | undefined) => /--platform=(\S+)/.exec(fromLine(s))?.[1];
+  const build = stages.find((s) => runs(s).some((r) => /\bnpm run build\b/.test(r)));
+  const prod = stages.find((s) => runs(s).some((r) => /--omit=dev/.test(r)));
+  t.equal(platformOf(build), '$BUILDPLATFORM', 'tsc output does not depend on the architecture');
+  t.equal(platformOf(prod), undefined, 'node_modules for the target platform');
+  t.notMatch(dockerfileText.split('\n').filter((l) => l.startsWith('FROM')).at(-1), /--platform/, 'the runtime is the target platform');
+});
