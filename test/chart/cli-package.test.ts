@@ -43,6 +43,13 @@ t.test('engines names the Node versions CI tests (22 and 24) and nothing older t
   t.match(workflow, /node-version: \[22, 24\]|node: \[22, 24\]|node: \['22', '24'\]/, 'the CI matrix runs both');
 });
 
+t.test('the lockfile says the same engines and bins (npm ci warns EBADENGINE from the lock, not package.json)', async (t) => {
+  const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, Partial<PackageJson>> };
+  const root = lock.packages[''];
+  t.same(root?.engines, pkg.engines);
+  t.same(root?.bin, pkg.bin);
+});
+
 /** Runs `command` with stdin, a PATH led by `pathDir` and this process's node, and no kubeconfig. */
 async function run(command: string, args: string[], pathDir: string, stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const home = makeTempDir('kubectl-home');
