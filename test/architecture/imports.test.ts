@@ -60,9 +60,9 @@ t.test('there are no import cycles between files or folders', async (t) => {
   t.same(report.folderCycles, []);
 });
 
-// The bypasses are being routed through registry/index.ts on other branches (#9 items 1–2); until those land this
-// assertion is a todo whose diff lists every one left. Set it to false after merging them: then a bypass fails.
-const BYPASSES_PENDING = 'registry internals imported from outside, being removed on the reg and nodes branches' as string | false;
+// Since the reg branch landed there are none; set this to a reason string to turn the assertion into a todo
+// while a known bypass is being removed.
+const BYPASSES_PENDING = false as string | false;
 t.test('nothing outside src/registry imports its internals: registry/index.ts is the only door', async (t) => {
   t.same(report.registryBypasses, [], 'imports of src/registry files other than its index', BYPASSES_PENDING === false ? {} : { todo: BYPASSES_PENDING });
 });
