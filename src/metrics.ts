@@ -13,7 +13,6 @@ export interface Metrics {
   platformChecksSkipped: Counter<'reason'>;
   inflight: Gauge;
   cacheEvents: Counter<'cache' | 'event'>;
-  clusterRequests: Counter<'resource' | 'result'>;
   tlsReloads: Counter<'result'>;
   credentialProviderExecs: Counter<'provider' | 'result'>;
 }
@@ -73,12 +72,6 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'pullguard_cache_events_total',
       help: 'Resolution cache hits, misses, evictions and coalesced (singleflight) lookups.',
       labelNames: ['cache', 'event'],
-      registers,
-    }),
-    clusterRequests: new Counter({
-      name: 'pullguard_cluster_lookups_total',
-      help: 'API-server lookups by resource and result.',
-      labelNames: ['resource', 'result'],
       registers,
     }),
     tlsReloads: new Counter({ name: 'pullguard_tls_reloads_total', help: 'Serving certificate reloads by result.', labelNames: ['result'], registers }),

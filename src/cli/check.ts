@@ -224,7 +224,8 @@ export async function runCheck(args: string[], io: { out: NodeJS.WritableStream;
     return EXIT_USAGE;
   }
 
-  const log = pino({ level: process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn' }, process.stderr);
+  // Logs go where errors go: the caller's stream (stderr from main.ts; a buffer when a test runs it in process).
+  const log = pino({ level: process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn' }, io.err);
   const kubeconfig = typeof parsed.values['kubeconfig'] === 'string' ? parsed.values['kubeconfig'] : undefined;
   // Loaded once the arguments are known good: the registry and Kubernetes clients take a while to load.
   const { buildRuntime } = await import('./runtime.ts');

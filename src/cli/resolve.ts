@@ -47,7 +47,8 @@ export async function runResolve(args: string[], out: NodeJS.WritableStream = pr
     return EXIT_USAGE;
   }
   // resolve talks to registries only: no cluster, unless --kubeconfig asks for node platforms.
-  const log = pino({ level: process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn' }, process.stderr);
+  // Logs go where errors go: the caller's stream (stderr from main.ts; a buffer when a test runs it in process).
+  const log = pino({ level: process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn' }, err);
   // Loaded once the arguments are known good: the registry and Kubernetes clients take a while to load.
   const { buildRuntime } = await import('./runtime.ts');
   const built = buildRuntime(cfg.config, { log, connectCluster: typeof parsed.values['kubeconfig'] === 'string' });

@@ -4,8 +4,7 @@ import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubeConfig, V1Node, V1NodeList } from '@kubernetes/client-node';
 import { lookupFailure } from './api-error.ts';
 import { nodeInfoFromNode } from './node-info.ts';
-import type { ClusterLogger } from './reader.ts';
-import type { NodeInfo } from './types.ts';
+import type { ClusterLogger, NodeInfo } from './types.ts';
 
 export interface NodeInventory {
   /** The nodes; waits (bounded) for the first list, and is empty when nodes could not be listed. */

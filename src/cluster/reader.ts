@@ -17,14 +17,11 @@ import { lookupFailure } from './api-error.ts';
 import type { ApiTarget } from './api-error.ts';
 import { createLookupCache } from './lookup-cache.ts';
 import { startNodeInventory } from './node-inventory.ts';
-import type { ClusterReader, DockerSecret, Lookup, NodeInfo } from './types.ts';
+import type { ClusterLogger, ClusterReader, DockerSecret, Lookup, NodeInfo } from './types.ts';
 
-/** Pino-compatible: fields first, then the message. */
-export interface ClusterLogger {
-  warn(fields: object, message: string): void;
-  info(fields: object, message: string): void;
-  debug(fields: object, message: string): void;
-}
+// The logger shape lives in types.ts so node-inventory.ts need not import this file (which imports it); kept
+// exported from here for existing importers.
+export type { ClusterLogger } from './types.ts';
 
 export interface ClusterReaderOptions {
   /** How long an answer about a secret, service account or namespace is reused, in ms (default 5000; 0: never). */

@@ -35,3 +35,10 @@ export interface ClusterReader {
   getNamespaceLabels(namespace: string): Promise<Lookup<Record<string, string>>>;
   close(): Promise<void>;
 }
+
+/** Where src/cluster logs. Pino-compatible: fields first, then the message. */
+export interface ClusterLogger {
+  warn(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  debug(fields: object, message: string): void;
+}

@@ -1,6 +1,6 @@
 // A whole pullguard wired as in production (buildRuntime from a Config) against a real registry with images
 // pushed into it, and a fake API server with nodes, namespaces and pull secrets. Plus fixture helpers that keep
-// the real AdmissionReview envelopes from ../shared/fixtures and change only the images.
+// the real AdmissionReview envelopes from test/fixtures/admission and change only the images.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { pushImage } from '../harness/push.ts';
 import { startFakeApiServer, type FakeApiServer } from '../harness/fake-apiserver.ts';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
 
-export const FIXTURES = new URL('../../../shared/fixtures/admission/', import.meta.url);
+export const FIXTURES = new URL('../fixtures/admission/', import.meta.url);
 
 export function fixture(version: 'v1.20' | 'v1.26', name: string): Record<string, unknown> & { request: Record<string, unknown> & { object: Record<string, unknown> } } {
   return JSON.parse(readFileSync(new URL(`${version}/${name}.json`, FIXTURES), 'utf8'));

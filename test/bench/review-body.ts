@@ -1,11 +1,11 @@
-// AdmissionReview bodies for the bench: the real v1.26 Deployment envelope from the shared fixtures with only the
+// AdmissionReview bodies for the bench: the real v1.26 Deployment envelope from test/fixtures/admission with only the
 // uid and the container image changed. Bodies are spliced from string parts, so making one costs the load
 // generator next to nothing and every target (webhook or bare route) gets byte-for-byte the same shape.
 import { readFileSync } from 'node:fs';
 
 export const UID_MARKER = '@@bench-uid@@';
 const IMAGE_MARKER = '@@bench-image@@';
-const FIXTURE = new URL('../../../shared/fixtures/admission/v1.26/deployment.json', import.meta.url);
+const FIXTURE = new URL('../fixtures/admission/v1.26/deployment.json', import.meta.url);
 
 export type ReviewBody = (uid: string, image: string) => string;
 

@@ -1,14 +1,15 @@
-// `pullguard check -f FILE|DIR|-` run as CI runs it (a child process) against real registries: multi-document
+// `pullguard check -f FILE|DIR|-` against real registries, in process through runCheck's streams (one case
+// spawns the CLI as CI runs it, reading a real stdin pipe): multi-document
 // YAML, List kinds, directories, Helm output on stdin, where each problem is (file, line, document, object),
 // exit codes, and --kubeconfig against a fake API server for ServiceAccount pull secrets and node platforms.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { startFakeApiServer, type FakeApiServer } from '../harness/fake-apiserver.ts';
-import { closedPort, cli, lineOf, rows, startCliEnv, type CliEnv } from './env.ts';
+import { closedPort, cli, lineOf, rows, run, startCliEnv, type CliEnv } from './env.ts';
 
-// Every case spawns the CLI: Node start-up plus the registry and Kubernetes clients, seconds on a busy CI machine.
-t.setTimeout(600_000);
+// The spawned case pays Node start-up plus loading the registry and Kubernetes clients: seconds on a busy CI machine.
+t.setTimeout(300_000);
 
 let env: CliEnv;
 let api: FakeApiServer;
@@ -26,7 +27,9 @@ t.teardown(async () => {
 });
 
 const open = (name: string) => `${env.open.host}/${name}`;
-const check = (args: string[], input?: string) => cli(['check', '--registry-config', env.registryConfig, ...args], input === undefined ? {} : { input });
+const check = (args: string[], input?: string) => run(['check', '--registry-config', env.registryConfig, ...args], input === undefined ? {} : { input });
+/** The real entry point: `node src/cli/main.ts check ...` with the input on its stdin pipe. */
+const spawnCheck = (args: string[], input?: string) => cli(['check', '--registry-config', env.registryConfig, ...args], input === undefined ? {} : { input });
 
 interface Row {
   file: string;
@@ -201,7 +204,7 @@ t.test('a directory is read recursively, only .yaml, .yml and .json files, in na
   t.notMatch(r.stdout, /team\/never/, 'other files are not read');
 });
 
-t.test('-f - reads Helm output from stdin and names the template each document came from', async (t) => {
+t.test('-f - reads Helm output from stdin and names the template each document came from (spawned: a real stdin)', async (t) => {
   const rendered = `---
 # Source: shop/templates/serviceaccount.yaml
 apiVersion: v1
@@ -239,7 +242,7 @@ spec:
       image: ${open('team/app:1.0')}
   restartPolicy: Never
 `;
-  const human = await check(['-f', '-', '--platform', 'linux/amd64'], rendered);
+  const human = await spawnCheck(['-f', '-', '--platform', 'linux/amd64'], rendered);
   t.equal(human.code, 1, human.stderr);
   t.match(human.stdout, `DENY    <stdin>:${lineOf(rendered, 'team/app:1.9')} (document 2, shop/templates/deployment.yaml) Deployment/shop: container "shop"`);
   t.match(human.stdout, /2 images in 2 objects: 1 pull, 1 cannot be pulled, 0 could not be checked\n$/);
@@ -311,7 +314,7 @@ t.test('usage errors exit 3 with a clear message; --help exits 0', async (t) => 
   const flag = await check(['--filee', 'x.yaml']);
   t.equal(flag.code, 3);
   t.match(flag.stderr, /Unknown option '--filee'/);
-  const help = await cli(['check', '--help']);
+  const help = await run(['check', '--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /^Usage: pullguard check -f FILE\|DIR\|- /);
   for (const flag of ['--file', '--platform', '--docker-config', '--registry-config', '--kubeconfig', '--json']) t.match(help.stdout, flag);

@@ -1,10 +1,12 @@
-// The CLI as a user runs it: `node src/cli/main.ts ...` in a child process, against real registries (none,
+// The CLI as a user runs it: `node src/cli/main.ts ...` in a child process (cli), or the same commands in this
+// process (run, most cases: no Node start-up each), against real registries (none,
 // basic and token auth) with images pushed into them, configured only through files and flags.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { pushImage, type PushedImage } from '../harness/push.ts';
@@ -35,6 +37,46 @@ export function runNode(args: string[], opts: { input?: string; env?: Record<str
     });
     child.stdin?.end(opts.input ?? '');
   });
+}
+
+/** Collects what a command writes to one of its streams. */
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+/**
+ * Runs `pullguard resolve|check ...` in this process through the streams runResolve/runCheck take: the same code
+ * main.ts calls, without a Node start-up per case. The environment is the child's (no PULLGUARD_* or KUBECONFIG
+ * from the shell, plus `env`), and so is the working directory; an exception is exit 3 as in main.ts. Keep one
+ * spawned `cli()` case per command so the real entry point stays covered.
+ */
+export async function run(args: string[], opts: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+  const [command, ...rest] = args;
+  const out = new Capture();
+  const err = new Capture();
+  const saved = { ...process.env };
+  const cwd = process.cwd();
+  for (const k of Object.keys(process.env)) if (k.startsWith('PULLGUARD_') || k === 'KUBECONFIG') delete process.env[k];
+  Object.assign(process.env, opts.env);
+  process.chdir(opts.cwd ?? REPO);
+  let code: number;
+  try {
+    if (command === 'resolve') code = await (await import('../../src/cli/resolve.ts')).runResolve(rest, out, err);
+    else if (command === 'check') code = await (await import('../../src/cli/check.ts')).runCheck(rest, { out, err, stdin: () => opts.input ?? '' });
+    else throw new Error(`run() takes resolve or check; spawn ${String(command)} with cli()`);
+  } catch (e) {
+    err.write(`pullguard: ${(e as Error).stack ?? String(e)}\n`);
+    code = 3;
+  } finally {
+    process.chdir(cwd);
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+  return { code, stdout: out.text, stderr: err.text };
 }
 
 /** The 1-based line of the first line of `text` containing `needle`. */

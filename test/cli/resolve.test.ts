@@ -1,11 +1,12 @@
-// `pullguard resolve` run as a user runs it (a child process, flags and files only) against real registries:
+// `pullguard resolve` with flags and files only, against real registries, in process through runResolve's
+// streams (the first case spawns the CLI as a user runs it):
 // what it prints for each outcome, its --json shape, its exit codes, and that credentials never show.
 import t from 'tap';
 import { startLoopbackServer } from '../harness/loopback-server.ts';
-import { closedPort, cli, rows, startCliEnv, type CliEnv } from './env.ts';
+import { closedPort, cli, rows, run, startCliEnv, type CliEnv } from './env.ts';
 
-// Every case spawns the CLI: Node start-up plus the registry and Kubernetes clients, seconds on a busy CI machine.
-t.setTimeout(600_000);
+// The spawned case pays Node start-up plus loading the registry and Kubernetes clients: seconds on a busy CI machine.
+t.setTimeout(300_000);
 
 let env: CliEnv;
 t.before(async () => {
@@ -14,7 +15,7 @@ t.before(async () => {
 t.teardown(() => env?.close());
 
 const open = (name: string) => `${env.open.host}/${name}`;
-const resolve = (...args: string[]) => cli(['resolve', '--registry-config', env.registryConfig, ...args]);
+const resolve = (...args: string[]) => run(['resolve', '--registry-config', env.registryConfig, ...args]);
 
 interface Row {
   image: string;
@@ -29,8 +30,8 @@ interface Row {
   credentialUsed?: string;
 }
 
-t.test('an image that resolves prints ALLOW, the reason and its digest, and exits 0', async (t) => {
-  const r = await resolve(open('team/app:1.0'));
+t.test('an image that resolves prints ALLOW, the reason and its digest, and exits 0 (spawned: the real entry point)', async (t) => {
+  const r = await cli(['resolve', '--registry-config', env.registryConfig, open('team/app:1.0')]);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, new RegExp(`^ALLOW +${open('team/app:1.0')}  Resolved\\n`));
   t.match(r.stdout, `digest:    ${env.pushed['open/team/app:1.0']!.digest}`);
@@ -195,7 +196,7 @@ t.test('registry.requestTimeoutMs from --config bounds each registry request', a
   t.teardown(() => silent.stop());
   const config = env.file('short-timeout.yaml', 'registry:\n  requestTimeoutMs: 300\n');
   const registries = env.file('silent-registries.yaml', `registries:\n  "${silent.host}":\n    ca: ${env.open.caFile}\n`);
-  const r = await cli(['resolve', '--json', '--config', config, '--registry-config', registries, `${silent.host}/team/app:1.0`]);
+  const r = await run(['resolve', '--json', '--config', config, '--registry-config', registries, `${silent.host}/team/app:1.0`]);
   t.equal(r.code, 2, r.stdout + r.stderr);
   t.equal(rows<Row>(r)[0]?.reason, 'RegistryTimeout');
   t.ok(hangUps.length > 0, 'the registry was asked');
@@ -218,7 +219,7 @@ t.test('usage and configuration errors exit 3 with one clear line on stderr and 
     ['a config file that does not exist', ['resolve', '--config', '/nonexistent/pullguard.yaml', 'x'], /^pullguard resolve: config file \/nonexistent\/pullguard\.yaml: cannot read it \(ENOENT\)/],
   ];
   for (const [what, args, stderr] of cases) {
-    const r = await cli(args);
+    const r = await run(args);
     t.equal(r.code, 3, `${what}: exit 3`);
     t.match(r.stderr, stderr, `${what}: says so`);
     t.equal(r.stdout, '', `${what}: nothing on stdout`);
@@ -226,7 +227,7 @@ t.test('usage and configuration errors exit 3 with one clear line on stderr and 
 });
 
 t.test('--help prints the options and exit codes on stdout and exits 0', async (t) => {
-  const r = await cli(['resolve', '--help']);
+  const r = await run(['resolve', '--help']);
   t.equal(r.code, 0);
   t.match(r.stdout, /^Usage: pullguard resolve IMAGE\.\.\./);
   for (const flag of ['--platform', '--docker-config', '--registry-config', '--kubeconfig', '--json']) t.match(r.stdout, flag);
@@ -241,7 +242,7 @@ t.test('a relative ca: in the registry config is read next to that file, whereve
   const dir = mkdtempSync(join(tmpdir(), 'pullguard-relca-'));
   copyFileSync(env.open.caFile, join(dir, 'registry-ca.pem'));
   writeFileSync(join(dir, 'registries.yaml'), `registries:\n  "${env.open.host}":\n    ca: registry-ca.pem\n`);
-  const r = await cli(['resolve', '--registry-config', join(dir, 'registries.yaml'), open('team/app:1.0')], { cwd: tmpdir() });
+  const r = await run(['resolve', '--registry-config', join(dir, 'registries.yaml'), open('team/app:1.0')], { cwd: tmpdir() });
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /ALLOW/);
 });

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { defaultPullPolicy, newImages, podSpecOf, POD_SPEC_PATHS, type ContainerImage, type PodSpecView } from '../../src/workloads/podspec.ts';
 
-const FIXTURES = new URL('../../../shared/fixtures/admission/', import.meta.url);
+const FIXTURES = new URL('../fixtures/admission/', import.meta.url);
 
 interface Review {
   request: { kind: { kind: string }; operation: string; object: Record<string, unknown>; oldObject?: Record<string, unknown> | null };
