@@ -25,6 +25,23 @@ export interface Config {
     defaultTimeoutSeconds: number;
     /** How long graceful shutdown waits for in-flight reviews. */
     shutdownGraceMs: number;
+    /** /readyz fails while the serving certificate has less than this left (or has expired). */
+    tlsExpiryWindowSeconds: number;
+    /** A connection that has not sent its whole header block in this time is closed (slowloris). */
+    headersTimeoutMs: number;
+    /** A connection that has not sent its whole request (headers and body) in this time is closed. */
+    requestTimeoutMs: number;
+  };
+  /** Bounds on the work one review, and all of them together, may cause (README: Security model). */
+  limits: {
+    /** Distinct images resolved per review; the others are admitted unchecked, with a warning saying how many. */
+    imagesPerReview: number;
+    /** Image resolutions in flight across all reviews; the others wait, served review by review in turn. */
+    resolutionsInFlight: number;
+    /** AdmissionReview bodies nesting deeper than this are refused with 400 before they are parsed. */
+    jsonDepth: number;
+    /** Problems listed in one review's log line; the rest are counted (problemsNotLogged). */
+    problemsLogged: number;
   };
   /** Namespace label and workload annotation that override the mode: enforce | warn | off. */
   modeLabel: string;
@@ -106,7 +123,11 @@ export const DEFAULT_CONFIG: Config = {
     deadlineMarginMs: 1500,
     defaultTimeoutSeconds: 10,
     shutdownGraceMs: 10_000,
+    tlsExpiryWindowSeconds: 3600,
+    headersTimeoutMs: 5000,
+    requestTimeoutMs: 10_000,
   },
+  limits: { imagesPerReview: 200, resolutionsInFlight: 64, jsonDepth: 64, problemsLogged: 20 },
   modeLabel: 'pullguard.io/mode',
   exclude: { images: [], registries: [], namespaces: [] },
   credentials: {
@@ -144,6 +165,11 @@ export const configSchema = obj({
     host: str, port, metricsHost: str, metricsPort: port, tlsCertFile: str, tlsKeyFile: str,
     bodyLimitBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
     deadlineMarginMs: nonNegInt, defaultTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 30 }, shutdownGraceMs: nonNegInt,
+    tlsExpiryWindowSeconds: nonNegInt, headersTimeoutMs: { type: 'integer', minimum: 100 }, requestTimeoutMs: { type: 'integer', minimum: 100 },
+  }),
+  limits: obj({
+    imagesPerReview: { type: 'integer', minimum: 1, maximum: 100_000 }, resolutionsInFlight: { type: 'integer', minimum: 1, maximum: 10_000 },
+    jsonDepth: { type: 'integer', minimum: 16, maximum: 10_000 }, problemsLogged: { type: 'integer', minimum: 1, maximum: 10_000 },
   }),
   modeLabel: { type: 'string', minLength: 1 },
   exclude: obj({ images: strings, registries: strings, namespaces: strings }),

@@ -15,6 +15,39 @@ export interface Metrics {
   cacheEvents: Counter<'cache' | 'event'>;
   tlsReloads: Counter<'result'>;
   credentialProviderExecs: Counter<'provider' | 'result'>;
+  tlsCertificateExpiry: Gauge;
+  resolutionQueue: Gauge<'state'>;
+}
+
+/**
+ * Registries whose name may be a `host` label value as is; any other host is `other`. A label per raw host would
+ * let anyone who may create a Pod add series without bound (10,000 image hosts → 140k series, +260 MB RSS).
+ */
+export const WELL_KNOWN_REGISTRIES = [
+  'docker.io', 'registry-1.docker.io', 'index.docker.io', 'auth.docker.io', 'registry.k8s.io', 'k8s.gcr.io', 'ghcr.io', 'quay.io',
+  'gcr.io', '*.gcr.io', '*.pkg.dev', '*.amazonaws.com', '*.amazonaws.com.cn', 'public.ecr.aws', '*.azurecr.io', '*.azurecr.cn',
+  'mcr.microsoft.com', 'nvcr.io', 'registry.gitlab.com', 'docker.elastic.co', 'registry.access.redhat.com', 'registry.redhat.io',
+  'cgr.dev', '*.jfrog.io', 'icr.io', '*.icr.io', '*.ocir.io', 'registry.suse.com',
+];
+
+/**
+ * The `host` label for a registry host: itself when it is configured (the registry config names it) or well known,
+ * else `other`. A host under a `*.x` pattern is labelled with the pattern: anyone may write `a1.pkg.dev`.
+ */
+export function hostLabeller(configured: Iterable<string>): (host: string) => string {
+  const exact = new Set<string>();
+  const suffixes: string[] = [];
+  for (const p of [...WELL_KNOWN_REGISTRIES, ...configured]) {
+    const lower = p.toLowerCase();
+    if (lower.startsWith('*.')) suffixes.push(lower.slice(1));
+    else exact.add(lower);
+  }
+  return (host) => {
+    const lower = host.toLowerCase();
+    if (exact.has(lower)) return lower;
+    const suffix = suffixes.find((s) => lower.endsWith(s));
+    return suffix === undefined ? 'other' : `*${suffix}`;
+  };
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -74,7 +107,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       labelNames: ['cache', 'event'],
       registers,
     }),
-    tlsReloads: new Counter({ name: 'pullguard_tls_reloads_total', help: 'Serving certificate reloads by result.', labelNames: ['result'], registers }),
+    tlsReloads: new Counter({ name: 'pullguard_tls_reloads_total', help: 'Serving certificate reloads by result (error: the new files were refused and the old pair kept).', labelNames: ['result'], registers }),
+    tlsCertificateExpiry: new Gauge({ name: 'pullguard_tls_certificate_expiry_timestamp_seconds', help: 'When the serving certificate in use expires, seconds since the epoch.', registers }),
+    resolutionQueue: new Gauge({
+      name: 'pullguard_resolutions',
+      help: 'Image resolutions running now (state="running", at most limits.resolutionsInFlight) and waiting for a slot (state="queued").',
+      labelNames: ['state'],
+      registers,
+    }),
     credentialProviderExecs: new Counter({ name: 'pullguard_credential_provider_executions_total', help: 'Kubelet credential provider plugin executions by provider and result (ok, error).', labelNames: ['provider', 'result'], registers }),
   };
 }

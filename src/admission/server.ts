@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import type { Server } from 'node:https';
 import { admissionReviewOutSchema, admissionReviewSchema, parseTimeout, validateQuerySchema, type AdmissionReviewIn, type AdmissionReviewOut } from './schema.ts';
 import { review, type ReviewDeps } from './review.ts';
-import { loadTls, watchTls, type TlsMaterial, type TlsWatcher } from './tls.ts';
+import { certificateProblem, loadTls, watchTls, type TlsMaterial, type TlsWatcher } from './tls.ts';
+import { jsonDepthExceeds } from './json-depth.ts';
 
 export interface WebhookDeps extends ReviewDeps {
   logger: Logger;
@@ -20,23 +21,51 @@ function badRequest(message: string, code: string) {
   return { statusCode: 400, error: 'Bad Request', code, message };
 }
 
-export function buildWebhookApp(deps: WebhookDeps, https?: TlsMaterial): FastifyInstance {
+/**
+ * Node's own slow-client limits: a connection that has not sent its whole header block within headersTimeout, or
+ * its whole request within requestTimeout, is closed (slowloris). Node checks them every connectionsCheckingInterval
+ * (30 s by default, which let such connections live 75–90 s).
+ */
+export function slowClientLimits(server: { headersTimeoutMs: number; requestTimeoutMs: number }) {
+  const requestTimeout = server.requestTimeoutMs;
+  // Node refuses a headersTimeout above requestTimeout.
+  const headersTimeout = Math.min(server.headersTimeoutMs, requestTimeout);
+  return { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 2))) };
+}
+
+export function buildWebhookApp(deps: WebhookDeps, https?: Pick<TlsMaterial, 'cert' | 'key'>): FastifyInstance {
   const { config, metrics } = deps;
   const clock = deps.clock ?? Date.now;
+  const limits = slowClientLimits(config.server);
+  const nodeServer = { headersTimeout: limits.headersTimeout, connectionsCheckingInterval: limits.connectionsCheckingInterval };
   const app = Fastify({
     loggerInstance: deps.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    requestTimeout: 30_000,
+    requestTimeout: limits.requestTimeout,
     // Validate, never coerce: a uid of 7 is not the string "7".
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
-    ...(https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.2' as const } } : {}),
+    ...(https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.2' as const, ...nodeServer } } : { http: nodeServer }),
   }) as unknown as FastifyInstance;
 
   // The API server sends JSON only; anything else is a mistake worth naming.
   app.removeContentTypeParser('text/plain');
+  // Depth is checked on the raw text before JSON.parse: a 3 MB body of nested arrays otherwise blocks the event
+  // loop in the parser and the schema validator for over a second per request.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const maxDepth = config.limits.jsonDepth;
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string;
+    if (jsonDepthExceeds(text, maxDepth)) {
+      const err = Object.assign(new Error(`request body nests deeper than ${maxDepth} levels (limits.jsonDepth)`), { statusCode: 400, code: 'JsonTooDeep' });
+      done(err, undefined);
+      return;
+    }
+    parseJson(req, text, done);
+  });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) {
@@ -98,8 +127,13 @@ export interface Readiness {
   ready(): { ready: boolean; reasons: string[] };
 }
 
-export function buildOpsApp(deps: { metrics: WebhookDeps['metrics']; logger: Logger; readiness: Readiness; routes?: (app: FastifyInstance) => void }): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger, logController: new LogController({ disableRequestLogging: true }) }) as unknown as FastifyInstance;
+export function buildOpsApp(deps: { metrics: WebhookDeps['metrics']; logger: Logger; readiness: Readiness; routes?: (app: FastifyInstance) => void; server?: { headersTimeoutMs: number; requestTimeoutMs: number } }): FastifyInstance {
+  const limits = deps.server ? slowClientLimits(deps.server) : undefined;
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    ...(limits ? { requestTimeout: limits.requestTimeout, http: { headersTimeout: limits.headersTimeout, connectionsCheckingInterval: limits.connectionsCheckingInterval } } : {}),
+  }) as unknown as FastifyInstance;
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const r = deps.readiness.ready();
@@ -125,14 +159,24 @@ export interface RunningServer {
 /** Start both servers; reloads TLS on file changes; `close()` finishes in-flight reviews first. */
 export async function startServers(deps: WebhookDeps, opts: { tlsPollMs?: number; opsRoutes?: (app: FastifyInstance) => void } = {}): Promise<RunningServer> {
   const { config, logger, metrics } = deps;
-  const tls = loadTls(config.server.tlsCertFile, config.server.tlsKeyFile);
+  const clock = deps.clock ?? Date.now;
+  const tls = loadTls(config.server.tlsCertFile, config.server.tlsKeyFile, clock());
   if (!tls.ok) throw new Error(tls.error);
+  let serving = tls.material;
+  metrics.tlsCertificateExpiry.set(serving.notAfter / 1000);
   let closing = false;
-  const webhook = buildWebhookApp(deps, tls.material);
+  const expiryWindowMs = config.server.tlsExpiryWindowSeconds * 1000;
+  const webhook = buildWebhookApp(deps, serving);
   const ops = buildOpsApp({
     metrics,
     logger,
-    readiness: { ready: () => (closing ? { ready: false, reasons: ['shutting down'] } : { ready: true, reasons: [] }) },
+    server: config.server,
+    readiness: {
+      ready: () => {
+        const reasons = [...(closing ? ['shutting down'] : []), ...[certificateProblem(serving, expiryWindowMs, clock())].filter((r) => r !== undefined)];
+        return { ready: reasons.length === 0, reasons };
+      },
+    },
     ...(opts.opsRoutes ? { routes: opts.opsRoutes } : {}),
   });
   let watcher: TlsWatcher | undefined;
@@ -142,12 +186,20 @@ export async function startServers(deps: WebhookDeps, opts: { tlsPollMs?: number
     watcher = watchTls(config.server.tlsCertFile, config.server.tlsKeyFile, (load) => {
       if (!load.ok) {
         metrics.tlsReloads.inc({ result: 'error' });
-        logger.warn({ error: load.error }, 'TLS files changed but cannot be loaded; keeping the current certificate');
+        logger.error({ error: load.error, servingUntil: new Date(serving.notAfter).toISOString() }, 'TLS files changed but cannot be used; keeping the current certificate');
         return;
       }
-      (webhook.server as Server).setSecureContext({ cert: load.material.cert, key: load.material.key, minVersion: 'TLSv1.2' });
+      try {
+        (webhook.server as Server).setSecureContext({ cert: load.material.cert, key: load.material.key, minVersion: 'TLSv1.2' });
+      } catch (err) {
+        metrics.tlsReloads.inc({ result: 'error' });
+        logger.error({ error: (err as Error).message }, 'TLS files changed but cannot be used; keeping the current certificate');
+        return;
+      }
+      serving = load.material;
+      metrics.tlsCertificateExpiry.set(serving.notAfter / 1000);
       metrics.tlsReloads.inc({ result: 'ok' });
-      logger.info('TLS certificate reloaded');
+      logger.info({ notAfter: new Date(serving.notAfter).toISOString() }, 'TLS certificate reloaded');
     }, opts.tlsPollMs);
   } catch (err) {
     await Promise.allSettled([webhook.close(), ops.close()]);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import YAML from 'yaml';
 import type { Config } from '../config.ts';
-import type { Metrics } from '../metrics.ts';
+import { hostLabeller, type Metrics } from '../metrics.ts';
 import type { ClusterReader } from '../cluster/types.ts';
 import { loadKubeConfig } from '../cluster/kubeconfig.ts';
 import { createClusterReader, disconnectedClusterReader } from '../cluster/reader.ts';
@@ -37,17 +37,31 @@ export interface Runtime {
 /** errors: the configuration cannot be used; warnings: it can, but something in it will surprise the user. */
 export type RuntimeResult = { ok: true; runtime: Runtime; warnings: string[] } | { ok: false; errors: string[] };
 
-/** Prometheus hooks for the registry client; none when metrics are off (CLI). */
-export function registryObserver(metrics: Metrics | undefined): RegistryObserver | undefined {
+/** The hosts a registry config names (registries and their mirrors): these keep their own `host` label. */
+export function configuredHosts(config: Pick<RegistryConfig, 'registries'> | undefined): string[] {
+  if (!config) return [];
+  return Object.entries(config.registries).flatMap(([host, c]) => [host, ...(c.mirrors ?? []).map((m) => m.host)]);
+}
+
+/**
+ * Prometheus hooks for the registry client; none when metrics are off (CLI). Hosts that are neither configured nor
+ * well known share the label `other`, so image names cannot add series (see hostLabeller).
+ */
+export function registryObserver(metrics: Metrics | undefined, hosts: string[] = []): RegistryObserver | undefined {
   if (!metrics) return undefined;
+  const label = hostLabeller(hosts);
   return {
     request(e) {
-      metrics.registryRequests.inc({ host: e.host, operation: e.operation, method: e.method, status: e.status !== undefined ? String(e.status) : (e.error ?? 'error') });
-      metrics.registryRequestDuration.observe({ host: e.host, operation: e.operation }, e.durationMs / 1000);
+      const host = label(e.host);
+      // An error code is one of the transport's own few; a status is three digits (anything else: 'other').
+      const status = e.status !== undefined ? (e.status >= 100 && e.status <= 599 ? String(e.status) : 'other') : (e.error !== undefined && /^[A-Za-z_]{1,32}$/.test(e.error) ? e.error : 'error');
+      metrics.registryRequests.inc({ host, operation: e.operation, method: e.method, status });
+      metrics.registryRequestDuration.observe({ host, operation: e.operation }, e.durationMs / 1000);
     },
     rateLimit(e) {
-      if (e.remaining !== undefined) metrics.rateLimitRemaining.set({ host: e.host }, e.remaining);
-      if (e.limit !== undefined) metrics.rateLimitLimit.set({ host: e.host }, e.limit);
+      const host = label(e.host);
+      if (e.remaining !== undefined) metrics.rateLimitRemaining.set({ host }, e.remaining);
+      if (e.limit !== undefined) metrics.rateLimitLimit.set({ host }, e.limit);
     },
     pullBudgetLow() {
       metrics.platformChecksSkipped.inc({ reason: 'pull_budget' });
@@ -113,9 +127,17 @@ function readRegistryConfig(config: Config, errors: string[]): RegistryConfig | 
 }
 
 /** The checker for a config, over an existing registry client and cluster reader. */
-export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cluster' | 'nodeCredentials' | 'fallbackPlatforms' | 'credentialProviders'>): Checker {
+export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cluster' | 'nodeCredentials' | 'fallbackPlatforms' | 'credentialProviders'>, metrics?: Metrics): Checker {
   return createChecker({
     ...(parts.credentialProviders ? { credentialProviders: parts.credentialProviders } : {}),
+    imagesPerReview: config.limits.imagesPerReview,
+    resolutionsInFlight: config.limits.resolutionsInFlight,
+    ...(metrics ? {
+      onQueueChange: (s: { running: number; queued: number }) => {
+        metrics.resolutionQueue.set({ state: 'running' }, s.running);
+        metrics.resolutionQueue.set({ state: 'queued' }, s.queued);
+      },
+    } : {}),
     registry: parts.registry,
     cluster: parts.cluster,
     nodeCredentials: parts.nodeCredentials,
@@ -172,9 +194,11 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
     }
   }
   // `observer`: a command's own count of registry requests (the audit's progress line), beside the metrics.
-  const observer = bothObservers(registryObserver(opts.metrics), opts.observer);
+  const observer = bothObservers(registryObserver(opts.metrics, configuredHosts(registryConfig)), opts.observer);
   const client = createRegistryClient(registryConfig, {
     ...(observer ? { observer } : {}),
+    // Registry requests at debug, through the caller's (redacting) logger; URLs are redacted by the transport.
+    logger: opts.log,
   });
   const metrics = opts.metrics;
   // cache → 429 back-off → client: cached answers are still served while a registry is backed off.
@@ -192,7 +216,7 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
     ? createCredentialProviders(providerConfig.providers, { log: opts.log, ...(execMetric ? { onExec: (provider: string, result: string) => execMetric.inc({ provider, result }) } : {}) })
     : undefined;
   if (credentialProviders) opts.log.info({ providers: credentialProviders.providers.map((p) => p.name) }, 'running the kubelet credential provider plugins for the images they match');
-  const checker = checkerFor(config, { registry, cluster, nodeCredentials: creds.entries, fallbackPlatforms, credentialProviders });
+  const checker = checkerFor(config, { registry, cluster, nodeCredentials: creds.entries, fallbackPlatforms, credentialProviders }, metrics);
   return {
     ok: true,
     warnings: creds.warnings,

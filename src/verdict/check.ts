@@ -13,6 +13,7 @@ import { eligibleNodes, platformsOf, type SchedulingSpec } from './eligibility.t
 import type { Finding, ImageTarget, SecretNote } from './finding.ts';
 import { beforeDeadline as waitUntil, CLUSTER_READS_SHARE } from './deadline.ts';
 import { verdictOf } from './reasons.ts';
+import { createResolutionQueue, type QueueState } from './resolution-queue.ts';
 
 /** What the check needs to know of a pod spec; workloads' PodSpecView has this shape. */
 export interface PodPullSpec extends SchedulingSpec {
@@ -41,12 +42,24 @@ export interface CheckerOptions {
   excludeImages: string[];
   excludeRegistries: string[];
   clock?: () => number;
+  /** Distinct images resolved per review; the rest are not checked (admitted, with a warning). Default 200. */
+  imagesPerReview?: number;
+  /** Resolutions in flight across all reviews of this checker; the rest wait, in turn per review. Default 64. */
+  resolutionsInFlight?: number;
+  onQueueChange?: (s: QueueState) => void;
 }
 
 export interface CheckResult {
   findings: Finding[];
   excluded: ImageTarget[];
+  /** Beyond the per-review image limit: neither resolved nor judged. */
+  notChecked?: ImageTarget[];
+  /** Review-level warnings (e.g. how many images were not checked). */
+  notes?: string[];
 }
+
+export const DEFAULT_IMAGES_PER_REVIEW = 200;
+export const DEFAULT_RESOLUTIONS_IN_FLIGHT = 64;
 
 export interface Checker {
   check(spec: PodPullSpec, targets: ImageTarget[], deadline: number): Promise<CheckResult>;
@@ -99,6 +112,8 @@ export function cachedOnNodes(r: Resolution, nodes: string[], eligible: number):
 export function createChecker(opts: CheckerOptions): Checker {
   const clock = opts.clock ?? Date.now;
   const imageExclusions = opts.excludeImages.map(globToRegExp);
+  const imagesPerReview = opts.imagesPerReview ?? DEFAULT_IMAGES_PER_REVIEW;
+  const queue = createResolutionQueue(opts.resolutionsInFlight ?? DEFAULT_RESOLUTIONS_IN_FLIGHT, { clock, ...(opts.onQueueChange ? { onChange: opts.onQueueChange } : {}) });
 
   function excluded(target: ImageTarget, ref: Reference | undefined): boolean {
     if (imageExclusions.some((re) => re.test(target.image) || (ref !== undefined && re.test(ref.canonical)))) return true;
@@ -190,9 +205,28 @@ export function createChecker(opts: CheckerOptions): Checker {
   return {
     async check(spec, targets, deadline) {
       const parsed = targets.map((t) => ({ target: t, parsed: parseReference(t.image) }));
-      const toCheck = parsed.filter((p) => !excluded(p.target, p.parsed.ok ? p.parsed.reference : undefined));
-      const excludedTargets = parsed.filter((p) => !toCheck.includes(p)).map((p) => p.target);
-      if (toCheck.length === 0) return { findings: [], excluded: excludedTargets };
+      const included = parsed.filter((p) => !excluded(p.target, p.parsed.ok ? p.parsed.reference : undefined));
+      const excludedTargets = parsed.filter((p) => !included.includes(p)).map((p) => p.target);
+      // Bounded work per review: the first `imagesPerReview` distinct images that need the registry are resolved;
+      // every other one is left unchecked and said so (a 20,000-image review otherwise takes the pod's memory).
+      const distinct = new Set<string>();
+      const notChecked: ImageTarget[] = [];
+      const toCheck = included.filter((p) => {
+        if (!p.parsed.ok || p.target.pullPolicy === 'Never') return true;
+        const canonical = p.parsed.reference.canonical;
+        if (distinct.has(canonical)) return true;
+        if (distinct.size >= imagesPerReview) {
+          notChecked.push(p.target);
+          return false;
+        }
+        distinct.add(canonical);
+        return true;
+      });
+      const skipped = notChecked.length > 0 ? {
+        notChecked,
+        notes: [`pullguard: ${notChecked.length} of ${included.length} images were not checked (at most ${imagesPerReview} distinct images per review, limits.imagesPerReview); they are admitted unchecked`],
+      } : {};
+      if (toCheck.length === 0) return { findings: [], excluded: excludedTargets, ...skipped };
 
       // The API server gets at most half the time left, so a slow one still leaves the registry time to answer.
       const clusterDeadline = clock() + Math.max(0, deadline - clock()) * CLUSTER_READS_SHARE;
@@ -236,7 +270,14 @@ export function createChecker(opts: CheckerOptions): Checker {
             // The kubelet's order (kuberuntime_image.go, master): pod secrets, then the node's docker config,
             // then the provider plugins' auth merged into one keyring (plugins.go externalCredentialProviderKeyring).
             const ring = outcome && outcome.entries.length > 0 ? buildKeyring(secrets.entries, opts.nodeCredentials, outcome.entries) : keyring;
-            const r = await opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(ring, ref), deadline, nodeCredentials });
+            // Through the fair queue: the deadline goes down to the transport, which aborts each request at it; work
+            // not yet started when it passes is dropped (no AbortSignal: the client shares one lookup between reviews).
+            const r = await queue.run(
+              byImage,
+              deadline,
+              () => opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(ring, ref), deadline, nodeCredentials }),
+              () => resolution('RegistryTimeout', target.image, { reference: ref.canonical, detail: 'the review deadline was reached before a resolution slot was free (limits.resolutionsInFlight)' }),
+            );
             return withProviderGap(r, outcome);
           };
           pending = withDeadline(
@@ -254,7 +295,7 @@ export function createChecker(opts: CheckerOptions): Checker {
         }
         return { ...base, target, resolution: cachedOnNodes(r, cachedOn, platforms.nodes?.length ?? 0) };
       }));
-      return { findings, excluded: excludedTargets };
+      return { findings, excluded: excludedTargets, ...skipped };
     },
   };
 }

@@ -101,14 +101,19 @@ export async function reviewImages(r: ImageReview, deadline: number, deps: Revie
   if (mode.mode === 'off') return { mode, notes };
 
   const result = await deps.checker.check({ ...r.spec, namespace: r.namespace }, r.targets, deadline);
-  const decision = decide(result.findings, mode.mode as Mode, notes, r.uid !== undefined ? { uid: r.uid } : {});
+  const decision = decide(result.findings, mode.mode as Mode, [...notes, ...(result.notes ?? [])], r.uid !== undefined ? { uid: r.uid } : {});
   for (const f of result.findings) deps.metrics.verdicts.inc({ reason: f.resolution.reason, verdict: f.resolution.verdict });
+  if (result.notChecked?.length) deps.metrics.verdicts.inc({ reason: 'NotChecked', verdict: 'unknown' }, result.notChecked.length);
 
   const problems = [...decision.denied, ...decision.unknown];
   if (problems.length > 0) {
+    // One log line per review, bounded: the first problems in full, the rest counted.
+    const logged = Math.min(problems.length, deps.config.limits.problemsLogged);
     log.info({
       kind: r.kind, namespace: r.namespace, name: r.name, dryRun: r.dryRun === true, mode: mode.mode, modeSource: mode.source, allowed: decision.allowed,
-      problems: problems.map((f) => ({ container: f.target.containerName, field: f.target.fieldPath, image: f.resolution.image, reason: f.resolution.reason, verdict: f.resolution.verdict, explanation: explain(f) })),
+      ...(logged < problems.length ? { problemsNotLogged: problems.length - logged } : {}),
+      ...(result.notChecked?.length ? { imagesNotChecked: result.notChecked.length } : {}),
+      problems: problems.slice(0, logged).map((f) => ({ container: f.target.containerName, field: f.target.fieldPath, image: f.resolution.image, reason: f.resolution.reason, verdict: f.resolution.verdict, explanation: explain(f) })),
     }, decision.allowed ? 'admitted with warnings' : 'denied');
   } else {
     log.debug({ kind: r.kind, namespace: r.namespace, images: result.findings.length, excluded: result.excluded.length }, 'all images resolve');
