@@ -14,32 +14,54 @@ export interface ResolutionQueue {
 }
 
 interface Job {
+  deadline: number;
   start(): void;
+  late(): void;
 }
 
 interface Group {
   jobs: Job[];
+  running: number;
+  /** When it last got a slot (a turn number; 0: never). */
+  servedAt: number;
   timer: NodeJS.Timeout | undefined;
-  expire(): void;
 }
 
 export function createResolutionQueue(limit: number, opts: { clock?: () => number; onChange?: (s: QueueState) => void } = {}): ResolutionQueue {
   const clock = opts.clock ?? Date.now;
-  // Insertion order is the turn order: a review that got a slot goes to the back.
+  // A review stays here while it has work queued or running. The next slot goes to the review served longest ago
+  // (or never; among those, the one that came first).
   const groups = new Map<object, Group>();
+  let turn = 0;
   let running = 0;
   let queued = 0;
   const changed = () => opts.onChange?.({ running, queued });
 
+  function forget(review: object, group: Group): void {
+    if (group.jobs.length > 0 || group.running > 0) return;
+    clearTimeout(group.timer);
+    if (groups.get(review) === group) groups.delete(review);
+  }
+
   function pump(): void {
-    while (running < limit && groups.size > 0) {
-      const [review, group] = groups.entries().next().value as [object, Group];
-      groups.delete(review);
+    while (running < limit && queued > 0) {
+      let next: [object, Group] | undefined;
+      for (const entry of groups) {
+        if (entry[1].jobs.length > 0 && (next === undefined || entry[1].servedAt < next[1].servedAt)) next = entry;
+      }
+      if (!next) break;
+      const [review, group] = next;
+      group.servedAt = ++turn;
       const job = group.jobs.shift()!;
       queued--;
-      if (group.jobs.length > 0) groups.set(review, group);
-      else clearTimeout(group.timer);
+      // Its deadline may pass while the slot was being freed (the abort at the deadline frees it).
+      if (job.deadline - clock() <= 0) {
+        job.late();
+        forget(review, group);
+        continue;
+      }
       running++;
+      group.running++;
       job.start();
     }
     changed();
@@ -49,8 +71,23 @@ export function createResolutionQueue(limit: number, opts: { clock?: () => numbe
     state: () => ({ running, queued }),
     run<T>(review: object, deadline: number, task: () => Promise<T>, late: () => T): Promise<T> {
       if (deadline - clock() <= 0) return Promise.resolve(late());
+      let group = groups.get(review);
+      if (!group) {
+        const g: Group = { jobs: [], running: 0, servedAt: 0, timer: undefined };
+        // At the deadline, whatever of this review still waits gets its late answer and never starts.
+        g.timer = setTimeout(() => {
+          queued -= g.jobs.length;
+          for (const j of g.jobs.splice(0)) j.late();
+          forget(review, g);
+          changed();
+        }, deadline - clock());
+        groups.set(review, g);
+        group = g;
+      }
+      const owner = group;
       return new Promise<T>((resolve) => {
-        const job: Job & { late(): void } = {
+        owner.jobs.push({
+          deadline,
           start() {
             let p: Promise<T>;
             try {
@@ -60,29 +97,13 @@ export function createResolutionQueue(limit: number, opts: { clock?: () => numbe
             }
             p.then(resolve, () => resolve(late())).finally(() => {
               running--;
+              owner.running--;
+              forget(review, owner);
               pump();
             });
           },
           late: () => resolve(late()),
-        };
-        let group = groups.get(review);
-        if (!group) {
-          const g: Group = {
-            jobs: [],
-            timer: undefined,
-            expire() {
-              if (groups.get(review) !== g) return;
-              groups.delete(review);
-              queued -= g.jobs.length;
-              for (const j of g.jobs.splice(0)) (j as typeof job).late();
-              changed();
-            },
-          };
-          g.timer = setTimeout(() => g.expire(), deadline - clock());
-          group = g;
-          groups.set(review, group);
-        }
-        group.jobs.push(job);
+        });
         queued++;
         pump();
       });

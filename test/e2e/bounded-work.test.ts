@@ -1,0 +1,149 @@
+// Attack 1 of the hostile-input issue, exhausting the pod: one review of 20,000 distinct images, a body of deeply
+// nested arrays, a registry that stalls while reviews queue up. Work per review and in total stays bounded, the
+// answer comes by the deadline, work not started by then never starts, and the log line stays small.
+import t from 'tap';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { startEnv, type Env } from '../admission/env.ts';
+import { jsonDepthExceeds } from '../../src/admission/json-depth.ts';
+import { createResolutionQueue } from '../../src/verdict/resolution-queue.ts';
+import { podReview, type ReviewAnswer } from './reviews.ts';
+
+const lines: string[] = [];
+const sink = new Writable({
+  write(chunk, _e, done) {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    done();
+  },
+});
+
+let env: Env;
+t.before(async () => {
+  env = await startEnv(() => {}, { logger: pino({ level: 'info' }, sink) });
+});
+t.teardown(() => env?.close());
+
+t.test('a review of 20,000 distinct images resolves at most limits.imagesPerReview of them and says how many it did not check', async (t) => {
+  const images = [env.proxied('team/app:1.0'), ...Array.from({ length: 19_999 }, (_, i) => env.proxied(`team/app:missing-${i}`))];
+  const app = env.app({ limits: { ...env.config.limits, imagesPerReview: 5, problemsLogged: 2 } });
+  env.proxy.reset();
+  lines.length = 0;
+  const body = JSON.stringify(podReview(images));
+  t.ok(body.length > 1_000_000, `the review is ${body.length} bytes`);
+  const res = await app.inject({ method: 'POST', url: '/validate?timeout=10s', payload: body, headers: { 'content-type': 'application/json' } });
+  t.equal(res.statusCode, 200);
+  const out = res.json<ReviewAnswer>();
+  t.equal(out.response.allowed, false, 'the checked images that are missing are still denied');
+  t.match(out.response.status?.message, /TagNotFound/);
+  t.match(out.response.warnings, [/19995 of 20000 images were not checked \(at most 5 distinct images per review, limits\.imagesPerReview\)/]);
+  // 5 images: a ping, HEAD/GET of the manifest (and of the index's children) and tags/list; never thousands.
+  const tags = new Set(env.proxy.requests.map((r) => /\/manifests\/([^?]+)/.exec(r.path)?.[1]).filter((tag) => tag !== undefined && !tag.startsWith('sha256:')));
+  t.equal(tags.size, 5, `tags asked for: ${[...tags].join(', ')}`);
+  t.ok(env.proxy.requests.length <= 50, `${env.proxy.requests.length} registry requests`);
+
+  const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'denied');
+  t.ok(logged, 'the denial is logged');
+  t.equal((logged?.['problems'] as unknown[]).length, 2, 'problems listed up to limits.problemsLogged');
+  t.equal(logged?.['problemsNotLogged'], 2, 'the rest are counted');
+  t.equal(logged?.['imagesNotChecked'], 19_995);
+  const longest = Math.max(...lines.map((l) => l.length));
+  t.ok(longest < 16_384, `longest log line ${longest} bytes`);
+  const verdicts = await env.metrics.registry.getSingleMetric('pullguard_image_verdicts_total')!.get();
+  t.equal(verdicts.values.find((v) => v.labels['reason'] === 'NotChecked')?.value, 19_995, 'the unchecked images are counted');
+});
+
+t.test('images repeated in a review count once toward the limit', async (t) => {
+  const app = env.app({ limits: { ...env.config.limits, imagesPerReview: 2 } });
+  const images = [env.image('team/app:1.0'), env.image('team/app:1.0'), env.image('team/sidecar:1.0'), env.image('team/app:1.0')];
+  const res = await app.inject({ method: 'POST', url: '/validate?timeout=10s', payload: podReview(images) });
+  const out = res.json<ReviewAnswer>();
+  t.equal(out.response.allowed, true);
+  t.notOk(out.response.warnings?.some((w) => /not checked/.test(w)), 'nothing left unchecked');
+});
+
+t.test('a body nested deeper than limits.jsonDepth is refused before it is parsed', async (t) => {
+  const app = env.app();
+  const cases: { name: string; body: string }[] = [
+    { name: '3 MB of nested arrays', body: '['.repeat(1_500_000) + ']'.repeat(1_500_000) },
+    { name: 'an AdmissionReview whose object nests 1,000 deep', body: JSON.stringify(podReview([env.image('team/app:1.0')])).replace('"spec":{', `"deep":${'['.repeat(1000)}${']'.repeat(1000)},"spec":{`) },
+    { name: 'objects nested 100 deep', body: '{"a":'.repeat(100) + '1' + '}'.repeat(100) },
+  ];
+  for (const c of cases) {
+    const res = await app.inject({ method: 'POST', url: '/validate', payload: c.body, headers: { 'content-type': 'application/json' } });
+    t.equal(res.statusCode, 400, c.name);
+    t.match(res.json(), { code: 'JsonTooDeep', message: /nests deeper than 64 levels/ }, c.name);
+  }
+  const ok = await app.inject({ method: 'POST', url: '/validate?timeout=10s', payload: JSON.stringify(podReview([env.image('team/app:1.0')])).replace('"spec":{', `"deep":${'['.repeat(40)}"]]]]"${']'.repeat(40)},"spec":{`), headers: { 'content-type': 'application/json' } });
+  t.equal(ok.statusCode, 200, 'a review nesting 40 deep (brackets inside strings do not count) is answered');
+  t.equal(ok.json<ReviewAnswer>().response.allowed, true);
+});
+
+t.test('json depth is measured on the raw text', async (t) => {
+  const cases: [string, number, boolean][] = [
+    ['[[[]]]', 3, false],
+    ['[[[[]]]]', 3, true],
+    ['{"a":{"b":{}}}', 3, false],
+    ['{"a":{"b":{"c":{}}}}', 3, true],
+    ['["[[[[[[", "{{{{{{"]', 1, false],
+    ['["\\"[[[[", 1]', 1, false],
+    ['["\\\\", [[1]]]', 2, true],
+    ['[],[],[],[]', 1, false],
+  ];
+  for (const [text, max, exceeds] of cases) t.equal(jsonDepthExceeds(text, max), exceeds, `${text} deeper than ${max}: ${exceeds}`);
+});
+
+t.test('with the registry stalling, work queued behind the in-flight limit never starts after the deadline', async (t) => {
+  const app = env.app({ limits: { ...env.config.limits, resolutionsInFlight: 1 } });
+  env.proxy.reset();
+  env.proxy.setFault({ kind: 'stall' });
+  t.teardown(() => env.proxy.reset());
+  const images = ['team/app:stall-a', 'team/app:stall-b', 'team/app:stall-c'].map((i) => env.proxied(i));
+  const res = await app.inject({ method: 'POST', url: '/validate?timeout=3s', payload: podReview(images) });
+  const out = res.json<ReviewAnswer>();
+  t.equal(out.response.allowed, true, 'unknown is admitted');
+  t.match(out.response.warnings?.join('\n'), /RegistryTimeout|did not answer|timed out|deadline/i);
+  await new Promise((r) => setTimeout(r, 500));
+  const asked = env.proxy.requests.map((r) => r.path);
+  t.notOk(asked.some((p) => p.includes('stall-b') || p.includes('stall-c')), `only the first image reached the registry: ${asked.join(', ')}`);
+});
+
+t.test('the in-flight limit is shared in turn between reviews, and queued work past its deadline gets the late answer', async (t) => {
+  const queue = createResolutionQueue(2);
+  const started: string[] = [];
+  let running = 0;
+  let most = 0;
+  const release: (() => void)[] = [];
+  const task = (name: string) => () => {
+    started.push(name);
+    most = Math.max(most, ++running);
+    return new Promise<string>((resolve) => release.push(() => { running--; resolve(name); }));
+  };
+  const big = {};
+  const small = {};
+  const far = Date.now() + 60_000;
+  const bigJobs = Array.from({ length: 6 }, (_, i) => queue.run(big, far, task(`big-${i}`), () => 'late'));
+  const smallJob = queue.run(small, far, task('small-0'), () => 'late');
+  t.same(started, ['big-0', 'big-1'], 'two slots');
+  t.same(queue.state(), { running: 2, queued: 5 });
+  release.shift()!();
+  await new Promise((r) => setImmediate(r));
+  t.same(started, ['big-0', 'big-1', 'small-0'], 'the small review takes the next free slot, ahead of the big one\'s queue');
+  while (release.length > 0) {
+    release.shift()!();
+    await new Promise((r) => setImmediate(r));
+  }
+  t.same(await Promise.all(bigJobs), bigJobs.map((_, i) => `big-${i}`));
+  t.equal(await smallJob, 'small-0');
+  t.equal(most, 2, 'never more than the limit at once');
+
+  const blocker = queue.run({}, far, task('blocker-0'), () => 'late');
+  const blocker2 = queue.run({}, far, task('blocker-1'), () => 'late');
+  const soon = {};
+  const late = await queue.run(soon, Date.now() + 50, task('never'), () => 'late');
+  t.equal(late, 'late', 'the deadline passed while it waited');
+  t.notOk(started.includes('never'), 'and it never started');
+  t.same(queue.state(), { running: 2, queued: 0 });
+  while (release.length > 0) release.shift()!();
+  await Promise.all([blocker, blocker2]);
+  t.same(queue.state(), { running: 0, queued: 0 });
+});
