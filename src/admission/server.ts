@@ -22,9 +22,9 @@ function badRequest(message: string, code: string) {
 }
 
 /**
- * Node's own slow-client limits: a connection that has not sent its whole header block within headersTimeout, or
- * its whole request within requestTimeout, is closed (slowloris). Node checks them every connectionsCheckingInterval
- * (30 s by default, which let such connections live 75–90 s).
+ * Node's own slow-client limits: a connection that has not sent its whole header block within headersTimeout of
+ * connecting (or of its previous request), or its whole request within requestTimeout, is closed (slowloris). Node
+ * checks them every connectionsCheckingInterval (30 s by default, which let such connections live 75–90 s).
  */
 export function slowClientLimits(server: { headersTimeoutMs: number; requestTimeoutMs: number }) {
   const requestTimeout = server.requestTimeoutMs;
@@ -47,7 +47,8 @@ export function buildWebhookApp(deps: WebhookDeps, https?: Pick<TlsMaterial, 'ce
     requestTimeout: limits.requestTimeout,
     // Validate, never coerce: a uid of 7 is not the string "7".
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
-    ...(https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.2' as const, ...nodeServer } } : { http: nodeServer }),
+    // handshakeTimeout: a TCP connection that never finishes its TLS handshake (Node's default is 120 s).
+    ...(https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.2' as const, handshakeTimeout: limits.headersTimeout, ...nodeServer } } : { http: nodeServer }),
   }) as unknown as FastifyInstance;
 
   // The API server sends JSON only; anything else is a mistake worth naming.
