@@ -27,6 +27,12 @@ interface Group {
   timer: NodeJS.Timeout | undefined;
 }
 
+/**
+ * Work with less time left than this is not started: its answer could not come back in time, and the abort at the
+ * deadline (which frees the slot it would take) may fire a millisecond before the clock reads the deadline.
+ */
+const LEAST_USEFUL_MS = 20;
+
 export function createResolutionQueue(limit: number, opts: { clock?: () => number; onChange?: (s: QueueState) => void } = {}): ResolutionQueue {
   const clock = opts.clock ?? Date.now;
   // A review stays here while it has work queued or running. The next slot goes to the review served longest ago
@@ -55,7 +61,7 @@ export function createResolutionQueue(limit: number, opts: { clock?: () => numbe
       const job = group.jobs.shift()!;
       queued--;
       // Its deadline may pass while the slot was being freed (the abort at the deadline frees it).
-      if (job.deadline - clock() <= 0) {
+      if (job.deadline - clock() < LEAST_USEFUL_MS) {
         job.late();
         forget(review, group);
         continue;
@@ -70,7 +76,7 @@ export function createResolutionQueue(limit: number, opts: { clock?: () => numbe
   return {
     state: () => ({ running, queued }),
     run<T>(review: object, deadline: number, task: () => Promise<T>, late: () => T): Promise<T> {
-      if (deadline - clock() <= 0) return Promise.resolve(late());
+      if (deadline - clock() < LEAST_USEFUL_MS) return Promise.resolve(late());
       let group = groups.get(review);
       if (!group) {
         const g: Group = { jobs: [], running: 0, servedAt: 0, timer: undefined };

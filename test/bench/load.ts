@@ -17,6 +17,8 @@ export interface LoadOptions {
   review(i: number): Review;
   /** Asked before each review: a reason to stop early (e.g. the server's RSS passed a cap), or undefined. */
   stopReason?: () => string | undefined;
+  /** Default WEBHOOK_PATH. */
+  path?: string;
 }
 
 export interface LoadResult {
@@ -69,10 +71,10 @@ interface Answer {
 }
 
 /** Sends one review and checks the answer; the latency covers sending it and reading the whole answer. */
-export async function sendReview(pool: Pool, review: Review): Promise<{ ms: number; allowed?: boolean; failure?: string }> {
+export async function sendReview(pool: Pool, review: Review, path: string = WEBHOOK_PATH): Promise<{ ms: number; allowed?: boolean; failure?: string }> {
   const started = performance.now();
   try {
-    const res = await pool.request({ path: WEBHOOK_PATH, method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: review.body });
+    const res = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: review.body });
     const text = await res.body.text();
     const ms = performance.now() - started;
     if (res.statusCode !== 200) return { ms, failure: `status ${res.statusCode}: ${text.slice(0, 300)}` };
@@ -104,7 +106,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       }
       const review = opts.review(next++);
       result.sent++;
-      const r = await sendReview(opts.pool, review);
+      const r = await sendReview(opts.pool, review, opts.path);
       result.latenciesMs.push(r.ms);
       if (r.failure !== undefined) {
         result.failures++;

@@ -1,6 +1,10 @@
 // How much each scenario does: the issue's sizes at BENCH_SCALE=1, scaled down (never to nothing) for a quick run,
 // each overridable on its own by environment variable. Every loop is bounded by count and by time.
 import type { ColdOptions, HerdOptions, MemoryOptions, WarmOptions } from './scenarios.ts';
+import type { StallOptions } from './hostile.ts';
+
+export const SCENARIOS = ['warm', 'cold', 'herd', 'memory', 'stall', 'wide'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Plan {
   scale: number;
@@ -8,6 +12,12 @@ export interface Plan {
   cold: ColdOptions;
   herd: HerdOptions;
   memory: MemoryOptions;
+  /** Reviews against a registry that never answers: late answers and RSS. */
+  stall: StallOptions;
+  /** One review naming this many distinct images. */
+  wide: { images: number };
+  /** BENCH_SCENARIOS=stall,wide runs only those (default: all). */
+  scenarios: Scenario[];
   /** The whole run gives up after this long. */
   maxSeconds: number;
 }
@@ -40,6 +50,21 @@ export function planFrom(env: Env): Plan {
       maxMs: positive(env, 'BENCH_MEMORY_MAX_SECONDS', 150) * 1000,
       rssCapBytes: positive(env, 'BENCH_RSS_CAP_MIB', 2048) * 1024 * 1024,
     },
+    stall: {
+      reviews: scaled('BENCH_STALL_REVIEWS', 2000, 100),
+      concurrency: scaled('BENCH_STALL_CONCURRENCY', 50, 50),
+      timeoutSeconds: positive(env, 'BENCH_STALL_TIMEOUT_SECONDS', 3),
+      maxMs: positive(env, 'BENCH_STALL_MAX_SECONDS', 240) * 1000,
+    },
+    wide: { images: scaled('BENCH_WIDE_IMAGES', 20_000, 1000) },
+    scenarios: scenariosFrom(env['BENCH_SCENARIOS']),
     maxSeconds: positive(env, 'BENCH_MAX_SECONDS', 600),
   };
+}
+
+function scenariosFrom(raw: string | undefined): Scenario[] {
+  if (raw === undefined || raw.trim() === '') return [...SCENARIOS];
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) if (!(SCENARIOS as readonly string[]).includes(n)) throw new Error(`BENCH_SCENARIOS: unknown scenario "${n}" (one of ${SCENARIOS.join(', ')})`);
+  return names as Scenario[];
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { planFrom } from './plan.ts';
 import { details, table, type Results } from './report.ts';
 import { coldLatency, herd, memory, memorySnapshot, warmLatency } from './scenarios.ts';
+import { hostileReport, stallingRegistry, wideReview } from './hostile.ts';
 import { startWorld, type World } from './world.ts';
 import { auditBench, auditPlan, auditTable } from './audit.ts';
 
@@ -44,30 +45,44 @@ async function main(): Promise<number> {
   try {
     world = await startWorld({ fromSource });
     const atStart = await memorySnapshot(world);
-    progress(`warm: ${plan.warm.count} reviews per target at ${plan.warm.concurrency} in flight (after ${plan.warm.warmup} warm-up)`);
-    const warm = await warmLatency(world, plan.warm);
-    progress(`cold: ${plan.cold.images} new images`);
-    const cold = await coldLatency(world, plan.cold);
-    progress(`herd: ${plan.herd.reviews} identical concurrent reviews`);
-    const herdResult = await herd(world, plan.herd);
-    progress(`memory: ${plan.memory.reviews} reviews over ${plan.memory.images} images`);
-    const mem = await memory(world, plan.memory);
+    const wants = new Set(plan.scenarios);
+    const all = ['warm', 'cold', 'herd', 'memory'].every((n) => wants.has(n as never));
+    const figures: Record<string, unknown> = { meta: undefined, plan, cache: world.cache, atStart };
+    if (wants.has('warm')) {
+      progress(`warm: ${plan.warm.count} reviews per target at ${plan.warm.concurrency} in flight (after ${plan.warm.warmup} warm-up)`);
+      figures['warm'] = await warmLatency(world, plan.warm);
+    }
+    if (wants.has('cold')) {
+      progress(`cold: ${plan.cold.images} new images`);
+      figures['cold'] = await coldLatency(world, plan.cold);
+    }
+    if (wants.has('herd')) {
+      progress(`herd: ${plan.herd.reviews} identical concurrent reviews`);
+      figures['herd'] = await herd(world, plan.herd);
+    }
+    if (wants.has('memory')) {
+      progress(`memory: ${plan.memory.reviews} reviews over ${plan.memory.images} images`);
+      figures['memory'] = await memory(world, plan.memory);
+    }
     // The audit brings its own registry, proxy and fake cluster: its counts must not mix with the scenarios above.
-    const auditOptions = auditPlan(process.env, plan.scale);
-    progress(`audit: pullguard audit -A over ${auditOptions.workloads} workloads of ${auditOptions.images} images`);
-    const audit = await auditBench(auditOptions);
-    const results: Results = {
-      meta: { date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), commit: commit(), pullguard: fromSource ? 'src/ (type-stripped)' : 'src/ compiled with tsc', loadAverage: { start: loadAtStart, end: loadavg()[0]! } },
-      plan,
-      cache: world.cache,
-      atStart,
-      warm,
-      cold,
-      herd: herdResult,
-      memory: mem,
-    };
-    process.stdout.write(`\n${table(results)}\n\n${details(results)}\n\n${auditTable(audit)}\n`);
-    writeFileSync(RESULTS, `${JSON.stringify({ ...results, audit }, null, 2)}\n`);
+    let audit: Awaited<ReturnType<typeof auditBench>> | undefined;
+    if (all) {
+      const auditOptions = auditPlan(process.env, plan.scale);
+      progress(`audit: pullguard audit -A over ${auditOptions.workloads} workloads of ${auditOptions.images} images`);
+      audit = await auditBench(auditOptions);
+    }
+    const stall = wants.has('stall') ? (progress(`stall: ${plan.stall.reviews} reviews at ${plan.stall.concurrency} in flight against a registry that never answers`), await stallingRegistry(world, plan.stall)) : undefined;
+    const wide = wants.has('wide') ? (progress(`wide: one review of ${plan.wide.images} distinct images`), await wideReview(world, plan.wide)) : undefined;
+    figures['meta'] = { date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), commit: commit(), pullguard: fromSource ? 'src/ (type-stripped)' : 'src/ compiled with tsc', loadAverage: { start: loadAtStart, end: loadavg()[0]! } };
+    if (stall) figures['stall'] = stall;
+    if (wide) figures['wide'] = wide;
+    if (audit) figures['audit'] = audit;
+    if (all) {
+      const results = figures as unknown as Results;
+      process.stdout.write(`\n${table(results)}\n\n${details(results)}\n${audit ? `\n${auditTable(audit)}\n` : ''}`);
+    }
+    if (stall || wide) process.stdout.write(`\n${hostileReport(stall, wide)}\n`);
+    writeFileSync(RESULTS, `${JSON.stringify(figures, null, 2)}\n`);
     process.stdout.write(`\nFigures written to ${RESULTS}\n`);
     return 0;
   } finally {

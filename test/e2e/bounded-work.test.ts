@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startEnv, type Env } from '../admission/env.ts';
 import { jsonDepthExceeds } from '../../src/admission/json-depth.ts';
+import { answerReserve, buildWebhookApp } from '../../src/admission/server.ts';
 import { createResolutionQueue } from '../../src/verdict/resolution-queue.ts';
 import { podReview, type ReviewAnswer } from './reviews.ts';
 
@@ -146,4 +147,23 @@ t.test('the in-flight limit is shared in turn between reviews, and queued work p
   while (release.length > 0) release.shift()!();
   await Promise.all([blocker, blocker2]);
   t.same(queue.state(), { running: 0, queued: 0 });
+});
+
+t.test('a review that is still running at its deadline is answered anyway: admitted, with a warning', async (t) => {
+  const stuck = { check: () => new Promise<never>(() => {}) };
+  const app = buildWebhookApp({ config: env.config, checker: stuck, cluster: env.runtime.cluster, metrics: env.metrics, logger: pino({ level: 'silent' }) });
+  const res = await app.inject({ method: 'POST', url: '/validate?timeout=2s', payload: podReview([env.image('team/app:1.0')]) });
+  t.equal(res.statusCode, 200);
+  const out = res.json<ReviewAnswer>();
+  t.equal(out.response.allowed, true);
+  t.match(out.response.warnings, [/did not finish in time; images were not checked/]);
+  const verdicts = await env.metrics.registry.getSingleMetric('pullguard_image_verdicts_total')!.get();
+  t.equal(verdicts.values.find((v) => v.labels['reason'] === 'ReviewTimeout')?.value, 1, 'counted');
+});
+
+t.test('the wait for registries ends a tenth of the budget (at most 250 ms) before the answer is due', async (t) => {
+  t.equal(answerReserve(8500), 250);
+  t.equal(answerReserve(1500), 150);
+  t.equal(answerReserve(0), 0);
+  t.equal(answerReserve(-5), 0);
 });

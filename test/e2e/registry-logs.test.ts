@@ -72,7 +72,7 @@ t.test('registry requests are logged at debug, and no secret reaches the log at 
   for (const r of reviews) {
     const res = await app.inject({ method: 'POST', url: '/validate?timeout=10s', payload: podReview(r.images, r.pullSecrets ? { pullSecrets: r.pullSecrets } : {}) });
     t.equal(res.statusCode, 200);
-    t.equal(res.json<ReviewAnswer>().response.allowed, r.allowed, r.images[0]);
+    t.equal(res.json<ReviewAnswer>().response.allowed, r.allowed, r.images.join(' '));
   }
   const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const requests = parsed.filter((l) => l['msg'] === 'registry request');

@@ -1,0 +1,199 @@
+// The hostile-input load figures (issue "Hostile input and hostile registries"): many reviews against a registry
+// that never answers, counting answers that came after the review's own deadline, with pullguard's RSS before and
+// after; and one review naming 20,000 distinct images, with its RSS, latency and log volume.
+import { openPool, latencyStats, runLoad, sendReview, type LatencyStats } from './load.ts';
+import { WARM_IMAGE, collectGarbage, metricSum, sampleProcess, scrape, type World } from './world.ts';
+
+export interface StallOptions {
+  reviews: number;
+  concurrency: number;
+  /** The `?timeout=` each review carries, seconds (the API server's timeoutSeconds). */
+  timeoutSeconds: number;
+  maxMs: number;
+}
+
+export interface Rss {
+  rssBytes: number;
+  afterGcRssBytes: number;
+}
+
+export interface StallResult {
+  reviews: number;
+  concurrency: number;
+  timeoutSeconds: number;
+  /** When pullguard means to answer: the timeout less its margin (config defaults), ms after receipt. */
+  deadlineMs: number;
+  latency: LatencyStats;
+  /** pullguard's own mean handling time (its admission duration histogram), ms. */
+  serverMeanMs: number;
+  /** Answers read after the review's own deadline (measured at the client, so transit counts against us). */
+  late: number;
+  /** Answers read after the API server's timeout itself. */
+  afterTimeout: number;
+  failures: number;
+  firstFailure?: string;
+  allowed: number;
+  wallMs: number;
+  before: Rss;
+  after: Rss;
+  peakRssBytes: number;
+  stoppedEarly?: string;
+}
+
+/** The webhook's default deadline margin (config server.deadlineMarginMs), at most half the timeout. */
+const MARGIN_MS = 1500;
+
+async function rss(world: World): Promise<Rss> {
+  const rssBytes = sampleProcess(world.pullguard.pid).rssBytes;
+  const gc = await collectGarbage(world.pullguard);
+  return { rssBytes, afterGcRssBytes: gc.rssBytes };
+}
+
+/** N reviews, each of its own image behind the fault proxy, which stalls every request (never answers). */
+export async function stallingRegistry(world: World, opts: StallOptions): Promise<StallResult> {
+  const timeoutMs = opts.timeoutSeconds * 1000;
+  const deadlineMs = timeoutMs - Math.min(MARGIN_MS, Math.floor(timeoutMs / 2));
+  const before = await rss(world);
+  const histogram = async () => {
+    const m = await scrape(world.pullguard);
+    return { sum: metricSum(m, 'pullguard_admission_duration_seconds_sum'), count: metricSum(m, 'pullguard_admission_duration_seconds_count') };
+  };
+  const h0 = await histogram();
+  const pool = openPool(world.pullguard.origin, world.pki.caPem, opts.concurrency);
+  const run = `${process.pid}-${Date.now()}`;
+  try {
+    // Open every connection first (the API server keeps them alive): a TLS handshake is no part of a review.
+    const opened = await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => sendReview(pool, { uid: `stall-open-${i}`, body: world.review(`stall-open-${i}`, world.image(WARM_IMAGE)) })));
+    const broken = opened.find((r) => r.failure !== undefined);
+    if (broken) throw new Error(`stall: opening connections failed: ${broken.failure}`);
+    world.proxy.setFault({ kind: 'stall' });
+    const result = await runLoad({
+      pool,
+      count: opts.reviews,
+      concurrency: opts.concurrency,
+      maxMs: opts.maxMs,
+      path: `/validate?timeout=${opts.timeoutSeconds}s`,
+      review: (i) => {
+        const uid = `stall-${run}-${i}`;
+        return { uid, body: world.review(uid, world.proxied(`stalled/app${i % 50}:t${run}-${i}`)) };
+      },
+    });
+    const after = await rss(world);
+    const h1 = await histogram();
+    return {
+      serverMeanMs: h1.count > h0.count ? ((h1.sum - h0.sum) * 1000) / (h1.count - h0.count) : NaN,
+      reviews: result.sent,
+      concurrency: opts.concurrency,
+      timeoutSeconds: opts.timeoutSeconds,
+      deadlineMs,
+      latency: latencyStats(result.latenciesMs),
+      late: result.latenciesMs.filter((ms) => ms > deadlineMs).length,
+      afterTimeout: result.latenciesMs.filter((ms) => ms > timeoutMs).length,
+      failures: result.failures,
+      ...(result.firstFailure !== undefined ? { firstFailure: result.firstFailure } : {}),
+      allowed: result.allowed,
+      wallMs: result.wallMs,
+      before,
+      after,
+      peakRssBytes: sampleProcess(world.pullguard.pid).peakRssBytes,
+      ...(result.stoppedEarly !== undefined ? { stoppedEarly: result.stoppedEarly } : {}),
+    };
+  } finally {
+    await pool.close();
+    world.proxy.reset();
+  }
+}
+
+export interface WideReviewResult {
+  images: number;
+  requestBytes: number;
+  latencyMs: number;
+  status?: number;
+  allowed?: boolean;
+  /** The warning that says how many images were not checked, if any. */
+  notCheckedWarning?: string;
+  failure?: string;
+  before: Rss;
+  /** Right after the answer (before any forced GC), and after a full GC. */
+  after: Rss;
+  peakRssBefore: number;
+  peakRssAfter: number;
+  logBytes: number;
+  /** Registry requests the review caused, as seen at the fault proxy (pass-through). */
+  registryRequests: number;
+}
+
+/** One review of `images` distinct images (missing tags on the real registry, through the pass-through proxy). */
+export async function wideReview(world: World, opts: { images: number }): Promise<WideReviewResult> {
+  const uid = `wide-${process.pid}-${Date.now()}`;
+  const template = JSON.parse(world.review(uid, 'placeholder')) as { request: { object: { spec: { template: { spec: { containers: Record<string, unknown>[] } } } } } };
+  const first = template.request.object.spec.template.spec.containers[0]!;
+  // Only name and image: the attack's 20,000-image review is 1.9 MB, under the 3 MiB body limit.
+  template.request.object.spec.template.spec.containers = Array.from({ length: opts.images }, (_, i) => ({ name: `c${i}`, image: world.proxied(`wide/app:t${i}`), imagePullPolicy: first['imagePullPolicy'] ?? 'IfNotPresent' }));
+  const body = JSON.stringify(template);
+  const before = await rss(world);
+  const peakRssBefore = sampleProcess(world.pullguard.pid).peakRssBytes;
+  const logBefore = world.pullguard.stdoutBytes();
+  world.proxy.reset();
+  const pool = openPool(world.pullguard.origin, world.pki.caPem, 1);
+  try {
+    const started = performance.now();
+    const res = await pool.request({ path: '/validate?timeout=10s', method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const text = await res.body.text();
+    const latencyMs = performance.now() - started;
+    const afterRss = sampleProcess(world.pullguard.pid).rssBytes;
+    const peakRssAfter = sampleProcess(world.pullguard.pid).peakRssBytes;
+    // Let work still running after the answer (there should be none) show up in the request count.
+    await new Promise((r) => setTimeout(r, 2000));
+    const gc = await collectGarbage(world.pullguard);
+    let answer: { response?: { allowed?: boolean; warnings?: string[] } } | undefined;
+    try {
+      answer = JSON.parse(text) as typeof answer;
+    } catch {
+      answer = undefined;
+    }
+    const warning = answer?.response?.warnings?.find((w) => /not checked/.test(w));
+    return {
+      images: opts.images,
+      requestBytes: Buffer.byteLength(body),
+      latencyMs,
+      status: res.statusCode,
+      ...(answer?.response?.allowed !== undefined ? { allowed: answer.response.allowed } : {}),
+      ...(warning !== undefined ? { notCheckedWarning: warning } : {}),
+      ...(res.statusCode !== 200 ? { failure: text.slice(0, 300) } : {}),
+      before,
+      after: { rssBytes: afterRss, afterGcRssBytes: gc.rssBytes },
+      peakRssBefore,
+      peakRssAfter,
+      logBytes: world.pullguard.stdoutBytes() - logBefore,
+      registryRequests: world.proxy.requests.length,
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+const MIB = 1024 * 1024;
+const mib = (b: number): string => `${(b / MIB).toFixed(0)} MiB`;
+const ms = (x: number): string => `${x.toFixed(0)} ms`;
+
+export function hostileReport(stall: StallResult | undefined, wide: WideReviewResult | undefined): string {
+  const out: string[] = [];
+  if (stall) {
+    out.push(
+      `Stalling registry: ${stall.reviews} reviews at ${stall.concurrency} in flight, each of its own image, ?timeout=${stall.timeoutSeconds}s (deadline ${ms(stall.deadlineMs)} after receipt), in ${(stall.wallMs / 1000).toFixed(1)} s${stall.stoppedEarly ? ` (stopped early: ${stall.stoppedEarly})` : ''}:`,
+      `  late answers (after the review's deadline, measured at the client): ${stall.late} of ${stall.reviews}; after the API server's timeout: ${stall.afterTimeout}`,
+      `  pullguard's own mean handling time ${ms(stall.serverMeanMs)}; at the client: latency p50 ${ms(stall.latency.p50)}, p90 ${ms(stall.latency.p90)}, p99 ${ms(stall.latency.p99)}, max ${ms(stall.latency.max)}; ${stall.allowed} admitted, ${stall.failures} bad answers${stall.firstFailure ? ` (first: ${stall.firstFailure})` : ''}`,
+      `  RSS before ${mib(stall.before.rssBytes)} (${mib(stall.before.afterGcRssBytes)} after GC), after ${mib(stall.after.rssBytes)} (${mib(stall.after.afterGcRssBytes)} after GC); peak so far ${mib(stall.peakRssBytes)}`,
+    );
+  }
+  if (wide) {
+    out.push(
+      `One review of ${wide.images.toLocaleString('en-US')} distinct images (${(wide.requestBytes / MIB).toFixed(1)} MiB): answered ${wide.status} in ${ms(wide.latencyMs)}, allowed=${wide.allowed}${wide.failure ? `, failure: ${wide.failure}` : ''}`,
+      `  ${wide.notCheckedWarning ?? 'no "not checked" warning'}`,
+      `  RSS before ${mib(wide.before.rssBytes)} (${mib(wide.before.afterGcRssBytes)} after GC), right after the answer ${mib(wide.after.rssBytes)}, after GC ${mib(wide.after.afterGcRssBytes)}; peak RSS ${mib(wide.peakRssBefore)} before, ${mib(wide.peakRssAfter)} after`,
+      `  ${wide.registryRequests} registry requests (including 2 s after the answer); ${(wide.logBytes / 1024).toFixed(1)} KiB of log`,
+    );
+  }
+  return out.join('\n');
+}
