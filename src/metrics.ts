@@ -17,6 +17,7 @@ export interface Metrics {
   credentialProviderExecs: Counter<'provider' | 'result'>;
   tlsCertificateExpiry: Gauge;
   resolutionQueue: Gauge<'state'>;
+  lateAnswers: Counter;
 }
 
 /**
@@ -109,6 +110,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     }),
     tlsReloads: new Counter({ name: 'pullguard_tls_reloads_total', help: 'Serving certificate reloads by result (error: the new files were refused and the old pair kept).', labelNames: ['result'], registers }),
     tlsCertificateExpiry: new Gauge({ name: 'pullguard_tls_certificate_expiry_timestamp_seconds', help: 'When the serving certificate in use expires, seconds since the epoch.', registers }),
+    lateAnswers: new Counter({
+      name: 'pullguard_admission_late_total',
+      help: 'Answers ready only after their deadline (the API server timeout less server.deadlineMarginMs), counted from the request headers.',
+      registers,
+    }),
     resolutionQueue: new Gauge({
       name: 'pullguard_resolutions',
       help: 'Image resolutions running now (state="running", at most limits.resolutionsInFlight) and waiting for a slot (state="queued").',

@@ -128,9 +128,11 @@ export function buildWebhookApp(deps: WebhookDeps, https?: Pick<TlsMaterial, 'ce
         return { response: { uid: request.uid, allowed: true, warnings: ['pullguard: the review did not finish in time; images were not checked'] }, kind: request.kind.kind, mode: 'n/a' as const };
       }, clock);
       if (outcome.skipped) log.debug({ kind: outcome.kind, reason: outcome.skipped }, 'not checked');
+      const answeredAt = clock();
+      if (answeredAt > answerBy) metrics.lateAnswers.inc();
       metrics.admissionDuration.observe(
         { kind: outcome.kind, operation: request.operation, allowed: String(outcome.response.allowed), mode: outcome.mode },
-        (clock() - receivedAt) / 1000,
+        (answeredAt - receivedAt) / 1000,
       );
       return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: outcome.response };
     } catch (err) {

@@ -26,6 +26,8 @@ export interface StallResult {
   latency: LatencyStats;
   /** pullguard's own mean handling time (its admission duration histogram), ms. */
   serverMeanMs: number;
+  /** Answers pullguard itself had ready only after the deadline, counted from the request's headers. */
+  serverLate: number;
   /** Answers read after the review's own deadline (measured at the client, so transit counts against us). */
   late: number;
   /** Answers read after the API server's timeout itself. */
@@ -56,7 +58,7 @@ export async function stallingRegistry(world: World, opts: StallOptions): Promis
   const before = await rss(world);
   const histogram = async () => {
     const m = await scrape(world.pullguard);
-    return { sum: metricSum(m, 'pullguard_admission_duration_seconds_sum'), count: metricSum(m, 'pullguard_admission_duration_seconds_count') };
+    return { sum: metricSum(m, 'pullguard_admission_duration_seconds_sum'), count: metricSum(m, 'pullguard_admission_duration_seconds_count'), late: metricSum(m, 'pullguard_admission_late_total') };
   };
   const h0 = await histogram();
   const pool = openPool(world.pullguard.origin, world.pki.caPem, opts.concurrency);
@@ -82,6 +84,7 @@ export async function stallingRegistry(world: World, opts: StallOptions): Promis
     const h1 = await histogram();
     return {
       serverMeanMs: h1.count > h0.count ? ((h1.sum - h0.sum) * 1000) / (h1.count - h0.count) : NaN,
+      serverLate: h1.late - h0.late,
       reviews: result.sent,
       concurrency: opts.concurrency,
       timeoutSeconds: opts.timeoutSeconds,
@@ -182,7 +185,7 @@ export function hostileReport(stall: StallResult | undefined, wide: WideReviewRe
   if (stall) {
     out.push(
       `Stalling registry: ${stall.reviews} reviews at ${stall.concurrency} in flight, each of its own image, ?timeout=${stall.timeoutSeconds}s (deadline ${ms(stall.deadlineMs)} after receipt), in ${(stall.wallMs / 1000).toFixed(1)} s${stall.stoppedEarly ? ` (stopped early: ${stall.stoppedEarly})` : ''}:`,
-      `  late answers (after the review's deadline, measured at the client): ${stall.late} of ${stall.reviews}; after the API server's timeout: ${stall.afterTimeout}`,
+      `  late answers (after the review's deadline): ${stall.late} of ${stall.reviews} measured at the client (transit and the client's own queueing included), ${stall.serverLate} as pullguard counts them (from the request's headers); after the API server's timeout: ${stall.afterTimeout}`,
       `  pullguard's own mean handling time ${ms(stall.serverMeanMs)}; at the client: latency p50 ${ms(stall.latency.p50)}, p90 ${ms(stall.latency.p90)}, p99 ${ms(stall.latency.p99)}, max ${ms(stall.latency.max)}; ${stall.allowed} admitted, ${stall.failures} bad answers${stall.firstFailure ? ` (first: ${stall.firstFailure})` : ''}`,
       `  RSS before ${mib(stall.before.rssBytes)} (${mib(stall.before.afterGcRssBytes)} after GC), after ${mib(stall.after.rssBytes)} (${mib(stall.after.afterGcRssBytes)} after GC); peak so far ${mib(stall.peakRssBytes)}`,
     );

@@ -8,6 +8,7 @@ import { startEnv, type Env } from '../admission/env.ts';
 import { jsonDepthExceeds } from '../../src/admission/json-depth.ts';
 import { answerReserve, buildWebhookApp } from '../../src/admission/server.ts';
 import { createResolutionQueue } from '../../src/verdict/resolution-queue.ts';
+import { createMetrics } from '../../src/metrics.ts';
 import { podReview, type ReviewAnswer } from './reviews.ts';
 
 const lines: string[] = [];
@@ -166,4 +167,34 @@ t.test('the wait for registries ends a tenth of the budget (at most 250 ms) befo
   t.equal(answerReserve(1500), 150);
   t.equal(answerReserve(0), 0);
   t.equal(answerReserve(-5), 0);
+});
+
+t.test('an answer ready only after its deadline is counted as late', async (t) => {
+  let offset = 0;
+  const clock = () => Date.now() + offset;
+  // A check during which 20 s pass on the webhook's clock (a stalled event loop looks like this).
+  const slow = { check: async () => ((offset += 20_000), { findings: [], excluded: [] }) };
+  const metrics = createMetrics({ defaultMetrics: false });
+  const app = buildWebhookApp({ config: env.config, checker: slow, cluster: env.runtime.cluster, metrics, logger: pino({ level: 'silent' }), clock });
+  const late = async () => (await metrics.registry.getSingleMetric('pullguard_admission_late_total')!.get()).values[0]?.value ?? 0;
+  const res = await app.inject({ method: 'POST', url: '/validate?timeout=10s', payload: podReview([env.image('team/app:1.0')]) });
+  t.equal(res.json<ReviewAnswer>().response.allowed, true);
+  t.equal(await late(), 1, 'counted');
+  offset = 0;
+  const fast = buildWebhookApp({ config: env.config, checker: { check: async () => ({ findings: [], excluded: [] }) }, cluster: env.runtime.cluster, metrics, logger: pino({ level: 'silent' }), clock });
+  await fast.inject({ method: 'POST', url: '/validate?timeout=10s', payload: podReview([env.image('team/app:1.0')]) });
+  t.equal(await late(), 1, 'an answer in time is not');
+});
+
+t.test('a pod listing 50,000 pull secrets is answered, with at most 32 of them read from the API server', async (t) => {
+  const app = env.app();
+  const before = env.api.requests.length;
+  const review = podReview([env.image('team/app:1.0')]) as { request: { object: { spec: Record<string, unknown> } } };
+  review.request.object.spec['imagePullSecrets'] = Array.from({ length: 50_000 }, (_, i) => ({ name: `s${i}` }));
+  const res = await app.inject({ method: 'POST', url: '/validate?timeout=10s', payload: review });
+  t.equal(res.statusCode, 200);
+  t.equal(res.json<ReviewAnswer>().response.allowed, true, 'the public image still resolves');
+  const secretReads = env.api.requests.slice(before).filter((r) => r.path.includes('/secrets/')).length;
+  t.ok(secretReads <= 32, `${secretReads} secrets read`);
+  t.ok(secretReads > 0, 'the first ones are read');
 });
