@@ -1,7 +1,8 @@
 // The review's deadline budget, and waiting for I/O no longer than it: whatever has not answered by its share of
 // the time gets a fallback value.
 //
-// One review has until `deadline` (the API server's timeout less a margin, src/admission/server.ts). Within it:
+// One review has until `deadline` (the API server's timeout less a margin and the answer reserve, src/admission/
+// server.ts). Within it:
 // - the namespace label read (mode resolution, src/verdict/review.ts) may take NAMESPACE_READ_SHARE of the time left;
 // - the check's API server reads (pull secrets, the ServiceAccount, nodes; src/verdict/check.ts) together may take
 //   CLUSTER_READS_SHARE of the time left when the check starts;
