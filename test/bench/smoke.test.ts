@@ -7,6 +7,7 @@ import { planFrom } from './plan.ts';
 import { details, table, verdicts, type Results } from './report.ts';
 import { MINIMUM_HERD_REQUESTS, coldLatency, herd, memory, memoryImage, memorySnapshot, requestKind, warmLatency } from './scenarios.ts';
 import { parseMetrics, metricSum, startWorld, type World } from './world.ts';
+import { hostileReport, stallingRegistry } from './hostile.ts';
 
 t.test('request kinds are told apart by method and path, as the fault proxy logs them', async (t) => {
   const cases: [string, string, string][] = [
@@ -104,4 +105,19 @@ t.test('every scenario runs end to end at a tiny scale and gets right answers', 
   t.match(text, /Every answer was an AdmissionReview for the uid sent/);
   t.notMatch(text, /NaN/);
   t.same(Object.keys(verdicts(results)).sort(), ['cold', 'herd', 'rss', 'warmP99']);
+
+  const stall = await stallingRegistry(world, { reviews: 4, concurrency: 2, timeoutSeconds: 2, maxMs: 30_000 });
+  t.match(stall, { reviews: 4, failures: 0, allowed: 4, deadlineMs: 1000 }, 'a registry that never answers: every review admitted');
+  t.equal(stall.latency.count, 4);
+  t.ok(stall.before.rssBytes > 0 && stall.after.afterGcRssBytes > 0 && Number.isFinite(stall.serverMeanMs));
+  // The wide review is left out: 200 real resolutions would double this test's time (test/e2e/bounded-work covers it).
+  const hostile = hostileReport(stall, undefined);
+  t.match(hostile, /late answers/);
+  t.notMatch(hostile, /NaN/);
+});
+
+t.test('BENCH_SCENARIOS picks scenarios by name', async (t) => {
+  t.same(planFrom({ BENCH_SCENARIOS: 'stall,wide' }).scenarios, ['stall', 'wide']);
+  t.equal(planFrom({}).scenarios.length, 6);
+  t.throws(() => planFrom({ BENCH_SCENARIOS: 'stall,nope' }), /unknown scenario "nope"/);
 });
