@@ -216,7 +216,10 @@ export function createChecker(opts: CheckerOptions): Checker {
       const included: typeof parsed = [];
       const excludedTargets: ImageTarget[] = [];
       // One pass (not `filter(!includes)`, which is quadratic: 20,000 images stalled the event loop for seconds).
-      for (const p of parsed) (excluded(p.target, p.parsed.ok ? p.parsed.reference : undefined) ? excludedTargets.push(p.target) : included.push(p));
+      for (const p of parsed) {
+        if (excluded(p.target, p.parsed.ok ? p.parsed.reference : undefined)) excludedTargets.push(p.target);
+        else included.push(p);
+      }
       // Bounded work per review: the first `imagesPerReview` distinct images that need the registry are resolved;
       // every other one is left unchecked and said so (a 20,000-image review otherwise takes the pod's memory).
       const distinct = new Set<string>();
