@@ -1,7 +1,7 @@
 // Flag parsing shared by the commands; the essentials map onto Config (flags win over file and environment).
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config, type ConfigFlags } from '../config.ts';
-import { formatPlatform, parsePlatform } from '../registry/index.ts';
+import { formatPlatform, parsePlatform } from '../reference/platform.ts';
 
 export const COMMON_OPTIONS = {
   config: { type: 'string' },

@@ -1,6 +1,6 @@
 // What pullguard reads from the API server, as plain data. src/cluster is the only place that talks to it;
 // everything above depends on the ClusterReader interface, so tests and the CLI can pass their own.
-import type { Platform } from '../registry/index.ts';
+import type { Platform } from '../reference/platform.ts';
 
 export interface NodeInfo {
   name: string;
@@ -10,6 +10,18 @@ export interface NodeInfo {
   /** Image names the node reports in status.images (all names and digests). */
   images: string[];
   unschedulable?: boolean;
+  /** spec.taints that keep pods off the node (NoSchedule, NoExecute); absent when there are none. */
+  taints?: NodeTaint[];
+  /** status.nodeInfo.containerRuntimeVersion, e.g. `containerd://1.7.22`, `cri-o://1.31.1`. */
+  containerRuntimeVersion?: string;
+  /** status.nodeInfo.kubeletVersion, e.g. `v1.35.0`. */
+  kubeletVersion?: string;
+}
+
+export interface NodeTaint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'NoExecute';
 }
 
 export interface DockerSecret {

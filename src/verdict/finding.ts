@@ -1,6 +1,7 @@
 // What one image check found, with everything the explanation needs: where the image sits in the object,
 // what the registry answered, which secrets were considered and which platforms could run it.
-import type { Platform, Resolution } from '../registry/index.ts';
+import type { Platform } from '../reference/platform.ts';
+import type { Resolution } from '../registry/index.ts';
 
 /** One image of a pod spec, located by its JSON field path. */
 export interface ImageTarget {

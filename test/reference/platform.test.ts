@@ -1,7 +1,6 @@
 // Platform parsing, normalisation and matching with containerd's `platforms.Only` semantics.
 import t from 'tap';
-import { compatiblePlatforms, formatPlatform, matchPlatforms, normalizePlatform, parsePlatform, platformMatches } from '../../src/registry/platform.ts';
-import type { Platform } from '../../src/registry/resolution.ts';
+import { compatiblePlatforms, formatPlatform, matchPlatforms, normalizePlatform, parsePlatform, platformMatches, type Platform } from '../../src/reference/platform.ts';
 
 const P = (s: string): Platform => {
   const p = parsePlatform(s);
@@ -84,8 +83,14 @@ for (const r of table) {
   });
 }
 
-t.test('windows osVersion is ignored when matching', async (t) => {
-  t.ok(platformMatches({ os: 'windows', architecture: 'amd64', osVersion: '10.0.20348' }, { os: 'windows', architecture: 'amd64', osVersion: '10.0.17763.1234' }));
+t.test('windows osVersion is matched as containerd does: same build before ltsc2022, from 20348 up to the host build after', async (t) => {
+  const win = (osVersion?: string): Platform => ({ os: 'windows', architecture: 'amd64', ...(osVersion ? { osVersion } : {}) });
+  t.ok(platformMatches(win('10.0.20348'), win('10.0.20348.1234')), 'the revision does not count');
+  t.ok(platformMatches(win('10.0.26100'), win('10.0.20348')), 'ltsc2025 hosts run ltsc2022 images');
+  t.notOk(platformMatches(win('10.0.20348'), win('10.0.17763.1234')), 'ltsc2022 hosts do not run ltsc2019 images');
+  t.notOk(platformMatches(win('10.0.17763'), win('10.0.20348')), 'ltsc2019 hosts run only their own build');
+  t.ok(platformMatches(win(), win('10.0.17763')), 'a node without the windows-build label may run any build');
+  t.ok(platformMatches(win('10.0.17763'), win()), 'an image without os.version runs anywhere');
 });
 
 t.test('compatiblePlatforms lists containerd preference order, best first', async (t) => {
@@ -106,10 +111,13 @@ t.test('matchPlatforms prefers the best variant and reports unsupported candidat
   t.same(matchPlatforms([], offered), { unsupported: [] }, 'no candidates: nothing matched, nothing unsupported');
 });
 
-t.test('a node whose variant is unknown may run any variant of its architecture; a known variant is held to', async (t) => {
-  const { matchPlatforms } = await import('../../src/registry/platform.ts');
-  t.ok(matchPlatforms([{ os: 'linux', architecture: 'amd64' }], [{ os: 'linux', architecture: 'amd64', variant: 'v3' }]).matched, 'amd64 node, amd64/v3-only image');
-  t.ok(matchPlatforms([{ os: 'linux', architecture: 'arm64' }], [{ os: 'linux', architecture: 'arm64', variant: 'v9' }]).matched, 'arm64 node, arm64/v9-only image');
+t.test('a node without a variant label: arm may run any arm variant; amd64 and arm64 are held to the fixed defaults of containerd', async (t) => {
+  // containerd sets no amd64 variant and always v8 on arm64 (containerd/platforms defaults_unix.go, cpuinfo.go),
+  // so a v3- or v9-only image is not pulled there whatever the CPU; 32-bit arm reads its variant from the CPU.
+  t.notOk(matchPlatforms([{ os: 'linux', architecture: 'amd64' }], [{ os: 'linux', architecture: 'amd64', variant: 'v3' }]).matched, 'amd64 node, amd64/v3-only image');
+  t.notOk(matchPlatforms([{ os: 'linux', architecture: 'arm64' }], [{ os: 'linux', architecture: 'arm64', variant: 'v9' }]).matched, 'arm64 node, arm64/v9-only image');
+  t.ok(matchPlatforms([{ os: 'linux', architecture: 'arm' }], [{ os: 'linux', architecture: 'arm', variant: 'v8' }]).matched, 'arm node of unknown variant, arm/v8-only image');
   t.notOk(matchPlatforms([{ os: 'linux', architecture: 'amd64', variant: 'v2' }], [{ os: 'linux', architecture: 'amd64', variant: 'v3' }]).matched, 'a v2 node cannot run v3');
   t.notOk(matchPlatforms([{ os: 'linux', architecture: 'amd64' }], [{ os: 'linux', architecture: 'arm64', variant: 'v8' }]).matched, 'the architecture still has to match');
+  t.ok(matchPlatforms([{ os: 'linux', architecture: 'amd64', variant: 'v3' }], [{ os: 'linux', architecture: 'amd64', variant: 'v3' }]).matched, 'a node labelled v3 runs a v3-only image');
 });

@@ -1,0 +1,220 @@
+// Platforms as containerd sees them: the value type, parsing, normalising, formatting, and matching an image's
+// platforms against the platforms a pod may run on, with the semantics of containerd's `platforms.Only` matcher
+// (containerd/platforms v1.0.0-rc.x: compare.go platformVector, database.go Normalize,
+// platform_windows_compat.go). Pure: no I/O. Every layer that speaks of platforms imports this one definition.
+
+/** An OCI platform: `os/architecture[/variant]`, plus the Windows OS version (`10.0.17763`) when known. */
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+  osVersion?: string;
+}
+
+const COMPONENT = /^[a-z0-9][a-z0-9_.-]*$/;
+const KNOWN_ARCH = new Set(['amd64', '386', 'arm', 'arm64', 'ppc64le', 'ppc64', 's390x', 'riscv64', 'mips64le', 'mips64', 'mipsle', 'mips', 'loong64', 'wasm']);
+
+/** Normalises like containerd's `platforms.Normalize` (database.go): lower case, aliases, arm variant defaults. */
+export function normalizePlatform(p: Platform): Platform {
+  let os = p.os.toLowerCase();
+  if (os === 'macos') os = 'darwin';
+  let architecture = p.architecture.toLowerCase();
+  let variant = (p.variant ?? '').toLowerCase();
+  switch (architecture) {
+    case 'i386':
+      architecture = '386';
+      variant = '';
+      break;
+    case 'x86_64':
+    case 'x86-64':
+    case 'amd64':
+      architecture = 'amd64';
+      if (variant === 'v1') variant = '';
+      break;
+    case 'aarch64':
+    case 'arm64':
+      architecture = 'arm64';
+      if (variant === '8' || variant === 'v8' || variant === 'v8.0') variant = '';
+      else if (variant === '9' || variant === '9.0' || variant === 'v9.0') variant = 'v9';
+      break;
+    case 'armhf':
+      architecture = 'arm';
+      variant = 'v7';
+      break;
+    case 'armel':
+      architecture = 'arm';
+      variant = 'v6';
+      break;
+    case 'arm':
+      if (variant === '' || variant === '7') variant = 'v7';
+      else if (variant === '5' || variant === '6' || variant === '8') variant = `v${variant}`;
+      break;
+  }
+  const out: Platform = { os, architecture };
+  if (variant) out.variant = variant;
+  if (p.osVersion) out.osVersion = p.osVersion;
+  return out;
+}
+
+/**
+ * Parses `os/arch[/variant]` (also `os(osversion)/arch`, or a bare architecture meaning linux).
+ * Returns the normalised platform, or undefined when the string is not a platform.
+ */
+export function parsePlatform(s: string): Platform | undefined {
+  const text = s.trim().toLowerCase();
+  if (!text) return undefined;
+  const parts = text.split('/');
+  if (parts.length > 3) return undefined;
+  let osPart = parts[0] ?? '';
+  let osVersion: string | undefined;
+  const versioned = /^([a-z0-9_.-]+)\(([a-z0-9_.-]+)\)$/.exec(osPart);
+  if (versioned) {
+    osPart = versioned[1] ?? '';
+    osVersion = versioned[2];
+  }
+  if (parts.length === 1) {
+    const arch = normalizePlatform({ os: 'linux', architecture: osPart });
+    return KNOWN_ARCH.has(arch.architecture) && !osVersion ? arch : undefined;
+  }
+  const arch = parts[1] ?? '';
+  const variant = parts[2];
+  if (!COMPONENT.test(osPart) || !COMPONENT.test(arch) || (variant !== undefined && !COMPONENT.test(variant))) return undefined;
+  const p: Platform = { os: osPart, architecture: arch };
+  if (variant) p.variant = variant;
+  if (osVersion) p.osVersion = osVersion;
+  return normalizePlatform(p);
+}
+
+/** `os/arch[/variant]`, as the error messages and `docker --platform` write it. */
+export function formatPlatform(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter((s) => s !== undefined && s !== '').join('/');
+}
+
+/** Two normalised platforms name the same os/architecture/variant (osVersion aside). */
+function sameTriple(a: Platform, b: Platform): boolean {
+  return a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '');
+}
+
+function level(variant: string | undefined): number | undefined {
+  const m = /^v(\d+)$/.exec(variant ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Arm introduced no v8.10 or later: v9.x is compatible with v8.(x+5), capped at the last real v8 minor
+ * (containerd/platforms compare.go after v1.0.0-rc.1; compare_test.go TestOnly linux/arm64/v9.6).
+ */
+const LAST_ARM64_V8_MINOR = 9;
+
+/**
+ * The platforms a node of `candidate` can run, best first (containerd/platforms compare.go `platformVector`):
+ * amd64/vN also runs lower amd64 levels and 386; arm/vN runs down to arm/v5; arm64 (v8 when unset) runs lower
+ * v8.x levels, v9.x runs lower v9 minors and v8 up to v8.(x+5) (at most v8.9), and every arm64 runs arm/v8 to v5.
+ */
+export function compatiblePlatforms(candidate: Platform): Platform[] {
+  const p = normalizePlatform(candidate);
+  const base = { os: p.os, ...(p.osVersion ? { osVersion: p.osVersion } : {}) };
+  const out: Platform[] = [p];
+  switch (p.architecture) {
+    case 'amd64': {
+      const v = level(p.variant);
+      if (v !== undefined) {
+        for (let l = v - 1; l >= 1; l--) out.push(l === 1 ? { ...base, architecture: 'amd64' } : { ...base, architecture: 'amd64', variant: `v${l}` });
+      }
+      out.push({ ...base, architecture: '386' });
+      break;
+    }
+    case 'arm': {
+      const v = level(p.variant);
+      if (v !== undefined) for (let l = v - 1; l >= 5; l--) out.push({ ...base, architecture: 'arm', variant: `v${l}` });
+      break;
+    }
+    case 'arm64': {
+      const m = /^v(\d+)(?:\.(\d+))?$/.exec(p.variant ?? 'v8');
+      const major = m ? Number(m[1]) : 8;
+      let minor = m?.[2] !== undefined ? Number(m[2]) : 0;
+      const arm64 = (variant: string): Platform => (variant === 'v8' ? { ...base, architecture: 'arm64' } : { ...base, architecture: 'arm64', variant });
+      if (major === 9) {
+        for (let n = minor - 1; n >= 0; n--) out.push(arm64(n === 0 ? 'v9' : `v9.${n}`));
+        minor = Math.min(minor + 5, LAST_ARM64_V8_MINOR);
+        out.push(arm64(`v8.${minor}`));
+      }
+      if (major === 8 || major === 9) for (let n = minor - 1; n >= 0; n--) out.push(arm64(n === 0 ? 'v8' : `v8.${n}`));
+      for (let l = 8; l >= 5; l--) out.push({ ...base, architecture: 'arm', variant: `v${l}` });
+      break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Windows host/container compatibility (containerd/platforms platform_windows_compat.go
+ * checkWindowsHostAndContainerCompat): same major.minor; a host older than Windows Server 2022 (build 20348)
+ * runs only its own build; a newer host runs any build from 20348 (the stable-ABI LTSC) up to its own.
+ * An unknown version on either side matches (windowsVersionMatcher: an empty version matches anything).
+ */
+export function windowsVersionCompatible(hostVersion: string | undefined, imageVersion: string | undefined): boolean {
+  if (!hostVersion || !imageVersion) return true;
+  const host = windowsVersion(hostVersion);
+  const ctr = windowsVersion(imageVersion);
+  if (host.major === 0 && host.minor === 0 && host.build === 0) return true;
+  if (host.major !== ctr.major || host.minor !== ctr.minor) return false;
+  if (host.build < WS2022_BUILD) return host.build === ctr.build;
+  return ctr.build >= WS2022_BUILD && ctr.build <= host.build;
+}
+
+/** Windows Server 2022 (ltsc2022): the first stable-ABI release. */
+const WS2022_BUILD = 20348;
+
+/** getWindowsOSVersion: `major.minor.build[.revision]`; anything unparseable is the zero version. */
+function windowsVersion(v: string): { major: number; minor: number; build: number } {
+  const zero = { major: 0, minor: 0, build: 0 };
+  const parts = v.split('.');
+  if (parts.length < 3) return zero;
+  const [major, minor, build] = parts.slice(0, 3).map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
+  if (major === undefined || minor === undefined || build === undefined) return zero;
+  if (!(major <= 0xff && minor <= 0xff && build <= 0xffff)) return zero;
+  return { major, minor, build };
+}
+
+/** Whether a node of `candidate` would accept the image entry `offered` (containerd `Only(candidate).Match`). */
+export function platformMatches(candidate: Platform, offered: Platform): boolean {
+  const o = normalizePlatform(offered);
+  if (!compatiblePlatforms(candidate).some((c) => sameTriple(c, o))) return false;
+  return o.os !== 'windows' || windowsVersionCompatible(candidate.osVersion, o.osVersion);
+}
+
+export interface PlatformMatch {
+  /** The first candidate (in the caller's order) the image can run on. */
+  matched?: { candidate: Platform; offered: Platform };
+  /** Candidates no offered platform runs on. */
+  unsupported: Platform[];
+}
+
+/**
+ * Matches offered image platforms against candidate node platforms. A pod whose candidates include at least
+ * one runnable platform is not certain to fail, so `matched` is the first hit and `unsupported` the rest.
+ * For each candidate, the best offered platform follows containerd's preference order.
+ */
+export function matchPlatforms(candidates: Platform[], offered: Platform[]): PlatformMatch {
+  const unsupported: Platform[] = [];
+  let matched: PlatformMatch['matched'];
+  const normalised = offered.map((o) => ({ o, n: normalizePlatform(o) }));
+  for (const candidate of candidates) {
+    let hit: Platform | undefined;
+    for (const want of compatiblePlatforms(candidate)) {
+      hit = normalised.find(({ n }) => sameTriple(n, want) && (n.os !== 'windows' || windowsVersionCompatible(candidate.osVersion, n.osVersion)))?.o;
+      if (hit) break;
+    }
+    // Only 32-bit arm nodes detect their variant from the CPU (cpuinfo_linux.go getArmCPUVariant: v5–v8); amd64
+    // nodes set none and arm64 nodes always v8 (defaults_unix.go DefaultSpec, cpuinfo.go cpuVariant). When an arm
+    // node's variant is not known (no pullguard.io/variant label), any arm variant may run there.
+    if (!hit && !candidate.variant && normalizePlatform(candidate).architecture === 'arm') {
+      const c = normalizePlatform(candidate);
+      hit = normalised.find(({ n }) => n.os === c.os && n.architecture === 'arm')?.o;
+    }
+    if (hit) matched ??= { candidate, offered: hit };
+    else unsupported.push(candidate);
+  }
+  return matched ? { matched, unsupported } : { unsupported };
+}
