@@ -48,7 +48,10 @@ export const DEFAULT_TAG = 'latest';
 /** Inputs longer than this are refused before any scanning; no real reference comes close. */
 export const MAX_INPUT_LENGTH = 4096;
 
-/** Longest name (registry + '/' + repository), as containerd's reference/docker checks it. */
+/**
+ * Longest repository path (without the registry; with the `library/` normalisation adds), as containerd 2 checks
+ * it: distribution/reference v0.6 reference.go Parse tests `len(repo.path) > NameTotalLengthMax` (255).
+ */
 export const MAX_NAME_LENGTH = 255;
 
 const LEGACY_DOCKER_HUB = 'index.docker.io';
@@ -114,8 +117,13 @@ export function parseReference(input: string): ParseResult {
   if (pathProblem !== null) return fail('InvalidFormat', pathProblem, input);
 
   const name = `${registry}/${repository}`;
-  if (name.length > MAX_NAME_LENGTH) {
-    return fail('NameTooLong', `the full image name ${quote(name, { sayLength: false })} is ${name.length} characters long; the limit is ${MAX_NAME_LENGTH}`, input);
+  // The grammar puts no bound on the host, but no longer host name resolves (Go's net isDomainName: 254 at most),
+  // so the runtime cannot contact it.
+  if (registry.length > MAX_NAME_LENGTH) {
+    return fail('NameTooLong', `the registry host ${quote(registry, { sayLength: false })} is ${registry.length} characters long; no host name that long resolves`, input);
+  }
+  if (repository.length > MAX_NAME_LENGTH) {
+    return fail('NameTooLong', `the repository path ${quote(repository, { sayLength: false })} is ${repository.length} characters long; the limit is ${MAX_NAME_LENGTH}`, input);
   }
 
   if (tag !== undefined) {

@@ -76,7 +76,8 @@ const valid: Valid[] = [
   { why: 'a tag of 128 characters is the longest allowed', input: `a:${'t'.repeat(128)}`, want: { tag: 't'.repeat(128) } },
   { why: 'a 64-hex repository name is allowed when a host makes it unambiguous', input: `docker.io/${HEX64}`, want: { repository: `library/${HEX64}` } },
   { why: 'a 64-hex name with a tag is not a bare image ID', input: `${HEX64}:v1`, want: { repository: `library/${HEX64}`, tag: 'v1' } },
-  { why: 'a name of exactly 255 characters is allowed', input: `example.com/${'n'.repeat(243)}`, want: { registry: 'example.com', repository: 'n'.repeat(243) } },
+  { why: 'a repository path of exactly 255 characters is allowed; the registry does not count (distribution/reference v0.6)', input: `example.com/${'n'.repeat(255)}`, want: { registry: 'example.com', repository: 'n'.repeat(255) } },
+  { why: 'the library/ that normalisation adds counts towards the path length, docker.io/ does not', input: 'n'.repeat(247), want: { registry: 'docker.io', repository: `library/${'n'.repeat(247)}` } },
   { why: 'a port is any run of digits, as in the grammar', input: 'example.com:0/x', want: { registry: 'example.com:0' } },
 ];
 
@@ -143,8 +144,8 @@ const invalid: Invalid[] = [
   { why: 'a tag with no name before it is refused', input: ':latest', code: 'InvalidFormat', mentions: 'no image name' },
   { why: 'a digest with no name before it is refused', input: `@${SHA256}`, code: 'InvalidFormat', mentions: 'no image name' },
   { why: 'a bare 64-hex image ID is not a repository name', input: HEX64, code: 'InvalidFormat', mentions: 'image ID' },
-  { why: 'a name of 256 characters is too long', input: `example.com/${'n'.repeat(244)}`, code: 'NameTooLong', mentions: '256' },
-  { why: 'the library/ and docker.io/ that normalisation adds count towards the name length', input: 'n'.repeat(240), code: 'NameTooLong', mentions: '258' },
+  { why: 'a repository path of 256 characters is too long', input: `example.com/${'n'.repeat(256)}`, code: 'NameTooLong', mentions: '256' },
+  { why: 'the library/ that normalisation adds counts towards the path length', input: 'n'.repeat(248), code: 'NameTooLong', mentions: '256' },
 ];
 
 function check(result: ParseResult): Reference {
@@ -270,7 +271,6 @@ function upstream(s: string): { registry: string; repository: string; tag?: stri
   const m = referenceRe.exec(`${domain}/${remainder}`);
   if (m === null) return null;
   const [, name = '', tag, digest] = m;
-  if (name.length > 255) return null;
   if (digest !== undefined) {
     const [algorithm = '', hex = ''] = digest.split(':');
     const length = algorithm === 'sha256' ? 64 : algorithm === 'sha512' ? 128 : -1;
@@ -278,6 +278,8 @@ function upstream(s: string): { registry: string; repository: string; tag?: stri
   }
   const n = anchoredNameRe.exec(name);
   let [, registry = '', repository = ''] = n ?? [];
+  // distribution/reference v0.6 Parse: the limit is on the path (the whole name when no domain splits off).
+  if ((registry === '' ? name : repository).length > 255) return null;
   if (registry === '') {
     // No domain matched: the runtime resolves the first component as the host.
     registry = repository.slice(0, repository.indexOf('/'));
