@@ -72,6 +72,11 @@ export interface Config {
     fallback: string[];
     /** Read node platforms from the API server. */
     fromNodes: boolean;
+    /**
+     * A single-manifest image of another platform than every eligible node pulls, then fails with `exec format
+     * error`: deny it (default), or only warn where the nodes emulate other architectures (binfmt_misc/QEMU).
+     */
+    execFormatError: 'deny' | 'warn';
   };
   registry: {
     /** Registry config file (CA bundles, mirrors, plain HTTP, per-registry concurrency). */
@@ -136,7 +141,7 @@ export const DEFAULT_CONFIG: Config = {
     serviceAccountSecrets: true,
   },
   credentialProviders: { config: '', binDir: '' },
-  platforms: { fallback: [], fromNodes: true },
+  platforms: { fallback: [], fromNodes: true, execFormatError: 'deny' },
   registry: { configFile: '', requestTimeoutMs: 4000 },
   cache: { tagTtlSeconds: 60, digestTtlSeconds: 86_400, negativeTtlSeconds: 10, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 },
   kubernetes: { enabled: 'auto', kubeconfig: '', secretTtlSeconds: 5 },
@@ -175,7 +180,7 @@ export const configSchema = obj({
   exclude: obj({ images: strings, registries: strings, namespaces: strings }),
   credentials: obj({ dockerConfigFiles: strings, nodeCredentialRegistries: strings, serviceAccountSecrets: { type: 'boolean' } }),
   credentialProviders: obj({ config: str, binDir: str }),
-  platforms: obj({ fallback: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$' } }, fromNodes: { type: 'boolean' } }),
+  platforms: obj({ fallback: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$' } }, fromNodes: { type: 'boolean' }, execFormatError: { enum: ['deny', 'warn'] } }),
   registry: obj({ configFile: str, requestTimeoutMs: posInt }),
   cache: obj({ tagTtlSeconds: nonNegInt, digestTtlSeconds: nonNegInt, negativeTtlSeconds: nonNegInt, maxEntries: posInt, maxBytes: posInt }),
   kubernetes: obj({ enabled: { enum: ['auto', true, false] }, kubeconfig: str, secretTtlSeconds: nonNegInt }),

@@ -145,6 +145,7 @@ export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cl
     serviceAccountSecrets: config.credentials.serviceAccountSecrets,
     fallbackPlatforms: parts.fallbackPlatforms,
     platformsFromNodes: config.platforms.fromNodes,
+    execFormatError: config.platforms.execFormatError,
     excludeImages: config.exclude.images,
     excludeRegistries: config.exclude.registries,
   });

@@ -1,8 +1,8 @@
 // Reads what pullguard needs from a Node object: the platform the kubelet pulls for, the images already on the
-// node, and whether it takes new pods. Pure.
+// node, whether it takes new pods (cordon, taints), and the kubelet and runtime versions. Pure.
 import type { V1Node } from '@kubernetes/client-node';
-import type { NodeInfo } from './types.ts';
-import type { Platform } from '../registry/index.ts';
+import type { NodeInfo, NodeTaint } from './types.ts';
+import type { Platform } from '../reference/platform.ts';
 
 /**
  * No standard label or status field carries the CPU variant (arm v6/v7, arm64 v8), so the variant is unknown
@@ -17,13 +17,33 @@ export function nodeInfoFromNode(node: V1Node): NodeInfo {
   const labels = { ...(node.metadata?.labels ?? {}) };
   const images = new Set<string>();
   for (const image of node.status?.images ?? []) for (const name of image.names ?? []) images.add(name);
-  return {
+  const info: NodeInfo = {
     name: node.metadata?.name ?? '',
     labels,
     platform: nodePlatform(labels, node.status?.nodeInfo),
     images: [...images],
     unschedulable: node.spec?.unschedulable === true,
   };
+  const taints = schedulingTaints(node.spec?.taints);
+  if (taints.length > 0) info.taints = taints;
+  const runtime = node.status?.nodeInfo?.containerRuntimeVersion;
+  if (typeof runtime === 'string' && runtime !== '') info.containerRuntimeVersion = runtime;
+  const kubelet = node.status?.nodeInfo?.kubeletVersion;
+  if (typeof kubelet === 'string' && kubelet !== '') info.kubeletVersion = kubelet;
+  return info;
+}
+
+/** The taints the scheduler's TaintToleration filter reads (NoSchedule, NoExecute); PreferNoSchedule only scores. */
+export function schedulingTaints(taints: unknown): NodeTaint[] {
+  if (!Array.isArray(taints)) return [];
+  const out: NodeTaint[] = [];
+  for (const t of taints as unknown[]) {
+    if (typeof t !== 'object' || t === null) continue;
+    const { key, value, effect } = t as Record<string, unknown>;
+    if (typeof key !== 'string' || (effect !== 'NoSchedule' && effect !== 'NoExecute')) continue;
+    out.push(typeof value === 'string' && value !== '' ? { key, value, effect } : { key, effect });
+  }
+  return out;
 }
 
 /**

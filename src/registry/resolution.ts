@@ -18,7 +18,9 @@ export type ReasonCode =
   | 'CredentialsRejected'
   | 'AccessDenied'
   | 'PlatformMismatch'
+  | 'ExecFormatError'
   | 'UnsupportedManifest'
+  | 'Schema1Deprecated'
   | 'InvalidPullSecret'
   | 'CachedOnNodes'
   | 'NeverPull'
@@ -41,7 +43,13 @@ export const REASON_VERDICT: Readonly<Record<ReasonCode, Verdict>> = {
   CredentialsRejected: 'deny',
   AccessDenied: 'deny',
   PlatformMismatch: 'deny',
+  // A single-manifest image for another platform than every eligible node: it pulls, then cannot start.
+  // Clusters that emulate other architectures (binfmt) set platforms.execFormatError: warn (verdict unknown).
+  ExecFormatError: 'deny',
   UnsupportedManifest: 'deny',
+  // A Docker schema 1 image that some eligible node's runtime still converts (containerd 1.x, CRI-O), or with no
+  // node inventory to tell.
+  Schema1Deprecated: 'unknown',
   // A pull secret of the pod is malformed: the kubelet's keyring fails, and with it every pull of the pod.
   InvalidPullSecret: 'deny',
   // The registry would refuse the pull, but an eligible node has the image and the policy lets it use it.
@@ -65,12 +73,9 @@ export const REASON_VERDICT: Readonly<Record<ReasonCode, Verdict>> = {
 /** Why a registry could not be reached, when reason is RegistryUnreachable. */
 export type UnreachableCause = 'dns' | 'refused' | 'reset' | 'tls' | 'proxy' | 'network';
 
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-  osVersion?: string;
-}
+/** The platform value type lives with the other shared value types in src/reference. */
+export type { Platform } from '../reference/platform.ts';
+import type { Platform } from '../reference/platform.ts';
 
 /** One credential the kubelet could use for an image, already matched to it; data only, never logged. */
 export interface PullCredential {

@@ -8,8 +8,10 @@ import { credentialsFromSecret } from '../credentials/secret.ts';
 import type { CredentialProviders, ProviderOutcome } from '../credentials/provider.ts';
 import { parseReference, type Reference } from '../reference/reference.ts';
 import type { RegistryClient } from '../registry/index.ts';
-import { resolution, type Platform, type Resolution } from '../registry/index.ts';
-import { eligibleNodes, platformsOf, type SchedulingSpec } from './eligibility.ts';
+import type { Platform } from '../reference/platform.ts';
+import { resolution, type Resolution } from '../registry/index.ts';
+import { eligibleNodes, platformsAllowedBySpec, platformsOf, type SchedulingSpec } from './eligibility.ts';
+import { cachedImageRescues, decideSchema1 } from './runtime.ts';
 import type { Finding, ImageTarget, SecretNote } from './finding.ts';
 import { beforeDeadline as waitUntil, CLUSTER_READS_SHARE } from './deadline.ts';
 import { verdictOf } from './reasons.ts';
@@ -41,6 +43,8 @@ export interface CheckerOptions {
   platformsFromNodes: boolean;
   excludeImages: string[];
   excludeRegistries: string[];
+  /** A single-manifest image of another platform than every eligible node: deny (default), or warn (binfmt clusters). */
+  execFormatError?: 'deny' | 'warn';
   clock?: () => number;
   /** Distinct images resolved per review; the rest are not checked (admitted, with a warning). Default 200. */
   imagesPerReview?: number;
@@ -93,6 +97,10 @@ export function withProviderGap(r: Resolution, provided: ProviderOutcome | undef
   }
   return { ...r, reason: 'CredentialProviderUnavailable', verdict: verdictOf('CredentialProviderUnavailable'), detail: parts.join('; ') };
 }
+
+/** Manifests that are one image, not an index: containerd pulls them on any node, whatever their platform. */
+const SINGLE_MANIFEST_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
+const SCHEMA1_TYPES: ReadonlySet<string> = new Set(['application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v1+prettyjws']);
 
 /** Denials the kubelet never meets when it uses a cached image instead of pulling (policy IfNotPresent). */
 const PULL_DENIALS = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound', 'AuthRequired', 'CredentialsRejected', 'AccessDenied', 'InvalidPullSecret']);
@@ -176,11 +184,49 @@ export function createChecker(opts: CheckerOptions): Checker {
         return { platforms, source: platforms.length > 0 ? 'nodes' : 'any', nodes: eligible };
       }
     }
+    // No nodes to read: the pod's own arch/os constraints narrow the configured platforms (or name them).
+    const allowed = platformsAllowedBySpec(spec, opts.fallbackPlatforms);
+    if (allowed !== undefined) return allowed.length > 0 ? { platforms: allowed, source: 'config' } : { platforms: [], source: 'any' };
     return opts.fallbackPlatforms.length > 0 ? { platforms: opts.fallbackPlatforms, source: 'config' } : { platforms: [], source: 'any' };
+  }
+
+  /**
+   * What the registry's answer means on the nodes: an index-less image of another platform pulls but cannot
+   * start; an image volume is mounted, not executed, and may hold an OCI artifact; schema 1 depends on the runtime.
+   */
+  function onTheNodes(r: Resolution, target: ImageTarget, nodes: NodeInfo[] | undefined): Resolution {
+    const single = r.mediaType !== undefined && SINGLE_MANIFEST_TYPES.has(r.mediaType);
+    if (target.field === 'volumes' && single && (r.reason === 'PlatformMismatch' || r.reason === 'UnsupportedManifest')) {
+      const what = r.reason === 'PlatformMismatch' ? 'an image of another platform' : 'an OCI artifact';
+      return { ...r, reason: 'Resolved', verdict: verdictOf('Resolved'), detail: `${what}: an image volume is mounted, not run, so its platform is not checked` };
+    }
+    if (r.reason === 'PlatformMismatch' && single) {
+      return { ...r, reason: 'ExecFormatError', verdict: opts.execFormatError === 'warn' ? 'unknown' : verdictOf('ExecFormatError') };
+    }
+    if (r.reason === 'UnsupportedManifest' && r.mediaType !== undefined && SCHEMA1_TYPES.has(r.mediaType)) {
+      const decision = decideSchema1(nodes);
+      if (decision.verdict === 'deny') return { ...r, detail: `every eligible node runs a runtime that refuses schema 1 (${decision.runtimes.join(', ')})` };
+      const detail = decision.verdict === 'deprecated'
+        ? `Eligible nodes run ${decision.runtimes.join(', ')}; containerd 1.x and CRI-O still convert schema 1, containerd 2.0 refuses it by default and 2.1 removed it`
+        : 'Without the nodes\' runtime versions pullguard cannot tell: containerd 1.x and CRI-O still convert schema 1, containerd 2.0 refuses it by default and 2.1 removed it';
+      return { ...r, reason: 'Schema1Deprecated', verdict: verdictOf('Schema1Deprecated'), detail };
+    }
+    return r;
   }
 
   function withDeadline(p: Promise<Resolution>, image: string, reference: string, deadline: number): Promise<Resolution> {
     return beforeDeadline(p, deadline, () => resolution('RegistryTimeout', image, { reference, detail: 'the review deadline was reached before the registry answered' }));
+  }
+
+  // Node facts persist across reviews (the inventory projects each Node once): index each node's images once.
+  const imageSets = new WeakMap<NodeInfo, Set<string>>();
+  function imagesOf(n: NodeInfo): Set<string> {
+    let set = imageSets.get(n);
+    if (!set) {
+      set = new Set(Array.isArray(n.images) ? n.images : []);
+      imageSets.set(n, set);
+    }
+    return set;
   }
 
   // The same few registries come back on every review: remember the answer (bounded).
@@ -197,9 +243,21 @@ export function createChecker(opts: CheckerOptions): Checker {
   }
 
   /** Eligible nodes that report this image in status.images (by any of its spellings). */
+  function nodesHoldingImage(target: ImageTarget, ref: Reference, nodes: NodeInfo[] | undefined): NodeInfo[] | undefined {
+    const names = [...new Set([target.image, ref.canonical, ref.digest ? `${ref.name}@${ref.digest}` : `${ref.name}:${ref.tag ?? 'latest'}`])];
+    return nodes?.filter((n) => {
+      const held = imagesOf(n);
+      return names.some((name) => held.has(name));
+    });
+  }
+
   function nodesWithImage(target: ImageTarget, ref: Reference, nodes: NodeInfo[] | undefined): string[] | undefined {
-    const names = new Set([target.image, ref.canonical, ref.digest ? `${ref.name}@${ref.digest}` : `${ref.name}:${ref.tag ?? 'latest'}`]);
-    return nodes?.filter((n) => n.images.some((i) => names.has(i))).map((n) => n.name);
+    return nodesHoldingImage(target, ref, nodes)?.map((n) => n.name);
+  }
+
+  /** Nodes whose cached copy still starts the pod after the registry said `reason` (KEP-2535 on new kubelets). */
+  function rescuing(reason: string, holding: NodeInfo[]): string[] {
+    return holding.filter((n) => cachedImageRescues(reason, n)).map((n) => n.name);
   }
 
   function neverPull(target: ImageTarget, ref: Reference, nodes: NodeInfo[] | undefined): Partial<Finding> & { resolution: Resolution } {
@@ -267,10 +325,14 @@ export function createChecker(opts: CheckerOptions): Checker {
         }
         const ref = p.reference;
         if (target.pullPolicy === 'Never') return { ...base, target, ...neverPull(target, ref, platforms.nodes) };
-        const cachedOn = target.pullPolicy === 'Always' ? [] : (nodesWithImage(target, ref, platforms.nodes) ?? []);
+        // Which nodes hold the image matters only to qualify a denial: looked up then, not for every image.
+        const qualify = (r: Resolution): Resolution => {
+          if (!PULL_DENIALS.has(r.reason) || target.pullPolicy === 'Always') return r;
+          return cachedOnNodes(r, rescuing(r.reason, nodesHoldingImage(target, ref, platforms.nodes) ?? []), platforms.nodes?.length ?? 0);
+        };
         if (fatal) {
           const r = resolution('InvalidPullSecret', target.image, { reference: ref.canonical, detail: fatal.message ?? `secret ${fatal.name} is malformed` });
-          return { ...base, target, resolution: cachedOnNodes(r, cachedOn, platforms.nodes?.length ?? 0) };
+          return { ...base, target, resolution: qualify(r) };
         }
         let pending = byImage.get(ref.canonical);
         if (!pending) {
@@ -301,12 +363,12 @@ export function createChecker(opts: CheckerOptions): Checker {
           );
           byImage.set(ref.canonical, pending);
         }
-        let r = { ...(await pending), image: target.image };
+        let r = onTheNodes({ ...(await pending), image: target.image }, target, platforms.nodes);
         // A secret the kubelet would use could not be read: an auth failure here proves nothing.
         if (AUTH_REASONS.has(r.reason) && unreadable.length > 0) {
           r = { ...r, reason: 'SecretsUnreadable', verdict: verdictOf('SecretsUnreadable'), detail: unreadable.map((n) => `${n.name}: ${n.message ?? n.status}`).join('; ') };
         }
-        return { ...base, target, resolution: cachedOnNodes(r, cachedOn, platforms.nodes?.length ?? 0) };
+        return { ...base, target, resolution: qualify(r) };
       }));
       return { findings, excluded: excludedTargets, ...skipped };
     },

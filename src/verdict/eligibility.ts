@@ -1,11 +1,12 @@
-// The nodes a pod may land on, decided as the scheduler's NodeName, NodeUnschedulable and NodeAffinity filters
-// decide (nodeSelector, then required node affinity), and the distinct platforms of those nodes.
+// The nodes a pod may land on, decided as the scheduler's NodeName, NodeUnschedulable, TaintToleration and
+// NodeAffinity filters decide, and the distinct platforms of those nodes. Without nodes, the pod's own arch/os
+// constraints narrow the platforms to check.
 //
-// Taints are ignored on purpose: tolerating a taint cannot make an image's platform runnable, so it never turns
-// a deny into an allow, and taints change often (autoscalers, maintenance), so counting them would make verdicts
-// flap. The one taint that is honoured is the cordon (`spec.unschedulable`), as the scheduler does.
-import type { NodeInfo } from '../cluster/types.ts';
-import type { Platform } from '../registry/index.ts';
+// Taints that come and go with node conditions (node.kubernetes.io/not-ready, unreachable, memory-pressure, …) are
+// not counted: a node that is briefly not ready is still where the pod may land, and counting them would make
+// verdicts flap. Lasting taints (GKE's kubernetes.io/arch=arm64:NoSchedule, dedicated pools) are honoured.
+import type { NodeInfo, NodeTaint } from '../cluster/types.ts';
+import type { Platform } from '../reference/platform.ts';
 
 /** What scheduling reads of a pod spec (workloads' PodSpecView has this shape). */
 export interface SchedulingSpec {
@@ -14,6 +15,8 @@ export interface SchedulingSpec {
   /** The pod's raw `affinity` (only nodeAffinity is read). */
   affinity?: unknown;
   toleratesUnschedulable?: boolean;
+  /** The pod's raw `tolerations` (v1 Toleration list). */
+  tolerations?: unknown;
 }
 
 /**
@@ -22,13 +25,227 @@ export interface SchedulingSpec {
  * node that is not cordoned (unless tolerated) and matches nodeSelector and required node affinity.
  */
 export function eligibleNodes(spec: SchedulingSpec, nodes: NodeInfo[]): NodeInfo[] {
+  const byClass = Array.isArray(nodes) && !(typeof spec?.nodeName === 'string' && spec.nodeName !== '') && !namesNodes(spec) ? classesOf(nodes) : undefined;
+  if (byClass !== undefined) return eligibleByClass(spec, byClass);
   const list = Array.isArray(nodes) ? nodes.filter(isNode) : [];
   // Matching is per node; an absurd affinity (a 3 MiB request can hold ~100k expressions) would cost
   // expressions × nodes. Past a sane size, do not narrow at all: every node counts, which can only admit more.
   if (selectorSize(spec) * Math.max(1, list.length) > MAX_MATCH_WORK) return list;
   const nodeName = typeof spec?.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined;
-  if (nodeName !== undefined) return list.filter((n) => n.name === nodeName && matchesNodeAffinity(spec, n));
-  return list.filter((n) => (n.unschedulable !== true || spec?.toleratesUnschedulable === true) && matchesNodeAffinity(spec, n));
+  // With nodeName the scheduler is bypassed; the kubelet admits the pod and only NoExecute taints evict it.
+  if (nodeName !== undefined) return list.filter((n) => n.name === nodeName && matchesNodeAffinity(spec, n) && toleratesTaints(spec?.tolerations, n, 'NoExecute'));
+  return list.filter((n) => schedulable(spec, n));
+}
+
+/** The scheduler's filters for one node, nodeName aside. */
+function schedulable(spec: SchedulingSpec, n: NodeInfo): boolean {
+  return (n.unschedulable !== true || spec?.toleratesUnschedulable === true) && toleratesTaints(spec?.tolerations, n) && matchesNodeAffinity(spec, n);
+}
+
+/**
+ * Nodes of one pool differ only in their name: decide once per equivalence class, and hand out one array per set
+ * of admitted classes, so a review costs O(classes), not O(nodes).
+ */
+function eligibleByClass(spec: SchedulingSpec, classes: NodeClasses): NodeInfo[] {
+  if (selectorSize(spec) * Math.max(1, classes.reps.length) > MAX_MATCH_WORK) return classes.all;
+  const admitted: number[] = [];
+  classes.reps.forEach((rep, i) => {
+    if (schedulable(spec, rep)) admitted.push(i);
+  });
+  const key = admitted.join(',');
+  let out = classes.results.get(key);
+  if (!out) {
+    const set = new Set(admitted);
+    out = classes.all.filter((n) => set.has(classes.of.get(n) ?? -1));
+    if (classes.results.size < MAX_CACHED_RESULTS) classes.results.set(key, out);
+  }
+  return out;
+}
+
+const MAX_CACHED_RESULTS = 256;
+
+/** Labels that are one node's own: they do not make two nodes of a pool different for scheduling. */
+const NODE_IDENTITY_LABELS = new Set(['kubernetes.io/hostname']);
+/** Below this many nodes, matching each node is cheaper than building classes. */
+const CLASS_MIN_NODES = 64;
+
+interface NodeClasses {
+  all: NodeInfo[];
+  reps: NodeInfo[];
+  of: Map<NodeInfo, number>;
+  /** Eligible nodes by the admitted classes (`0,3`), shared by the reviews that admit the same classes. */
+  results: Map<string, NodeInfo[]>;
+}
+
+// Built once per inventory snapshot (the inventory hands every review the same array until a node changes); an
+// array seen once (a list built for one call) is matched node by node, which is cheaper than grouping it.
+const classCache = new WeakMap<NodeInfo[], NodeClasses>();
+const seenOnce = new WeakSet<NodeInfo[]>();
+
+/** Nodes grouped by everything scheduling reads except their name: labels (without hostname), taints, cordon. */
+function classesOf(nodes: NodeInfo[]): NodeClasses | undefined {
+  if (nodes.length < CLASS_MIN_NODES) return undefined;
+  let classes = classCache.get(nodes);
+  if (classes) return classes;
+  if (!seenOnce.has(nodes)) {
+    seenOnce.add(nodes);
+    return undefined;
+  }
+  classes = { all: nodes.filter(isNode), reps: [], of: new Map(), results: new Map() };
+  const byKey = new Map<string, number>();
+  for (const n of nodes) {
+    if (!isNode(n)) continue;
+    const labels = isObj(n.labels) ? Object.entries(n.labels).filter(([k]) => !NODE_IDENTITY_LABELS.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [];
+    const key = JSON.stringify([labels, n.taints ?? [], n.unschedulable === true]);
+    let i = byKey.get(key);
+    if (i === undefined) {
+      i = classes.reps.length;
+      byKey.set(key, i);
+      classes.reps.push(n);
+    }
+    classes.of.set(n, i);
+  }
+  classCache.set(nodes, classes);
+  return classes;
+}
+
+/** The pod's constraints can tell nodes of one class apart: matchFields (metadata.name) or an identity label. */
+function namesNodes(spec: SchedulingSpec): boolean {
+  const selector = isObj(spec?.nodeSelector) ? spec.nodeSelector : {};
+  if (Object.keys(selector).some((k) => NODE_IDENTITY_LABELS.has(k))) return true;
+  const affinity = isObj(spec?.affinity) ? spec.affinity : undefined;
+  const nodeAffinity = affinity !== undefined && isObj(affinity['nodeAffinity']) ? affinity['nodeAffinity'] : undefined;
+  const required = nodeAffinity?.['requiredDuringSchedulingIgnoredDuringExecution'];
+  const terms = isObj(required) && Array.isArray(required['nodeSelectorTerms']) ? required['nodeSelectorTerms'] : [];
+  return terms.some((term) => {
+    if (!isObj(term)) return false;
+    if (Array.isArray(term['matchFields']) && term['matchFields'].length > 0) return true;
+    const exprs = Array.isArray(term['matchExpressions']) ? term['matchExpressions'] : [];
+    return exprs.some((e) => isObj(e) && typeof e['key'] === 'string' && NODE_IDENTITY_LABELS.has(e['key']));
+  });
+}
+
+/**
+ * Taints set by the node lifecycle controller, the kubelet and cloud providers for passing states; the node is
+ * still a place the pod may land once they clear (DaemonSet pods and DefaultTolerationSeconds tolerate most).
+ */
+const TRANSIENT_TAINT_PREFIXES = ['node.kubernetes.io/', 'node.cloudprovider.kubernetes.io/', 'ToBeDeletedByClusterAutoscaler', 'DeletionCandidateOfClusterAutoscaler'];
+
+function transient(taint: NodeTaint): boolean {
+  return TRANSIENT_TAINT_PREFIXES.some((p) => taint.key.startsWith(p));
+}
+
+/**
+ * The scheduler's TaintToleration filter (component-helpers scheduling/corev1 FindMatchingUntoleratedTaint over
+ * NoSchedule and NoExecute taints): every lasting taint of the node is tolerated by some toleration of the pod.
+ */
+export function toleratesTaints(tolerations: unknown, node: NodeInfo, only?: NodeTaint['effect']): boolean {
+  const taints = Array.isArray(node.taints) ? node.taints : [];
+  if (taints.length === 0) return true;
+  const list = Array.isArray(tolerations) ? tolerations : [];
+  return taints.every((taint) => !isObj(taint) || transient(taint) || (only !== undefined && taint.effect !== only) || list.some((t) => toleratesTaint(t, taint)));
+}
+
+/**
+ * k8s.io/api/core/v1 toleration.go ToleratesTaint: the effect matches (or is empty), the key matches (or is empty,
+ * which with Exists tolerates everything), and Exists, or Equal (the default) with the same value.
+ */
+export function toleratesTaint(toleration: unknown, taint: NodeTaint): boolean {
+  if (!isObj(toleration)) return false;
+  const effect = typeof toleration['effect'] === 'string' ? toleration['effect'] : '';
+  const key = typeof toleration['key'] === 'string' ? toleration['key'] : '';
+  const operator = typeof toleration['operator'] === 'string' ? toleration['operator'] : '';
+  const value = typeof toleration['value'] === 'string' ? toleration['value'] : '';
+  if (effect !== '' && effect !== taint.effect) return false;
+  if (key !== '' && key !== taint.key) return false;
+  if (operator === 'Exists') return true;
+  if (operator === '' || operator === 'Equal') return value === (taint.value ?? '');
+  // An operator this version does not know (newer API servers add some): assume it tolerates, which can only
+  // count more nodes, never deny more.
+  return true;
+}
+
+const ARCH_LABELS = ['kubernetes.io/arch', 'beta.kubernetes.io/arch'];
+const OS_LABELS = ['kubernetes.io/os', 'beta.kubernetes.io/os'];
+/** The operating systems Kubernetes nodes run, when a pod pins the architecture but not the OS. */
+const NODE_OSES = ['linux', 'windows'];
+
+/** What one way of satisfying the pod's node constraints says about arch and os: allowed and refused values. */
+interface PlatformTerm {
+  arch?: Set<string>;
+  os?: Set<string>;
+  notArch: Set<string>;
+  notOs: Set<string>;
+}
+
+/**
+ * Without a node inventory: the platforms the pod's own constraints allow (nodeSelector and required node affinity
+ * In/NotIn on kubernetes.io/arch and kubernetes.io/os, beta labels too). With configured platforms, those the pod
+ * could run on; without, the os/arch pairs the pod pins. undefined when the pod does not narrow anything (or its
+ * constraints cannot be read), so the caller keeps what it had; [] when no configured platform is allowed.
+ */
+export function platformsAllowedBySpec(spec: SchedulingSpec, configured: Platform[]): Platform[] | undefined {
+  const terms = platformTerms(spec);
+  if (terms === undefined) return undefined;
+  const allows = (p: Platform): boolean =>
+    terms.some((t) => (!t.arch || t.arch.has(p.architecture)) && !t.notArch.has(p.architecture) && (!t.os || t.os.has(p.os)) && !t.notOs.has(p.os));
+  if (configured.length > 0) return configured.filter(allows);
+  const out: Platform[] = [];
+  for (const t of terms) {
+    // A term that does not pin the architecture allows any platform: nothing to narrow.
+    if (!t.arch) return undefined;
+    const oses = [...(t.os ?? NODE_OSES)].filter((os) => !t.notOs.has(os));
+    for (const architecture of t.arch) {
+      if (t.notArch.has(architecture)) continue;
+      for (const os of oses) if (!out.some((p) => p.os === os && p.architecture === architecture)) out.push({ os, architecture });
+    }
+  }
+  return out;
+}
+
+/** The pod's constraints as ORed terms (one per nodeSelectorTerm, each ANDed with nodeSelector); undefined: none. */
+function platformTerms(spec: SchedulingSpec): PlatformTerm[] | undefined {
+  if (selectorSize(spec) > MAX_MATCH_WORK) return undefined;
+  const base: PlatformTerm = { notArch: new Set(), notOs: new Set() };
+  let narrows = false;
+  const selector = isObj(spec?.nodeSelector) ? spec.nodeSelector : {};
+  for (const [key, value] of Object.entries(selector)) {
+    if (typeof value !== 'string') continue;
+    if (ARCH_LABELS.includes(key)) base.arch = intersect(base.arch, [value]);
+    else if (OS_LABELS.includes(key)) base.os = intersect(base.os, [value]);
+    else continue;
+    narrows = true;
+  }
+  const affinity = isObj(spec?.affinity) ? spec.affinity : undefined;
+  const nodeAffinity = affinity !== undefined && isObj(affinity['nodeAffinity']) ? affinity['nodeAffinity'] : undefined;
+  const required = nodeAffinity?.['requiredDuringSchedulingIgnoredDuringExecution'];
+  const rawTerms = isObj(required) && Array.isArray(required['nodeSelectorTerms']) ? required['nodeSelectorTerms'] : undefined;
+  if (rawTerms === undefined || rawTerms.length === 0) return narrows ? [base] : undefined;
+  const terms: PlatformTerm[] = [];
+  for (const raw of rawTerms) {
+    const term: PlatformTerm = { ...(base.arch ? { arch: base.arch } : {}), ...(base.os ? { os: base.os } : {}), notArch: new Set(base.notArch), notOs: new Set(base.notOs) };
+    const exprs = isObj(raw) && Array.isArray(raw['matchExpressions']) ? raw['matchExpressions'] : [];
+    for (const e of exprs) {
+      if (!isObj(e) || typeof e['key'] !== 'string' || !Array.isArray(e['values'])) continue;
+      const values = e['values'].filter((v): v is string => typeof v === 'string');
+      const isArch = ARCH_LABELS.includes(e['key']);
+      if (!isArch && !OS_LABELS.includes(e['key'])) continue;
+      if (e['operator'] === 'In') {
+        if (isArch) term.arch = intersect(term.arch, values);
+        else term.os = intersect(term.os, values);
+        narrows = true;
+      } else if (e['operator'] === 'NotIn') {
+        for (const v of values) (isArch ? term.notArch : term.notOs).add(v);
+        narrows = true;
+      }
+    }
+    terms.push(term);
+  }
+  return narrows ? terms : undefined;
+}
+
+function intersect(set: Set<string> | undefined, values: string[]): Set<string> {
+  return new Set(set === undefined ? values : values.filter((v) => set.has(v)));
 }
 
 const MAX_MATCH_WORK = 2_000_000;
@@ -181,6 +398,19 @@ function isLabelValue(v: string): boolean {
  * anything as far as we know: then the answer is [] (any platform), never a narrower list.
  */
 export function platformsOf(nodes: NodeInfo[]): Platform[] {
+  if (!Array.isArray(nodes)) return [];
+  let cached = platformsCache.get(nodes);
+  if (!cached) {
+    cached = distinctPlatforms(nodes);
+    platformsCache.set(nodes, cached);
+  }
+  return cached;
+}
+
+// Eligible-node arrays are shared between reviews (eligibleByClass), and so are their platforms.
+const platformsCache = new WeakMap<NodeInfo[], Platform[]>();
+
+function distinctPlatforms(nodes: NodeInfo[]): Platform[] {
   const seen = new Set<string>();
   const out: Platform[] = [];
   for (const node of Array.isArray(nodes) ? nodes : []) {
@@ -190,7 +420,7 @@ export function platformsOf(nodes: NodeInfo[]): Platform[] {
     const platform: Platform = { os: p.os, architecture: p.architecture };
     if (typeof p.variant === 'string' && p.variant !== '') platform.variant = p.variant;
     if (typeof p.osVersion === 'string' && p.osVersion !== '') platform.osVersion = p.osVersion;
-    const id = JSON.stringify([platform.os, platform.architecture, platform.variant ?? '', platform.osVersion ?? '']);
+    const id = `${platform.os}/${platform.architecture}/${platform.variant ?? ''}/${platform.osVersion ?? ''}`;
     if (seen.has(id)) continue;
     seen.add(id);
     out.push(platform);

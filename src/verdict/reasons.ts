@@ -18,7 +18,9 @@ export type ReasonCode =
   | 'CredentialsRejected'
   | 'AccessDenied'
   | 'PlatformMismatch'
+  | 'ExecFormatError'
   | 'UnsupportedManifest'
+  | 'Schema1Deprecated'
   | 'InvalidPullSecret'
   | 'CachedOnNodes'
   | 'NeverPull'
@@ -259,7 +261,7 @@ export const REASONS = {
   },
   PlatformMismatch: {
     verdict: 'deny',
-    meaning: 'no platform in the image that an eligible node can run',
+    meaning: 'no platform in the image\'s index that an eligible node can run',
     what: (f) => `${lead(f)}the image offers ${list(imagePlatforms(f)) || 'no runnable platform'}, but ${f.platformSource === 'nodes' ? 'the nodes this pod may land on run' : 'the platforms asked for are'} ${list(f.eligiblePlatforms.map(formatPlatform))}.`,
     fix: (f) => {
       const arch = f.resolution.platforms?.[0]?.architecture ?? '';
@@ -272,12 +274,36 @@ export const REASONS = {
       return imagePlatforms(f).length > 0 ? { lead: `${nodes}image has `, items: imagePlatforms(f) } : one(`${nodes}image has no runnable platform`);
     },
   },
+  ExecFormatError: {
+    verdict: 'deny',
+    meaning: 'a single-manifest (index-less) image whose config names another platform than every eligible node: containerd pulls it anyway, the container cannot start. `platforms.execFormatError: warn` makes it `unknown` (clusters that emulate other architectures with binfmt)',
+    what: (f) => `${lead(f)}the image offers ${list(imagePlatforms(f)) || 'no runnable platform'}, but ${f.platformSource === 'nodes' ? 'the nodes this pod may land on run' : 'the platforms asked for are'} ${list(f.eligiblePlatforms.map(formatPlatform))}. It is a single manifest (no index), so the pull succeeds there and then the container cannot start (exec format error, CrashLoopBackOff) unless the nodes emulate its platform.`,
+    fix: (f) => {
+      const arch = f.resolution.platforms?.[0]?.architecture ?? '';
+      const pin = imagePlatforms(f).length > 0 ? ` with a nodeSelector such as kubernetes.io/arch: ${arch === '' || isPlatformField(arch) ? arch : quote(arch, 40)}` : '';
+      const both = [...new Set([...f.eligiblePlatforms.map(formatPlatform), ...imagePlatforms(f)])].join(',');
+      return `Fix: build the image for ${list(f.eligiblePlatforms.map(formatPlatform))} (multi-arch), e.g. docker buildx build --platform ${both}, or pin the pod to nodes it can run on${pin}.`;
+    },
+    short: () => 'pulls, then exec format error',
+    firstFix: (f) => {
+      const nodes = f.eligiblePlatforms.length > 0 ? `${f.platformSource === 'nodes' ? 'nodes run' : 'asked for'} ${list(f.eligiblePlatforms.map(formatPlatform), 2)}, ` : '';
+      return imagePlatforms(f).length > 0 ? { lead: `${nodes}single-platform image is `, items: imagePlatforms(f) } : one(`${nodes}image has no runnable platform`);
+    },
+  },
   UnsupportedManifest: {
     verdict: 'deny',
-    meaning: 'Docker schema 1 or another unpullable manifest type',
+    meaning: 'Docker schema 1 when every eligible node\'s runtime refuses it (containerd 2.0 by default, 2.1+), or another unpullable manifest type',
     what: (f) => `${lead(f)}the manifest is of an unsupported type (${f.resolution.mediaType ? grammatical(f.resolution.mediaType, isMediaType) : 'unknown media type'}).${said(f)}`,
     fix: () => 'Fix: rebuild and push the image with a current builder (Docker schema 2 or OCI); containerd 2.x no longer pulls schema 1 images.',
     short: () => 'schema 1 manifest',
+    firstFix: () => one('rebuild with a current builder'),
+  },
+  Schema1Deprecated: {
+    verdict: 'unknown',
+    meaning: 'Docker schema 1 that some eligible node still converts (containerd 1.6/1.7, CRI-O), or no node inventory to tell',
+    what: (f) => `${lead(f)}the image is a Docker schema 1 manifest. ${detail(f, 'Some container runtimes still convert it; containerd 2.x does not')}.`,
+    fix: () => 'Not denied. Rebuild and push the image with a current builder (Docker schema 2 or OCI): containerd 2.0 refuses schema 1 by default and 2.1 removed it.',
+    short: () => 'schema 1 manifest, deprecated',
     firstFix: () => one('rebuild with a current builder'),
   },
   InvalidPullSecret: {

@@ -40,6 +40,8 @@ export interface PodSpecView {
    * NoSchedule taint, or it is a DaemonSet's (the DaemonSet controller adds that toleration to its pods).
    */
   toleratesUnschedulable: boolean;
+  /** The raw `tolerations` list; scheduling matches it against node taints. */
+  tolerations?: unknown;
   images: ContainerImage[];
   /** Malformed parts that were skipped, as sentences (`spec.containers[2] has no image`). */
   problems: string[];
@@ -108,6 +110,7 @@ function viewOf(kind: string, basePath: string, spec: Obj): PodSpecView {
   const nodeName = nonEmptyString(spec['nodeName']);
   if (nodeName !== undefined) view.nodeName = nodeName;
   if (spec['affinity'] !== undefined && spec['affinity'] !== null) view.affinity = spec['affinity'];
+  if (Array.isArray(spec['tolerations'])) view.tolerations = spec['tolerations'];
   return view;
 }
 

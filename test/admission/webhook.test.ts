@@ -171,7 +171,7 @@ t.test('an image no eligible node can run is denied, listing both sides; a nodeS
   t.equal(anyArch.response.allowed, true, 'an arm64 node may run arm/v7');
   const out = await post(reviewOf('Deployment', { containers: containers(armOnly), nodeSelector: { 'kubernetes.io/arch': 'amd64' } }));
   t.equal(out.response.allowed, false);
-  t.match(out.response.status?.message, /PlatformMismatch: .*offers linux\/arm\/v7, but the nodes this pod may land on run linux\/amd64\./);
+  t.match(out.response.status?.message, /ExecFormatError: .*offers linux\/arm\/v7, but the nodes this pod may land on run linux\/amd64\./);
   const amdOnly = await post(reviewOf('Deployment', { containers: containers(env.image('team/sidecar:1.0')), nodeSelector: { 'kubernetes.io/arch': 'arm64' } }));
   t.equal(amdOnly.response.allowed, false, 'amd64-only image pinned to arm64 nodes');
   const anyNode = await post(reviewOf('Deployment', { containers: containers(env.image('team/sidecar:1.0')) }));

@@ -348,13 +348,13 @@ t.test('--kubeconfig: an object without a namespace is in the kubeconfig context
   t.match(rows<Row>(inDefault)[0], { namespace: 'default', reason: 'AuthRequired' });
 });
 
-t.test('--kubeconfig: platforms come from the nodes, so an amd64-only image on arm64 nodes is PlatformMismatch', async (t) => {
+t.test('--kubeconfig: platforms come from the nodes, so an amd64-only single-manifest image on arm64 nodes is ExecFormatError', async (t) => {
   const text = deployment('amd', [open('team/amd-only:1.0'), open('team/app:1.0')], '  namespace: shop\n');
   const file = write('cluster/amd.yaml', text);
   const r = await check(['--kubeconfig', api.kubeconfigFile, '-f', file]);
   t.equal(r.code, 1, r.stdout + r.stderr);
   t.match(r.stdout, `DENY    ${file}:${lineOf(text, 'amd-only')} (document 1) Deployment/amd: container "c0"`);
-  t.match(r.stdout, /PlatformMismatch: .*the image offers linux\/amd64, but the nodes this pod may land on run linux\/arm64/);
+  t.match(r.stdout, /ExecFormatError: .*the image offers linux\/amd64, but the nodes this pod may land on run linux\/arm64/);
   t.match(r.stdout, /2 images in 1 object: 1 pull, 1 cannot be pulled/);
   // Without the cluster nothing constrains the platform.
   const anyPlatform = await check(['-f', file]);

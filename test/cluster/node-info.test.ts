@@ -58,3 +58,23 @@ t.test('a Node object becomes a NodeInfo with every image name and its schedulab
 t.test('a bare Node object gives empty fields, not a crash', async (t) => {
   t.same(nodeInfoFromNode({}), { name: '', labels: {}, platform: { os: '', architecture: '' }, images: [], unschedulable: false });
 });
+
+t.test('taints keep only the effects the scheduler filters on; malformed entries are dropped, not a crash', async (t) => {
+  const node: V1Node = {
+    metadata: { name: 'n' },
+    spec: {
+      taints: [
+        { key: 'a', value: 'x', effect: 'NoSchedule' },
+        { key: 'b', effect: 'NoExecute' },
+        { key: 'c', effect: 'PreferNoSchedule' },
+        { key: 'd', value: '', effect: 'NoSchedule' },
+        ...([null, 'x', { effect: 'NoSchedule' }, { key: 'e', effect: 'Sometimes' }] as unknown as NonNullable<NonNullable<V1Node['spec']>['taints']>),
+      ],
+    },
+    status: { nodeInfo: { containerRuntimeVersion: 'containerd://2.0.5', kubeletVersion: 'v1.34.2' } as never },
+  };
+  const info = nodeInfoFromNode(node);
+  t.same(info.taints, [{ key: 'a', value: 'x', effect: 'NoSchedule' }, { key: 'b', effect: 'NoExecute' }, { key: 'd', effect: 'NoSchedule' }]);
+  t.equal(info.containerRuntimeVersion, 'containerd://2.0.5');
+  t.equal(info.kubeletVersion, 'v1.34.2');
+});

@@ -19,6 +19,12 @@ export interface FakeNode {
   /** status.images: a string is an image with one name, an array one image with several names. */
   images?: (string | string[])[];
   unschedulable?: boolean;
+  /** spec.taints besides the cordon's (which `unschedulable` adds). */
+  taints?: { key: string; value?: string; effect: string }[];
+  /** status.nodeInfo.containerRuntimeVersion, default containerd://1.7.18. */
+  containerRuntimeVersion?: string;
+  /** status.nodeInfo.kubeletVersion (and kubeProxyVersion), default v1.31.0. */
+  kubeletVersion?: string;
 }
 
 export interface FakeRequest {
@@ -147,12 +153,24 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
 
     if (route.resource === 'nodes' && route.name === undefined) {
       if (watch) return startWatch(res, url.searchParams.get('resourceVersion') ?? '');
+      // limit/continue as the API server pages (in the order nodes were added), the continue token opaque to clients.
+      const limit = Number(url.searchParams.get('limit') ?? '0');
+      const token = url.searchParams.get('continue');
+      let from = { rv: String(revision), start: 0 };
+      try {
+        if (token) from = JSON.parse(Buffer.from(token, 'base64url').toString()) as typeof from;
+      } catch {
+        return sendStatus(res, 410, 'Expired', 'the provided continue parameter is too old or invalid');
+      }
+      const all = [...nodes.values()];
+      const end = limit > 0 ? from.start + limit : all.length;
+      const more = end < all.length;
       return sendJson(res, 200, {
         kind: 'NodeList',
         apiVersion: 'v1',
-        metadata: { resourceVersion: String(revision) },
+        metadata: { resourceVersion: from.rv, ...(more ? { continue: Buffer.from(JSON.stringify({ rv: from.rv, start: end })).toString('base64url'), remainingItemCount: all.length - end } : {}) },
         // Like the real API server, list items carry no kind/apiVersion.
-        items: [...nodes.values()].map(({ kind: _k, apiVersion: _a, ...rest }) => rest),
+        items: all.slice(from.start, end).map(({ kind: _k, apiVersion: _a, ...rest }) => rest),
       });
     }
     const store = { secrets, serviceaccounts: serviceAccounts, namespaces, nodes }[route.resource];
@@ -436,15 +454,18 @@ function nodeObject(node: FakeNode, metadata: Metadata): KubeObject {
     'kubernetes.io/hostname': node.name,
     'kubernetes.io/os': os,
   };
+  const taints = [
+    ...(node.unschedulable ? [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule', timeAdded: metadata.creationTimestamp }] : []),
+    ...(node.taints ?? []),
+  ];
   return {
     kind: 'Node',
     apiVersion: 'v1',
     metadata: { ...metadata, labels, annotations: { 'node.alpha.kubernetes.io/ttl': '0' } },
     spec: {
       podCIDR: '10.244.0.0/24',
-      ...(node.unschedulable
-        ? { unschedulable: true, taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule', timeAdded: metadata.creationTimestamp }] }
-        : {}),
+      ...(node.unschedulable ? { unschedulable: true } : {}),
+      ...(taints.length > 0 ? { taints } : {}),
     },
     status: {
       capacity: { cpu: '4', memory: '16331164Ki', pods: '110' },
@@ -461,9 +482,9 @@ function nodeObject(node: FakeNode, metadata: Metadata): KubeObject {
         bootID: '01234567-89ab-cdef-0123-456789abcdef',
         kernelVersion: '6.8.0-45-generic',
         osImage: os === 'windows' ? 'Windows Server 2022 Datacenter' : 'Debian GNU/Linux 12 (bookworm)',
-        containerRuntimeVersion: 'containerd://1.7.18',
-        kubeletVersion: 'v1.31.0',
-        kubeProxyVersion: 'v1.31.0',
+        containerRuntimeVersion: node.containerRuntimeVersion ?? 'containerd://1.7.18',
+        kubeletVersion: node.kubeletVersion ?? 'v1.31.0',
+        kubeProxyVersion: node.kubeletVersion ?? 'v1.31.0',
         operatingSystem: os,
         architecture: arch,
       },
