@@ -1,7 +1,9 @@
-// The node inventory: one list+watch of /api/v1/nodes kept in memory, so every review sees the nodes' platforms
-// and cached images without an API call. Node objects are few, and the kubelet updates them rarely enough.
+// The node inventory: one paginated list, then a watch, of /api/v1/nodes kept in memory, so every review sees the
+// nodes' platforms, taints, versions and cached images without an API call. Each Node (~20 KB with managedFields,
+// conditions and images) is projected to the facts pullguard uses as soon as it arrives, page by page and event by
+// event; the rest is dropped at once, so memory follows the facts, not the objects.
 import { ListWatch, Watch } from '@kubernetes/client-node';
-import type { KubeConfig, V1Node, V1NodeList } from '@kubernetes/client-node';
+import type { KubeConfig, V1Node, V1NodeList, V1ObjectMeta } from '@kubernetes/client-node';
 import { lookupFailure } from './api-error.ts';
 import { nodeInfoFromNode } from './node-info.ts';
 import type { ClusterLogger, NodeInfo } from './types.ts';
@@ -13,8 +15,10 @@ export interface NodeInventory {
 }
 
 export interface NodeInventoryOptions {
-  /** Lists nodes, within the request deadline. */
-  listNodes: () => Promise<V1NodeList>;
+  /** Lists one page of nodes (limit/continue), within the request deadline. */
+  listNodes: (page: { limit: number; continue?: string }) => Promise<V1NodeList>;
+  /** Nodes per LIST page (default 500, as kube-controller-manager's informers page). */
+  pageSize?: number;
   /** After the list or watch fails, start again after this long. */
   retryMs: number;
   /** How long list() waits for a list in progress before answering []. */
@@ -34,7 +38,11 @@ class StoppableWatch extends Watch {
   override async watch(...args: Parameters<Watch['watch']>): Promise<AbortController> {
     const [path, query, callback, done] = args;
     let ended = false;
-    const controller = await super.watch(path, query, callback, (err: unknown) => {
+    // Project each event's Node before ListWatch stores it; errors (a 410 Status) pass as they are.
+    const projecting = (phase: string, apiObj: unknown, watchObj?: unknown): void => {
+      callback(phase, phase === 'ERROR' ? apiObj : projectNode(apiObj as V1Node), watchObj);
+    };
+    const controller = await super.watch(path, query, projecting, (err: unknown) => {
       ended = true;
       done(err);
     });
@@ -42,6 +50,20 @@ class StoppableWatch extends Watch {
     else if (!ended) this.onEstablished();
     return controller;
   }
+}
+
+/** What the informer keeps of a Node: its identity and version, and the facts. */
+interface ProjectedNode {
+  metadata: V1ObjectMeta;
+  info: NodeInfo;
+}
+
+export function projectNode(node: V1Node): ProjectedNode {
+  const meta = node?.metadata ?? {};
+  return {
+    metadata: { name: meta.name ?? '', ...(meta.resourceVersion !== undefined ? { resourceVersion: meta.resourceVersion } : {}) },
+    info: nodeInfoFromNode(node ?? {}),
+  };
 }
 
 export function startNodeInventory(kc: KubeConfig, opts: NodeInventoryOptions): NodeInventory {
@@ -52,20 +74,32 @@ export function startNodeInventory(kc: KubeConfig, opts: NodeInventoryOptions): 
   let retryTimer: NodeJS.Timeout | undefined;
   // Settles when the list in progress has been stored (or has failed); replaced by each new list.
   let listing = deferred();
-  // Node objects are replaced on every change, so converting once per object version is enough.
-  const converted = new WeakMap<V1Node, NodeInfo>();
+  // The answer to list(), rebuilt only after the nodes changed: reviews share one array.
+  let snapshot: NodeInfo[] | undefined;
+  const pageSize = opts.pageSize ?? 500;
 
   const watch = new StoppableWatch(kc);
-  const informer = new ListWatch<V1Node>(
+  const informer = new ListWatch<ProjectedNode>(
     '/api/v1/nodes',
     watch,
     async () => {
       const settle = listing.resolve;
       try {
-        const list = await opts.listNodes();
+        // Page by page, each page projected before the next is read: the full objects of one page at most.
+        const items: ProjectedNode[] = [];
+        let token: string | undefined;
+        let resourceVersion: string | undefined;
+        let pages = 0;
+        do {
+          const page = await opts.listNodes({ limit: pageSize, ...(token ? { continue: token } : {}) });
+          for (const node of page.items ?? []) items.push(projectNode(node));
+          resourceVersion = page.metadata?.resourceVersion;
+          token = page.metadata?._continue || undefined;
+          pages++;
+        } while (token && !closed);
         synced = true;
-        log.debug({ nodes: list.items.length }, 'node inventory: listed nodes');
-        return list;
+        log.debug({ nodes: items.length, pages }, 'node inventory: listed nodes');
+        return { metadata: resourceVersion !== undefined ? { resourceVersion } : {}, items };
       } finally {
         // ListWatch stores the items right after this function returns, within the same run of microtasks;
         // settling on the next macrotask lets waiters see them.
@@ -82,6 +116,11 @@ export function startNodeInventory(kc: KubeConfig, opts: NodeInventoryOptions): 
   informer.on('connect', () => {
     if (listing.settled) listing = deferred();
   });
+  for (const change of ['add', 'update', 'delete'] as const) {
+    informer.on(change, () => {
+      snapshot = undefined;
+    });
+  }
   informer.on('error', (err: unknown) => {
     if (closed) return; // stop() aborts the watch, which ends in an AbortError
     const failure = lookupFailure(err, { verb: synced ? 'watch' : 'list', resource: 'nodes' }, {
@@ -121,14 +160,8 @@ export function startNodeInventory(kc: KubeConfig, opts: NodeInventoryOptions): 
           return [];
         }
       }
-      return informer.list().map((node) => {
-        let info = converted.get(node);
-        if (!info) {
-          info = nodeInfoFromNode(node);
-          converted.set(node, info);
-        }
-        return info;
-      });
+      snapshot ??= informer.list().map((node) => node.info);
+      return snapshot;
     },
     async close() {
       closed = true;

@@ -32,6 +32,8 @@ export interface ClusterReaderOptions {
   apiTimeoutMs?: number;
   /** Deadline of the node list; off the review path, so longer (default 30000). */
   nodeListTimeoutMs?: number;
+  /** Nodes per LIST page (default 500). */
+  nodePageSize?: number;
   /** How long listNodes() waits for the first node list before answering [] (default apiTimeoutMs). */
   nodeSyncWaitMs?: number;
   logger?: ClusterLogger;
@@ -78,7 +80,8 @@ export function createClusterReader(kc: KubeConfig, opts: ClusterReaderOptions =
   }
 
   const nodes = startNodeInventory(kc, {
-    listNodes: () => withDeadline(opts.nodeListTimeoutMs ?? 30_000, (o) => api.listNode({}, o)).result,
+    listNodes: (page) => withDeadline(opts.nodeListTimeoutMs ?? 30_000, (o) => api.listNode({ limit: page.limit, ...(page.continue ? { _continue: page.continue } : {}) }, o)).result,
+    ...(opts.nodePageSize !== undefined ? { pageSize: opts.nodePageSize } : {}),
     retryMs: opts.nodeResyncMs ?? 5000,
     syncWaitMs: opts.nodeSyncWaitMs ?? timeoutMs,
     timeoutMs: opts.nodeListTimeoutMs ?? 30_000,

@@ -38,8 +38,10 @@ t.test('listNodes waits for the initial list and then answers from memory', asyn
     platform: { os: 'linux', architecture: 'amd64' },
     images: ['docker.io/library/nginx@sha256:aa', 'docker.io/library/nginx:1.27', 'busybox:1'],
     unschedulable: false,
+    containerRuntimeVersion: 'containerd://1.7.18',
+    kubeletVersion: 'v1.31.0',
   });
-  t.match(nodes.arm, { platform: { os: 'linux', architecture: 'arm64' }, unschedulable: true });
+  t.match(nodes.arm, { platform: { os: 'linux', architecture: 'arm64' }, unschedulable: true, taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] });
   for (let i = 0; i < 20; i++) await reader.listNodes();
   t.equal(lists(), 1, 'one list, however many reviews');
 });
@@ -156,4 +158,55 @@ t.test('close() stops the informer: later changes are not seen and no request is
   api.closeWatches();
   t.same(names(await reader.listNodes()), ['n1']);
   t.equal(api.requests.length, before);
+});
+
+t.test('the facts pullguard decides with come from the real Node JSON: taints, runtime and kubelet versions, the Windows build', async (t) => {
+  const { reader } = await setup(t, [
+    {
+      name: 'gke-arm',
+      arch: 'arm64',
+      taints: [
+        { key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoSchedule' },
+        { key: 'dedicated', value: 'batch', effect: 'NoExecute' },
+        { key: 'soft', effect: 'PreferNoSchedule' },
+      ],
+      containerRuntimeVersion: 'containerd://2.1.4',
+      kubeletVersion: 'v1.35.1-gke.1200',
+    },
+    {
+      name: 'win',
+      os: 'windows',
+      labels: { 'kubernetes.io/os': 'windows', 'kubernetes.io/arch': 'amd64', 'node.kubernetes.io/windows-build': '10.0.17763' },
+      containerRuntimeVersion: 'containerd://1.7.22',
+    },
+    { name: 'crio', containerRuntimeVersion: 'cri-o://1.31.1', kubeletVersion: 'v1.31.4' },
+  ]);
+  const nodes = byName(await reader.listNodes());
+  t.same(nodes['gke-arm']?.taints, [
+    { key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoSchedule' },
+    { key: 'dedicated', value: 'batch', effect: 'NoExecute' },
+  ], 'NoSchedule and NoExecute taints, without PreferNoSchedule (it only scores)');
+  t.equal(nodes['gke-arm']?.containerRuntimeVersion, 'containerd://2.1.4');
+  t.equal(nodes['gke-arm']?.kubeletVersion, 'v1.35.1-gke.1200');
+  t.same(nodes.win?.platform, { os: 'windows', architecture: 'amd64', osVersion: '10.0.17763' }, 'node.kubernetes.io/windows-build is the Windows OS version');
+  t.equal(nodes.win?.containerRuntimeVersion, 'containerd://1.7.22');
+  t.equal(nodes.crio?.containerRuntimeVersion, 'cri-o://1.31.1');
+  t.equal(nodes.crio?.taints, undefined, 'no taints: no field');
+});
+
+t.test('nodes are listed page by page (limit/continue), then watched; reviews share one snapshot until a node changes', async (t) => {
+  const fleet = Array.from({ length: 7 }, (_, i) => ({ name: `n${i}`, images: [`registry.example/app:${i}`] }));
+  const { api, reader, lists } = await setup(t, fleet, { nodePageSize: 3 });
+  const first = await reader.listNodes();
+  t.same(names(first), fleet.map((n) => n.name), 'every page arrived');
+  t.equal(lists(), 3, '7 nodes in pages of 3');
+  const pages = api.requests.filter((r) => r.path === '/api/v1/nodes' && !r.query.includes('watch=true')).map((r) => new URLSearchParams(r.query));
+  t.same(pages.map((q) => q.get('limit')), ['3', '3', '3']);
+  t.same(pages.map((q) => q.has('continue')), [false, true, true], 'the continue token carries the next page');
+  t.equal(await reader.listNodes(), first, 'nothing changed: the same snapshot, not a copy per review');
+  api.setNode({ name: 'n7' });
+  const after = await eventually(() => reader.listNodes(), (nodes) => nodes.length === 8);
+  t.equal(after.length, 8, 'the watch delivers the new node');
+  t.not(after, first, 'a change makes a new snapshot');
+  t.equal(lists(), 3, 'no relist');
 });
