@@ -37,10 +37,12 @@ t.before(async () => {
   api = await startFakeApiServer();
   api.setNamespace('demo', {});
   api.setServiceAccount('demo', 'default', []);
-  api.setNode({ name: 'node-amd64', arch: 'amd64', labels: labels('node-amd64', 'amd64', { pool: 'general' }), images: [[img('preloaded/app:1.0'), `${img('preloaded/app')}@sha256:${'a'.repeat(64)}`], 'docker.io/library/busybox:1.36'] });
-  api.setNode({ name: 'node-arm64', arch: 'arm64', labels: labels('node-arm64', 'arm64', { pool: 'graviton' }), images: [`${reg.host}/single/armv6@${armV6.digest}`] });
-  api.setNode({ name: 'node-arm', arch: 'arm', labels: labels('node-arm', 'arm', { pool: 'edge', 'pullguard.io/variant': 'v7' }) });
-  api.setNode({ name: 'node-s390x', arch: 's390x', labels: labels('node-s390x', 's390x', { pool: 'mainframe' }), unschedulable: true });
+  // containerd 2.1 refuses schema 1 images; the schema 1 test below depends on it.
+  const runtime = { containerRuntimeVersion: 'containerd://2.1.4', kubeletVersion: 'v1.33.2' };
+  api.setNode({ ...runtime, name: 'node-amd64', arch: 'amd64', labels: labels('node-amd64', 'amd64', { pool: 'general' }), images: [[img('preloaded/app:1.0'), `${img('preloaded/app')}@sha256:${'a'.repeat(64)}`], 'docker.io/library/busybox:1.36'] });
+  api.setNode({ ...runtime, name: 'node-arm64', arch: 'arm64', labels: labels('node-arm64', 'arm64', { pool: 'graviton' }), images: [`${reg.host}/single/armv6@${armV6.digest}`] });
+  api.setNode({ ...runtime, name: 'node-arm', arch: 'arm', labels: labels('node-arm', 'arm', { pool: 'edge', 'pullguard.io/variant': 'v7' }) });
+  api.setNode({ ...runtime, name: 'node-s390x', arch: 's390x', labels: labels('node-s390x', 's390x', { pool: 'mainframe' }), unschedulable: true });
   pg = startPullguard(api, writeRegistryConfig(work.dir, [reg, legacy]));
 });
 
@@ -134,12 +136,13 @@ t.test('imagePullPolicy Never only warns, and says whether an eligible node repo
   const never = (image: string, spec: Record<string, unknown> = {}) => reviewOf('Deployment', { containers: [{ name: 'app', image, imagePullPolicy: 'Never' }], ...spec });
   const on = await pg.post(never(img('preloaded/app:1.0')));
   t.equal(on.response.allowed, true);
-  t.same(on.response.warnings, [`spec.template.spec.containers[0] ${img('preloaded/app:1.0')}: NeverPull (pullPolicy Never)`]);
+  // Warnings name the container, the image, the reason and the first fix (src/verdict/warnings.ts).
+  t.same(on.response.warnings, [`container app: ${img('preloaded/app:1.0')}: NeverPull (not denied): pre-load it on every node or use IfNotPresent`]);
   t.match(on.response.auditAnnotations?.['image-0'], `NeverPull: imagePullPolicy is Never, so the kubelet will not pull it; 1 of 3 eligible nodes report it (node-amd64).`);
 
   const edge = await pg.post(never(img('preloaded/app:1.0'), { nodeSelector: { pool: 'edge' } }));
   t.equal(edge.response.allowed, true, 'never a deny');
-  t.match(edge.response.warnings?.[0], 'NeverPull (pullPolicy Never, no node has it)');
+  t.same(edge.response.warnings, [`container app: ${img('preloaded/app:1.0')}: NeverPull (not denied): pre-load it on every node or use IfNotPresent`]);
   t.match(edge.response.auditAnnotations?.['image-0'], 'none of the 1 eligible nodes reports it (ErrImageNeverPull likely).');
   t.match(edge.response.auditAnnotations?.['image-0'], 'Fix: pre-load the image on every eligible node, or set imagePullPolicy: IfNotPresent.');
 
@@ -165,7 +168,7 @@ t.test('a missing image that an eligible node has cached is not a certain failur
   const spec = (policy: string, extra: Record<string, unknown> = {}) => reviewOf('Deployment', { containers: [{ name: 'app', image: img('preloaded/app:1.0'), imagePullPolicy: policy }], ...extra });
   const cached = await pg.post(spec('IfNotPresent'));
   t.equal(cached.response.allowed, true, 'the pod may start on the node that has it');
-  t.match(cached.response.warnings?.[0], 'CachedOnNodes (not in registry');
+  t.same(cached.response.warnings, [`container app: ${img('preloaded/app:1.0')}: CachedOnNodes (not denied): push it again so every node can pull it`]);
   t.match(cached.response.auditAnnotations?.['image-0'], /the registry answer was RepositoryNotFound .*, but 1 of 3 eligible nodes have the image cached \(node-amd64\); pods scheduled elsewhere will fail to pull/);
   const always = await pg.post(spec('Always'));
   t.equal(always.response.allowed, false, 'Always pulls: the cache does not help');
