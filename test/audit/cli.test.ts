@@ -100,17 +100,17 @@ t.test('the walk: unowned workloads of every kind and CronJob templates are chec
     'Deployment/web/c0': 'allow Resolved',
     'Deployment/web/c1': 'deny TagNotFound',
     'ReplicaSet/orphan/c0': 'allow Resolved',
-    'StatefulSet/db/c0': 'deny PlatformMismatch',
+    'StatefulSet/db/c0': 'deny ExecFormatError',
     'DaemonSet/agent/c0': 'allow Resolved',
     'CronJob/nightly/init0': 'deny RepositoryNotFound',
     'CronJob/nightly/c0': 'allow Resolved',
     'Job/backfill/c0': 'allow Resolved',
     'ReplicationController/legacy/c0': 'allow Resolved',
     'Pod/debug/c0': 'allow Resolved',
-  }, 'the ServiceAccount\'s pull secret lets the DaemonSet pull; the arm64 nodes cannot run the amd64-only image');
+  }, 'the ServiceAccount\'s pull secret lets the DaemonSet pull; the arm64 nodes cannot start the amd64-only single-manifest image (ExecFormatError, issue #12)');
   const cron = out.findings.find((f) => f.kind === 'CronJob' && f.verdict === 'deny');
   t.equal(cron?.field, 'spec.jobTemplate.spec.template.spec.initContainers[0].image');
-  t.same(out.summary.byReason.map((b) => [b.reason, b.images, b.workloads]), [['PlatformMismatch', 1, 1], ['RepositoryNotFound', 1, 1], ['TagNotFound', 1, 1]]);
+  t.same(out.summary.byReason.map((b) => [b.reason, b.images, b.workloads]), [['ExecFormatError', 1, 1], ['RepositoryNotFound', 1, 1], ['TagNotFound', 1, 1]]);
 });
 
 t.test('text output: the same explanation as check, per workload, then the summary by reason and namespace', async (t) => {
@@ -122,7 +122,7 @@ t.test('text output: the same explanation as check, per workload, then the summa
   t.match(r.stdout, /^UNKNOWN Deployment outage\/offline: container "c0" .*RegistryUnreachable/m);
   t.notMatch(r.stdout, /^ALLOW/m, 'images that pull are not listed one by one');
   t.match(r.stdout, /^\d+ images \(\d+ distinct\) in 51 workloads across 5 namespaces: \d+ pull, 3 cannot be pulled, 1 could not be checked$/m);
-  t.match(r.stdout, /^By reason:\n {2}PlatformMismatch +deny +1 image in 1 workload\n {2}RepositoryNotFound +deny +1 image in 1 workload\n {2}TagNotFound +deny +1 image in 1 workload\n {2}RegistryUnreachable +unknown +1 image in 1 workload$/m);
+  t.match(r.stdout, /^By reason:\n {2}ExecFormatError +deny +1 image in 1 workload\n {2}RepositoryNotFound +deny +1 image in 1 workload\n {2}TagNotFound +deny +1 image in 1 workload\n {2}RegistryUnreachable +unknown +1 image in 1 workload$/m);
   t.match(r.stdout, /^By namespace:\n {2}shop +3 cannot be pulled, 0 could not be checked \(3 of 8 workloads\)\n {2}outage +0 cannot be pulled, 1 could not be checked \(1 of 1 workload\)$/m);
   t.match(r.stdout, /^\d+ distinct registry questions, \d+ registry requests, [\d.]+s$/m);
   t.notMatch(r.stderr, /\r|audit: \d/, 'no progress line on a pipe');
