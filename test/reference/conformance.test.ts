@@ -21,15 +21,8 @@ const TABLE = new URL('../fixtures/conformance/conformance-reference.json', impo
 const { cases } = JSON.parse(readFileSync(TABLE, 'utf8')) as { cases: Case[] };
 
 /** Cases pullguard parses differently from upstream on purpose, or not yet: id → why (checked as `todo`). */
-const NAME_LENGTH =
-  'distribution/reference v0.6 (reference.go Parse, as vendored by containerd 2 and the kubelet) limits the repository ' +
-  'path to 255 characters; pullguard limits registry + "/" + path (src/reference/reference.ts MAX_NAME_LENGTH), as the ' +
-  'older copies still do (containers/image docker/reference for CRI-O, containerd 1.x reference/docker). Which runtime ' +
-  'decides is a policy choice, not a one-line fix';
-const KNOWN_DIFFERENCES: Record<string, string> = {
-  'TestReferenceParse/19': NAME_LENGTH,
-  'TestReferenceParse/47': NAME_LENGTH,
-};
+// None today: the 255-character rule now counts the repository path only, as distribution/reference v0.6 does.
+const KNOWN_DIFFERENCES: Record<string, string> = {};
 
 /** The reference as written after normalisation: name, then the tag and digest only if they were written. */
 function written(ref: Reference): string {
