@@ -82,6 +82,10 @@ export interface Config {
     /** Registry config file (CA bundles, mirrors, plain HTTP, per-registry concurrency). */
     configFile: string;
     requestTimeoutMs: number;
+    /** containerd's registry config_path (a tree of `<host>/hosts.toml`), read as the nodes read it. */
+    hostsDir: string;
+    /** CRI-O's containers registries.conf (its `registries.conf.d` drop-ins beside it are read too). */
+    registriesConf: string;
   };
   cache: {
     tagTtlSeconds: number;
@@ -142,7 +146,7 @@ export const DEFAULT_CONFIG: Config = {
   },
   credentialProviders: { config: '', binDir: '' },
   platforms: { fallback: [], fromNodes: true, execFormatError: 'deny' },
-  registry: { configFile: '', requestTimeoutMs: 4000 },
+  registry: { configFile: '', requestTimeoutMs: 4000, hostsDir: '', registriesConf: '' },
   cache: { tagTtlSeconds: 60, digestTtlSeconds: 86_400, negativeTtlSeconds: 10, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 },
   kubernetes: { enabled: 'auto', kubeconfig: '', secretTtlSeconds: 5 },
   logLevel: 'info',
@@ -181,7 +185,7 @@ export const configSchema = obj({
   credentials: obj({ dockerConfigFiles: strings, nodeCredentialRegistries: strings, serviceAccountSecrets: { type: 'boolean' } }),
   credentialProviders: obj({ config: str, binDir: str }),
   platforms: obj({ fallback: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$' } }, fromNodes: { type: 'boolean' }, execFormatError: { enum: ['deny', 'warn'] } }),
-  registry: obj({ configFile: str, requestTimeoutMs: posInt }),
+  registry: obj({ configFile: str, requestTimeoutMs: posInt, hostsDir: str, registriesConf: str }),
   cache: obj({ tagTtlSeconds: nonNegInt, digestTtlSeconds: nonNegInt, negativeTtlSeconds: nonNegInt, maxEntries: posInt, maxBytes: posInt }),
   kubernetes: obj({ enabled: { enum: ['auto', true, false] }, kubeconfig: str, secretTtlSeconds: nonNegInt }),
   logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
@@ -205,6 +209,8 @@ export interface ConfigFlags {
   mode?: string;
   dockerConfig?: string[];
   registryConfig?: string;
+  hostsDir?: string;
+  registriesConf?: string;
   platform?: string[];
   kubeconfig?: string;
   imageCredentialProviderConfig?: string;
@@ -271,7 +277,11 @@ function fromFlags(flags: ConfigFlags): Record<string, Json> {
   if (Object.keys(server).length > 0) value['server'] = server;
   if (flags.mode !== undefined) value['mode'] = flags.mode;
   if (flags.dockerConfig?.length) value['credentials'] = { dockerConfigFiles: flags.dockerConfig };
-  if (flags.registryConfig !== undefined) value['registry'] = { configFile: flags.registryConfig };
+  const registry: Record<string, Json> = {};
+  if (flags.registryConfig !== undefined) registry['configFile'] = flags.registryConfig;
+  if (flags.hostsDir !== undefined) registry['hostsDir'] = flags.hostsDir;
+  if (flags.registriesConf !== undefined) registry['registriesConf'] = flags.registriesConf;
+  if (Object.keys(registry).length > 0) value['registry'] = registry;
   if (flags.platform?.length) value['platforms'] = { fallback: flags.platform };
   if (flags.kubeconfig !== undefined) value['kubernetes'] = { kubeconfig: flags.kubeconfig, enabled: true };
   const providers: Record<string, Json> = {};

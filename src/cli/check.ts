@@ -22,6 +22,8 @@ Options:
   --platform os/arch[/variant]  a platform the images must run on (repeatable; default: any platform)
   --docker-config FILE          a docker config.json whose "auths" hold registry credentials (repeatable)
   --registry-config FILE        per-registry settings: CA bundles, mirrors, plain HTTP
+  --hosts-dir DIR               the nodes' containerd registry config_path (<host>/hosts.toml tree)
+  --registries-conf FILE        the nodes' CRI-O registries.conf (and its registries.conf.d)
   --kubeconfig FILE             use the cluster: pull secrets of pods and ServiceAccounts, node platforms;
                                 objects without a namespace are in the kubeconfig context's namespace
   --image-credential-provider-config FILE|DIR

@@ -7,6 +7,8 @@ export const COMMON_OPTIONS = {
   config: { type: 'string' },
   'docker-config': { type: 'string', multiple: true },
   'registry-config': { type: 'string' },
+  'hosts-dir': { type: 'string' },
+  'registries-conf': { type: 'string' },
   platform: { type: 'string', multiple: true },
   kubeconfig: { type: 'string' },
   // The kubelet's own flag names, so the nodes' values can be copied as they are.
@@ -81,6 +83,8 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
   if (typeof values['mode'] === 'string') flags.mode = values['mode'];
   if (Array.isArray(values['docker-config'])) flags.dockerConfig = values['docker-config'] as string[];
   if (typeof values['registry-config'] === 'string') flags.registryConfig = values['registry-config'];
+  if (typeof values['hosts-dir'] === 'string') flags.hostsDir = values['hosts-dir'];
+  if (typeof values['registries-conf'] === 'string') flags.registriesConf = values['registries-conf'];
   if (Array.isArray(values['platform'])) flags.platform = platforms(values['platform'] as string[], errors);
   if (typeof values['kubeconfig'] === 'string') flags.kubeconfig = values['kubeconfig'];
   if (typeof values['image-credential-provider-config'] === 'string') flags.imageCredentialProviderConfig = values['image-credential-provider-config'];

@@ -8,9 +8,9 @@ const USAGE_TEXT = `pullguard — stop ImagePullBackOff before it happens
 
 Usage:
   pullguard serve   [--config FILE] [--port N] [--metrics-port N] [--tls-cert FILE] [--tls-key FILE]
-                    [--mode enforce|warn] [--docker-config FILE] [--registry-config FILE] [--platform os/arch[/variant]]...
-  pullguard resolve IMAGE... [--platform os/arch[/variant]]... [--docker-config FILE] [--registry-config FILE] [--json]
-  pullguard check   -f FILE|DIR|- [-f ...] [--docker-config FILE] [--registry-config FILE] [--platform ...]
+                    [--mode enforce|warn] [--docker-config FILE] [--registry-config FILE] [--hosts-dir DIR|--registries-conf FILE] [--platform os/arch[/variant]]...
+  pullguard resolve IMAGE... [--platform os/arch[/variant]]... [--docker-config FILE] [--registry-config FILE] [--hosts-dir DIR|--registries-conf FILE] [--json]
+  pullguard check   -f FILE|DIR|- [-f ...] [--docker-config FILE] [--registry-config FILE] [--hosts-dir DIR|--registries-conf FILE] [--platform ...]
                     [--kubeconfig FILE] [--json]
   pullguard audit   [-n NAMESPACE | -A] [--only deny|unknown] [--kubeconfig FILE] [--json] [--platform ...]
                     [--docker-config FILE] [--registry-config FILE]

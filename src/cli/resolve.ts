@@ -13,6 +13,8 @@ Options:
   --platform os/arch[/variant]  a platform the image must run on (repeatable; default: any platform)
   --docker-config FILE          a docker config.json whose "auths" hold registry credentials (repeatable)
   --registry-config FILE        per-registry settings: CA bundles, mirrors, plain HTTP
+  --hosts-dir DIR               the nodes' containerd registry config_path (<host>/hosts.toml tree)
+  --registries-conf FILE        the nodes' CRI-O registries.conf (and its registries.conf.d)
   --kubeconfig FILE             take the platforms from the cluster's nodes instead
   --image-credential-provider-config FILE|DIR
                                 the kubelet's CredentialProviderConfig: run the same credential provider plugins

@@ -11,7 +11,7 @@ import { createClusterReader, disconnectedClusterReader } from '../cluster/reade
 import { parseDockerConfigJson, type CredentialEntry } from '../credentials/dockerconfig.ts';
 import { loadCredentialProviderConfig } from '../credentials/provider-config.ts';
 import { createCredentialProviders, type CredentialProviders } from '../credentials/provider.ts';
-import { createRegistryClient, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryConfig, type RegistryObserver } from '../registry/index.ts';
+import { createRegistryClient, loadHostsDir, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryConfig, type RegistryObserver } from '../registry/index.ts';
 import type { Platform } from '../registry/index.ts';
 import { withResolutionCache } from '../registry/index.ts';
 import { withRateLimitBackoff } from '../registry/index.ts';
@@ -126,6 +126,23 @@ function readRegistryConfig(config: Config, errors: string[]): RegistryConfig | 
   return loaded.config;
 }
 
+/** The nodes' own registry configuration (hosts.toml tree or registries.conf), into registryConfig.node. */
+function readNodeRegistries(config: Config, registryConfig: RegistryConfig, errors: string[], warnings: string[]): void {
+  const { hostsDir, registriesConf } = config.registry;
+  if (hostsDir && registriesConf) {
+    errors.push('registry.hostsDir and registry.registriesConf: give one (the nodes run containerd or CRI-O)');
+    return;
+  }
+  if (hostsDir) {
+    const loaded = loadHostsDir(hostsDir);
+    if (!loaded.ok) errors.push(...loaded.errors);
+    else {
+      registryConfig.node = loaded.value.registries;
+      warnings.push(...loaded.value.warnings);
+    }
+  }
+}
+
 /** The checker for a config, over an existing registry client and cluster reader. */
 export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cluster' | 'nodeCredentials' | 'fallbackPlatforms' | 'credentialProviders'>, metrics?: Metrics): Checker {
   return createChecker({
@@ -173,6 +190,7 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
   errors.push(...creds.errors);
   const providerConfig = config.credentialProviders.config ? loadCredentialProviderConfig(config.credentialProviders.config, config.credentialProviders.binDir) : undefined;
   if (providerConfig && !providerConfig.ok) errors.push(...providerConfig.errors);
+  if (registryConfig) readNodeRegistries(config, registryConfig, errors, creds.warnings);
   const fallbackPlatforms: Platform[] = [];
   for (const p of config.platforms.fallback) {
     const parsed = parsePlatform(p);

@@ -18,6 +18,8 @@ Options:
   --mode enforce|warn           deny what cannot be pulled, or only warn
   --docker-config FILE          node-level credentials, e.g. the kubelet's config.json (repeatable)
   --registry-config FILE        per-registry settings: CA bundles, mirrors, plain HTTP
+  --hosts-dir DIR               the nodes' containerd registry config_path (<host>/hosts.toml tree)
+  --registries-conf FILE        the nodes' CRI-O registries.conf (and its registries.conf.d)
   --platform os/arch[/variant]  platforms to check when there is no node inventory (repeatable)
   --kubeconfig FILE             the API server to read pull secrets and nodes from (default: in-cluster)
   --image-credential-provider-config FILE|DIR

@@ -25,6 +25,7 @@ export interface AttemptTarget {
   baseUrl: string;
   host: string;
   query?: Record<string, string>;
+  apiRoot?: string;
   challenges: readonly Challenge[];
   plainHTTP: boolean;
   allowedHosts?: readonly string[];
@@ -71,7 +72,7 @@ export async function attemptCredentials(
       ...(target.allowedHosts ? { allowedHosts: target.allowedHosts } : {}),
       ...(target.internalNetworks ? { internalNetworks: target.internalNetworks } : {}),
     });
-    const client: RepositoryClient = { sender, baseUrl: target.baseUrl, host: target.host, repository: ref.repository, ctx, clock: deps.clock, ...(target.query ? { query: target.query } : {}) };
+    const client: RepositoryClient = { sender, baseUrl: target.baseUrl, host: target.host, repository: ref.repository, ctx, clock: deps.clock, ...(target.query ? { query: target.query } : {}), ...(target.apiRoot !== undefined ? { apiRoot: target.apiRoot } : {}) };
     const got = await inspect(client);
     if (got.kind === 'done') {
       // Registries such as GitLab, Harbor and GHCR answer 404 to an account that may not see a private

@@ -2,6 +2,7 @@
 // validated with ajv. Pure: text in, typed config or readable errors out; CA files are read by transport.ts.
 import { Ajv, type ErrorObject, type JSONSchemaType } from 'ajv';
 import { parseDocument } from 'yaml';
+import type { NodeRegistries } from './node-hosts.ts';
 
 /** A mirror tried before the upstream registry, with containerd hosts.toml semantics. */
 export interface MirrorConfig {
@@ -56,12 +57,15 @@ export interface RegistryConfig {
   /** Keyed by the registry as written in image references (`docker.io` for Docker Hub, `host:port`). */
   registries: Record<string, RegistryHostConfig>;
   defaults: RegistryDefaults;
+  /** The nodes' own registry configuration (hosts.toml tree, registries.conf): wins over `registries` mirrors. */
+  node?: NodeRegistries;
 }
 
 /** Input form: every section optional. */
 export interface RegistryConfigInput {
   registries?: Record<string, RegistryHostConfig>;
   defaults?: Partial<RegistryDefaults>;
+  node?: NodeRegistries;
 }
 
 export const DEFAULT_REGISTRY_DEFAULTS: Readonly<RegistryDefaults> = Object.freeze({
@@ -165,6 +169,7 @@ export function withDefaults(input: RegistryConfigInput | RegistryConfig | undef
   return {
     registries: { ...(input?.registries ?? {}) },
     defaults: { ...DEFAULT_REGISTRY_DEFAULTS, ...(input?.defaults ?? {}) },
+    ...(input?.node ? { node: input.node } : {}),
   };
 }
 

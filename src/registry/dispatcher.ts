@@ -15,6 +15,12 @@ export interface EndpointSettings {
   plainHTTP: boolean;
   /** PEM file with extra CAs, added to the system roots. */
   caFile?: string;
+  /** More PEM CA files (hosts.toml `ca` as a list), added like caFile. */
+  caFiles?: readonly string[];
+  /** Client certificate/key PEM file pairs for mutual TLS (hosts.toml `client`; key '' = in the cert file). */
+  clientPairs?: readonly (readonly [string, string])[];
+  /** Extra headers on every request (hosts.toml `[header]`). */
+  headers?: Readonly<Record<string, readonly string[]>>;
   insecureSkipVerify: boolean;
   maxConcurrency: number;
   /**
@@ -90,22 +96,41 @@ interface TlsSettings {
 
 function loadTls(settings: EndpointSettings, readFile: (p: string) => string): TlsSettings | RegistryError {
   const out: TlsSettings = { rejectUnauthorized: !settings.insecureSkipVerify };
-  if (!settings.caFile) return out;
-  let pem: string;
-  try {
-    pem = readFile(settings.caFile);
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    return new RegistryError(`cannot read CA file ${settings.caFile} for ${settings.host}${typeof code === 'string' ? ` (${code})` : ''}`, { reason: 'RegistryError', temporary: false });
+  const caFiles = [...(settings.caFile ? [settings.caFile] : []), ...(settings.caFiles ?? [])];
+  const pairs = settings.clientPairs ?? [];
+  if (caFiles.length === 0 && pairs.length === 0) return out;
+  const read = (file: string, what: string): string | RegistryError => {
+    try {
+      return readFile(file);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      return new RegistryError(`cannot read ${what} file ${file} for ${settings.host}${typeof code === 'string' ? ` (${code})` : ''}`, { reason: 'RegistryError', temporary: false });
+    }
+  };
+  const cas: string[] = [];
+  for (const file of caFiles) {
+    const pem = read(file, 'CA');
+    if (pem instanceof RegistryError) return pem;
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      return new RegistryError(`CA file ${file} for ${settings.host} holds no PEM certificate`, { reason: 'RegistryError', temporary: false });
+    }
+    cas.push(pem);
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    return new RegistryError(`CA file ${settings.caFile} for ${settings.host} holds no PEM certificate`, { reason: 'RegistryError', temporary: false });
+  const certs: string[] = [];
+  const keys: string[] = [];
+  for (const [certFile, keyFile] of pairs) {
+    const cert = read(certFile, 'client certificate');
+    if (cert instanceof RegistryError) return cert;
+    const key = keyFile ? read(keyFile, 'client key') : cert;
+    if (key instanceof RegistryError) return key;
+    certs.push(cert);
+    keys.push(key);
   }
   // Node's `ca` replaces the default roots; keep them so redirects to public storage still verify.
   try {
-    out.secureContext = createSecureContext({ ca: [...rootCertificates, pem] });
+    out.secureContext = createSecureContext({ ca: [...rootCertificates, ...cas], ...(certs.length > 0 ? { cert: certs, key: keys } : {}) });
   } catch (e) {
-    return new RegistryError(`CA file ${settings.caFile} for ${settings.host} cannot be used: ${(e as Error).message}`, { reason: 'RegistryError', temporary: false });
+    return new RegistryError(`the TLS files (${[...caFiles, ...pairs.flat().filter(Boolean)].join(', ')}) for ${settings.host} cannot be used: ${(e as Error).message}`, { reason: 'RegistryError', temporary: false });
   }
   return out;
 }

@@ -1,11 +1,13 @@
 // Where to ask for an image, in containerd's order: the configured mirrors (hosts.toml semantics, with `ns=`),
 // then the registry itself. Credentials belong to the registry host (the keyring key's host, the CRI's
 // AuthConfig.ServerAddress); a mirror gets them only when it is that host.
+// The nodes' own configuration (NodePlan from hosts.toml or registries.conf) wins over pullguard's short form.
 import { registryEndpoint, type Reference } from '../reference/reference.ts';
 import type { RegistryConfig, RegistryHostConfig } from './config.ts';
 import type { EndpointSettings } from './dispatcher.ts';
 import type { BlockList } from 'node:net';
 import { isLoopbackHost } from './network-policy.ts';
+import type { NodeHost, NodePlan } from './node-hosts.ts';
 
 export interface Endpoint {
   settings: EndpointSettings;
@@ -14,9 +16,29 @@ export interface Endpoint {
   query?: Record<string, string>;
   /** The credentials matched to the image may be sent here. */
   credentials: boolean;
+  /** API root path when not `/v2` (hosts.toml override_path or a path in the host URL). */
+  apiRoot?: string;
+  /** The repository on this endpoint when the node's configuration rewrites it (registries.conf `location`). */
+  repository?: string;
+  /** The node would send the credentials here but we do not: an auth failure is unknown, not a deny. */
+  withheldCredentials?: boolean;
+}
+
+/** The endpoints for an image, or the node's refusal to pull it at all. */
+export interface EndpointPlan {
+  endpoints: Endpoint[];
+  /** The node configuration the endpoints come from, for explanations. */
+  source?: string;
+  refused?: NodePlan['refused'];
 }
 
 export function endpointsFor(ref: Reference, config: RegistryConfig, internalNetworks?: BlockList): Endpoint[] {
+  return planEndpoints(ref, config, internalNetworks).endpoints;
+}
+
+export function planEndpoints(ref: Reference, config: RegistryConfig, internalNetworks?: BlockList, written?: string): EndpointPlan {
+  const plan = config.node?.plan(ref, written);
+  if (plan) return fromNodePlan(ref, plan, config, internalNetworks);
   const configured: RegistryHostConfig | undefined = config.registries[ref.registry];
   const host = configured ?? {};
   const upstream = registryEndpoint(ref.registry);
@@ -28,18 +50,94 @@ export function endpointsFor(ref: Reference, config: RegistryConfig, internalNet
     query: { ns: ref.registry },
     credentials: m.host === upstream || m.host === ref.registry,
   }));
+  out.push(upstreamEndpoint(ref, config, internalNetworks));
+  return { endpoints: out };
+}
+
+function upstreamEndpoint(ref: Reference, config: RegistryConfig, internalNetworks: BlockList | undefined): Endpoint {
+  const configured: RegistryHostConfig | undefined = config.registries[ref.registry];
+  const host = configured ?? {};
+  const upstream = registryEndpoint(ref.registry);
   const settings: EndpointSettings = {
     host: upstream,
     plainHTTP: host.plainHTTP ?? false,
     ...(host.ca ? { caFile: host.ca } : {}),
     insecureSkipVerify: host.insecureSkipVerify ?? false,
-    maxConcurrency,
+    maxConcurrency: host.maxConcurrency ?? config.defaults.maxConcurrency,
     ...(host.allowedHosts ? { allowedHosts: host.allowedHosts } : {}),
     ...(internalNetworks ? { internalNetworks } : {}),
   };
   if (!configured) Object.assign(settings, loopbackDefaults(upstream));
-  out.push({ settings, host: upstream, mirror: false, credentials: true });
-  return out;
+  return { settings, host: upstream, mirror: false, credentials: true };
+}
+
+/**
+ * A node plan as endpoints. Tags resolve only on hosts with `resolve`; a digest is fetched from hosts with `pull`
+ * (containerd core/remotes/docker/resolver.go Resolve: `caps := HostCapabilityPull`, `|= HostCapabilityResolve`
+ * for a tag, then filterHosts(caps); none left → "no resolve hosts", the pull fails).
+ * Credentials: containerd's CRI hands the kubelet's AuthConfig to a host only when the host is the AuthConfig's
+ * ServerAddress (internal/cri/server/images/image_pull.go ParseAuth, containerd 2.1; pkg/cri/server/image_pull.go
+ * in 1.7), so mirrors get none. CRI-O sets them as the SystemContext's DockerAuthConfig for every endpoint
+ * (NodeHost.nodeSendsCredentials): we still withhold them, and an auth failure there is unknown.
+ */
+function fromNodePlan(ref: Reference, plan: NodePlan, config: RegistryConfig, internalNetworks: BlockList | undefined): EndpointPlan {
+  if (plan.refused) return { endpoints: [], source: plan.source, refused: plan.refused };
+  const upstream = registryEndpoint(ref.registry);
+  const byDigest = ref.digest !== undefined;
+  const usable = plan.hosts.filter((h) => (byDigest ? h.pull : h.resolve));
+  if (usable.length === 0) {
+    const what = byDigest ? 'pull' : 'resolve';
+    return {
+      endpoints: [],
+      source: plan.source,
+      refused: {
+        reason: 'RegistryBlocked',
+        detail: `${plan.source} gives no host with the "${what}" capability for ${ref.registry}, so the node cannot ${byDigest ? 'pull' : 'resolve the tag of'} ${ref.name}${byDigest ? '' : ': pin the image by digest, or add "resolve" to a host'}`,
+      },
+    };
+  }
+  const endpoints = usable.map((h): Endpoint => {
+    const own = h.host === upstream || h.host === ref.registry;
+    if (own && h.repository === ref.repository && isPlainUpstream(h)) {
+      // The registry itself with no node-specific settings: pullguard's own settings for it apply.
+      return { ...upstreamEndpoint(ref, config, internalNetworks), mirror: false };
+    }
+    return {
+      settings: nodeSettings(h, config, ref, internalNetworks),
+      host: h.host,
+      mirror: !own,
+      ...(h.ns ? { query: { ns: h.ns } } : {}),
+      credentials: own,
+      ...(h.path !== '/v2' ? { apiRoot: h.path } : {}),
+      ...(h.repository !== ref.repository ? { repository: h.repository } : {}),
+      ...(!own && h.nodeSendsCredentials ? { withheldCredentials: true } : {}),
+    };
+  });
+  return { endpoints, source: plan.source };
+}
+
+function isPlainUpstream(h: NodeHost): boolean {
+  return h.scheme === 'https' && h.path === '/v2' && !h.caFiles && !h.clientPairs && h.skipVerify === undefined && !h.headers && !h.httpFallback;
+}
+
+function nodeSettings(h: NodeHost, config: RegistryConfig, ref: Reference, internalNetworks: BlockList | undefined): EndpointSettings {
+  const own = config.registries[ref.registry];
+  const explicitTls = h.caFiles !== undefined || h.clientPairs !== undefined || h.skipVerify !== undefined;
+  const port = /:(\d+)$/.exec(h.host)?.[1];
+  // containerd ConfigureHosts: an http host with TLS settings and a port other than 80 tries HTTPS first.
+  const fallback = h.httpFallback === true || (h.scheme === 'http' && explicitTls && port !== '80');
+  return {
+    host: h.host,
+    plainHTTP: h.scheme === 'http' && !fallback,
+    ...(h.caFiles && h.caFiles.length > 0 ? { caFiles: h.caFiles } : {}),
+    ...(h.clientPairs && h.clientPairs.length > 0 ? { clientPairs: h.clientPairs } : {}),
+    insecureSkipVerify: h.skipVerify ?? false,
+    maxConcurrency: own?.maxConcurrency ?? config.defaults.maxConcurrency,
+    ...(fallback ? { httpFallback: true } : {}),
+    ...(h.headers ? { headers: h.headers } : {}),
+    ...(own?.allowedHosts ? { allowedHosts: own.allowedHosts } : {}),
+    ...(internalNetworks ? { internalNetworks } : {}),
+  };
 }
 
 /**

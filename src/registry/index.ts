@@ -17,6 +17,8 @@ export {
   type LoadResult,
 } from './config.ts';
 export { RegistryError, type Diagnostic } from './errors.ts';
+export { loadHostsDir, parseHostsToml, type HostsDirLoad } from './hosts-toml.ts';
+export type { NodeRegistries, NodePlan, NodeHost } from './node-hosts.ts';
 export { suggestTags, editDistance } from './suggest.ts';
 export { resolution, REASON_VERDICT } from './resolution.ts';
 export type { Platform, PullCredential, Resolution, ReasonCode, Verdict, UnreachableCause } from './resolution.ts';

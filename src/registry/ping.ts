@@ -23,17 +23,18 @@ export class PingCache {
     this.#clock = clock;
   }
 
-  async ping(transport: Transport, ctx: { deadline?: number; signal?: AbortSignal }): Promise<Result<PingResult>> {
-    const key = transport.baseUrl;
+  /** `apiRoot`: the API root path when it is not `/v2` (hosts.toml override_path). */
+  async ping(transport: Transport, ctx: { deadline?: number; signal?: AbortSignal }, apiRoot = '/v2'): Promise<Result<PingResult>> {
+    const key = transport.baseUrl + apiRoot;
     const cached = this.#entries.get(key);
     if (cached && this.#clock() - cached.at < PING_TTL_MS) return { ok: true, value: cached.result };
-    return this.#inflight.do(key, () => this.#doPing(transport, ctx));
+    return this.#inflight.do(key, () => this.#doPing(transport, ctx, key));
   }
 
-  async #doPing(transport: Transport, ctx: { deadline?: number; signal?: AbortSignal }): Promise<Result<PingResult>> {
+  async #doPing(transport: Transport, ctx: { deadline?: number; signal?: AbortSignal }, key: string): Promise<Result<PingResult>> {
     const res = await transport.send({
       method: 'GET',
-      url: `${transport.baseUrl}/v2/`,
+      url: `${key}/`,
       operation: 'ping',
       maxBytes: PING_MAX_BYTES,
       ...(ctx.deadline === undefined ? {} : { deadline: ctx.deadline }),
@@ -44,15 +45,15 @@ export class PingCache {
     const result: PingResult = { status, challenges: status === 401 ? parseChallenges(headerList(headers, 'www-authenticate')) : [] };
     // Only definite answers are remembered; a 5xx or 429 is asked again next time.
     if (status === 200 || status === 401) {
-      this.#entries.delete(transport.baseUrl);
+      this.#entries.delete(key);
       if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
-      this.#entries.set(transport.baseUrl, { at: this.#clock(), result });
+      this.#entries.set(key, { at: this.#clock(), result });
     }
     return { ok: true, value: result };
   }
 
   /** Forget an endpoint's answer (e.g. a request later met a challenge the ping did not announce). */
-  forget(transport: Transport): void {
-    this.#entries.delete(transport.baseUrl);
+  forget(transport: Transport, apiRoot = '/v2'): void {
+    this.#entries.delete(transport.baseUrl + apiRoot);
   }
 }

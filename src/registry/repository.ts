@@ -23,6 +23,8 @@ export interface RepositoryClient {
   repository: string;
   /** Extra query parameters on every request (`ns=docker.io` for mirrors, as containerd sends). */
   query?: Record<string, string>;
+  /** API root path when not `/v2` (hosts.toml override_path). */
+  apiRoot?: string;
   ctx: RequestContext;
   clock: Clock;
 }
@@ -49,7 +51,7 @@ export const ERROR_MAX_BYTES = 64 * 1024;
 export const MAX_TAGS = 10_000;
 
 function url(c: RepositoryClient, path: string, params: Record<string, string> = {}): string {
-  const u = new URL(`${c.baseUrl}/v2/${c.repository}/${path}`);
+  const u = new URL(`${c.baseUrl}${c.apiRoot ?? '/v2'}/${c.repository}/${path}`);
   for (const [k, v] of Object.entries({ ...params, ...(c.query ?? {}) })) u.searchParams.set(k, v);
   return u.href;
 }

@@ -22,6 +22,8 @@ export type ReasonCode =
   | 'UnsupportedManifest'
   | 'Schema1Deprecated'
   | 'InvalidPullSecret'
+  | 'RegistryBlocked'
+  | 'AmbiguousShortName'
   | 'CachedOnNodes'
   | 'NeverPull'
   | 'NodeCredentialsAssumed'
@@ -52,6 +54,10 @@ export const REASON_VERDICT: Readonly<Record<ReasonCode, Verdict>> = {
   Schema1Deprecated: 'unknown',
   // A pull secret of the pod is malformed: the kubelet's keyring fails, and with it every pull of the pod.
   InvalidPullSecret: 'deny',
+  // The nodes' registries.conf / hosts.toml refuses the pull before any registry is asked.
+  RegistryBlocked: 'deny',
+  // CRI-O, short-name-mode enforcing: a short name with several search registries and no alias fails.
+  AmbiguousShortName: 'deny',
   // The registry would refuse the pull, but an eligible node has the image and the policy lets it use it.
   CachedOnNodes: 'unknown',
   // imagePullPolicy: Never: the kubelet does not pull; we cannot know the node's cache for certain.

@@ -6,7 +6,7 @@ import type { Reference } from '../reference/reference.ts';
 import { TokenService } from './auth.ts';
 import { attemptCredentials } from './attempts.ts';
 import type { RegistryConfig } from './config.ts';
-import { endpointsFor, type Endpoint } from './endpoints.ts';
+import { planEndpoints, type Endpoint } from './endpoints.ts';
 import type { Clock, RegistryLogger, RegistryObserver } from './exchange.ts';
 import { inspect } from './inspect.ts';
 import { networks } from './network-policy.ts';
@@ -69,11 +69,16 @@ export class Resolver {
   async resolve(ref: Reference, opts: ResolveOptions): Promise<Resolution> {
     const image = opts.image ?? ref.canonical;
     const notes: string[] = [];
-    const endpoints = endpointsFor(ref, this.#config, this.#internalNetworks);
+    const plan = planEndpoints(ref, this.#config, this.#internalNetworks, opts.image);
+    if (plan.refused) return resolution(plan.refused.reason, image, { reference: ref.canonical, detail: plan.refused.detail });
+    const { endpoints } = plan;
+    if (plan.source) notes.push(`hosts from ${plan.source}`);
     for (const [i, endpoint] of endpoints.entries()) {
       const out = await this.#resolveAt(endpoint, ref, opts);
       const last = i === endpoints.length - 1;
-      if (endpoint.mirror && !MIRROR_FINAL.has(out.reason) && !last) {
+      // With the node's configuration every host but the last is left on any failure (containerd's Resolve
+      // moves on after a 404, other 4xx, 5xx or network error; containers/image tries each pull source).
+      if ((endpoint.mirror || plan.source !== undefined) && !MIRROR_FINAL.has(out.reason) && !last) {
         notes.push(`mirror ${endpoint.host}: ${out.reason}${out.fields.status !== undefined ? ` (${out.fields.status})` : ''}${out.fields.cause ? ` (${out.fields.cause})` : ''}`);
         continue;
       }
@@ -106,13 +111,15 @@ export class Resolver {
   async #resolveAt(endpoint: Endpoint, ref: Reference, opts: ResolveOptions): Promise<Outcome> {
     const transport = this.#transports.get(endpoint.settings);
     const ctx = { ...(opts.deadline === undefined ? {} : { deadline: opts.deadline }), ...(opts.signal ? { signal: opts.signal } : {}) };
-    const ping = await this.#pings.ping(transport, ctx);
+    const ping = await this.#pings.ping(transport, ctx, endpoint.apiRoot);
     if (!ping.ok) return { reason: ping.error.reason, fields: errorFields(ping.error), credentialsTried: [] };
     if (ping.value.status === 429 || ping.value.status >= 500) {
       const reason: ReasonCode = ping.value.status === 429 ? 'RateLimited' : 'RegistryError';
       return { reason, fields: { status: ping.value.status, registryMessage: String(ping.value.status), detail: `GET /v2/ on ${endpoint.host} answered ${ping.value.status}` }, credentialsTried: [] };
     }
     const hostConfig = this.#config.registries[ref.registry];
+    // registries.conf `location` rewrites the repository on this endpoint.
+    const target = endpoint.repository ? { ...ref, repository: endpoint.repository } : ref;
     return attemptCredentials(
       {
         sender: transport,
@@ -121,16 +128,17 @@ export class Resolver {
         challenges: ping.value.challenges,
         plainHTTP: endpoint.settings.plainHTTP,
         ...(endpoint.query ? { query: endpoint.query } : {}),
+        ...(endpoint.apiRoot !== undefined ? { apiRoot: endpoint.apiRoot } : {}),
         ...(hostConfig?.allowedHosts ? { allowedHosts: hostConfig.allowedHosts } : {}),
         ...(this.#internalNetworks ? { internalNetworks: this.#internalNetworks } : {}),
       },
-      ref,
+      target,
       endpoint.credentials ? opts.credentials : [],
       ctx,
-      Boolean(opts.nodeCredentials || hostConfig?.nodeCredentials),
+      Boolean(opts.nodeCredentials || hostConfig?.nodeCredentials || (endpoint.withheldCredentials && opts.credentials.length > 0)),
       { clock: this.#deps.clock, tokens: this.#tokens, ...(this.#deps.logger ? { logger: this.#deps.logger } : {}) },
       (c) =>
-        inspect(c, { ref, platforms: opts.platforms, suggestTags: opts.suggestTags !== false, mirror: endpoint.mirror }, {
+        inspect(c, { ref: target, platforms: opts.platforms, suggestTags: opts.suggestTags !== false, mirror: endpoint.mirror }, {
           defaults: this.#config.defaults,
           platforms: this.#platforms,
           budget: this.#budget,

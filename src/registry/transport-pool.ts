@@ -15,7 +15,7 @@ export class TransportPool {
   }
 
   get(settings: EndpointSettings): Transport {
-    const key = JSON.stringify([settings.host, settings.plainHTTP, settings.caFile ?? '', settings.insecureSkipVerify, settings.maxConcurrency, Boolean(settings.httpFallback), settings.allowedHosts ?? []]);
+    const key = JSON.stringify([settings.host, settings.plainHTTP, settings.caFile ?? '', settings.insecureSkipVerify, settings.maxConcurrency, Boolean(settings.httpFallback), settings.allowedHosts ?? [], settings.caFiles ?? [], settings.clientPairs ?? [], settings.headers ?? {}]);
     let t = this.#transports.get(key);
     if (t) {
       this.#transports.delete(key);

@@ -65,7 +65,12 @@ export class Transport implements Sender {
 
   /** Sends one request (following redirects when asked). Never throws. */
   send(req: HttpRequest): Promise<Result<HttpResponse>> {
-    return this.#sender.send(req);
+    const extra = this.settings.headers;
+    if (!extra) return this.#sender.send(req);
+    // hosts.toml `[header]`: containerd adds them to every request to the host; ours never replace our own.
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(extra)) headers[k.toLowerCase()] = v.join(', ');
+    return this.#sender.send({ ...req, headers: { ...headers, ...(req.headers ?? {}) } });
   }
 
   async close(): Promise<void> {

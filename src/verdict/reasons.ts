@@ -22,6 +22,8 @@ export type ReasonCode =
   | 'UnsupportedManifest'
   | 'Schema1Deprecated'
   | 'InvalidPullSecret'
+  | 'RegistryBlocked'
+  | 'AmbiguousShortName'
   | 'CachedOnNodes'
   | 'NeverPull'
   | 'NodeCredentialsAssumed'
@@ -313,6 +315,22 @@ export const REASONS = {
     fix: (f) => `Fix: recreate the secret: ${createSecretCommand(f, f.secrets.find((s) => s.failsPulls)?.name ?? 'regcred')} --dry-run=client -o yaml | kubectl apply -f -`,
     short: () => 'malformed pull secret fails every pull',
     firstFix: (f) => one(`recreate pull secret ${f.secrets.find((s) => s.failsPulls)?.name ?? 'regcred'}`),
+  },
+  RegistryBlocked: {
+    verdict: 'deny',
+    meaning: "the nodes' registry configuration refuses the pull (registries.conf `blocked`, or no hosts.toml host may resolve or pull it)",
+    what: (f) => `${lead(f)}${detail(f, "the nodes' registry configuration refuses to pull this image")}`,
+    fix: () => "Fix: use an image from a registry the nodes may pull from (or by digest when only pull hosts are configured), or ask the cluster administrator to change the nodes' registry configuration.",
+    short: () => 'registry blocked on the nodes',
+    firstFix: () => one('use a registry the nodes allow'),
+  },
+  AmbiguousShortName: {
+    verdict: 'deny',
+    meaning: 'a short name (no registry) that CRI-O in short-name-mode "enforcing" cannot resolve: several search registries and no alias',
+    what: (f) => `${lead(f)}${detail(f, 'the short image name is ambiguous on the nodes')}`,
+    fix: () => 'Fix: write the image with its registry (for example docker.io/library/nginx), or add an alias for the short name to the nodes\' registries.conf [aliases].',
+    short: () => 'ambiguous short name',
+    firstFix: () => one('write the image with its registry'),
   },
   CachedOnNodes: {
     verdict: 'unknown',
