@@ -11,7 +11,7 @@ import { createClusterReader, disconnectedClusterReader } from '../cluster/reade
 import { parseDockerConfigJson, type CredentialEntry } from '../credentials/dockerconfig.ts';
 import { loadCredentialProviderConfig } from '../credentials/provider-config.ts';
 import { createCredentialProviders, type CredentialProviders } from '../credentials/provider.ts';
-import { createRegistryClient, loadHostsDir, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryConfig, type RegistryObserver } from '../registry/index.ts';
+import { createRegistryClient, loadHostsDir, loadRegistriesConf, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryConfig, type RegistryObserver } from '../registry/index.ts';
 import type { Platform } from '../registry/index.ts';
 import { withResolutionCache } from '../registry/index.ts';
 import { withRateLimitBackoff } from '../registry/index.ts';
@@ -140,6 +140,11 @@ function readNodeRegistries(config: Config, registryConfig: RegistryConfig, erro
       registryConfig.node = loaded.value.registries;
       warnings.push(...loaded.value.warnings);
     }
+  }
+  if (registriesConf) {
+    const loaded = loadRegistriesConf(registriesConf);
+    if (!loaded.ok) errors.push(...loaded.errors);
+    else registryConfig.node = loaded.value.registries;
   }
 }
 

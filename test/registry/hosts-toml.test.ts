@@ -1,7 +1,7 @@
 // containerd hosts.toml read as containerd 2.x reads it: the examples of containerd's docs/hosts.md as a table
 // (file → the hosts tried, in order, with capabilities, ns= and TLS files), the directory search order
 // (`host_port_`, `host:port`, `_default`), Docker certificate files, and files containerd would ignore.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ interface Row {
   image: string;
   /** host, scheme, path, pull/resolve, ns */
   hosts: [string, 'https' | 'http', string, string, string | undefined][];
-  extra?: (t: Tap.Test, hosts: ReturnType<typeof applyHosts>['hosts']) => void;
+  extra?: (t: Test, hosts: ReturnType<typeof applyHosts>['hosts']) => void;
 }
 
 const base = '/etc/containerd/certs.d/docker.io';

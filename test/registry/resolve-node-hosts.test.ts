@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry, DEFAULT_USERS, type TestRegistry } from '../harness/registry.ts';
 import { pushImage } from '../harness/push.ts';
-import { startRelay, type Front } from '../harness/registry-fronts.ts';
+import { startRelay, type Front, type FrontRequest } from '../harness/registry-fronts.ts';
 import { createRegistryClient, type RegistryClient } from '../../src/registry/client.ts';
 import { hostDirectory, loadHostsDir } from '../../src/registry/hosts-toml.ts';
 import { cred, ref } from './registry-fixture.ts';
@@ -61,7 +61,7 @@ const since = (f: Front) => {
   const n = f.requests.length;
   return () => f.requests.slice(n);
 };
-const manifestAsks = (rs: { path: string }[]) => rs.filter((r) => r.path.includes('/manifests/'));
+const manifestAsks = (rs: FrontRequest[]) => rs.filter((r) => r.path.includes('/manifests/'));
 const ns = (path: string) => new URL(path, 'https://x').searchParams.get('ns');
 
 const mirrorFirst = () => `ca = "ca.pem"\n[host."https://${mir.host}"]\n  capabilities = ["pull", "resolve"]\n  ca = "ca.pem"\n`;
