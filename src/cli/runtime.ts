@@ -170,6 +170,7 @@ export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cl
     execFormatError: config.platforms.execFormatError,
     excludeImages: config.exclude.images,
     excludeRegistries: config.exclude.registries,
+    ...(config.registry.registriesConf ? { shortNamesResolveOnNodes: true } : {}),
   });
 }
 

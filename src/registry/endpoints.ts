@@ -122,16 +122,19 @@ function isPlainUpstream(h: NodeHost): boolean {
 
 function nodeSettings(h: NodeHost, config: RegistryConfig, ref: Reference, internalNetworks: BlockList | undefined): EndpointSettings {
   const own = config.registries[ref.registry];
+  // pullguard's own entry for this host supplies what the node file leaves out (registries.conf has no CA key:
+  // CRI-O reads /etc/containers/certs.d, which pullguard does not see).
+  const self = config.registries[h.host];
   const explicitTls = h.caFiles !== undefined || h.clientPairs !== undefined || h.skipVerify !== undefined;
   const port = /:(\d+)$/.exec(h.host)?.[1];
   // containerd ConfigureHosts: an http host with TLS settings and a port other than 80 tries HTTPS first.
   const fallback = h.httpFallback === true || (h.scheme === 'http' && explicitTls && port !== '80');
   return {
     host: h.host,
-    plainHTTP: h.scheme === 'http' && !fallback,
-    ...(h.caFiles && h.caFiles.length > 0 ? { caFiles: h.caFiles } : {}),
+    plainHTTP: (h.scheme === 'http' && !fallback) || (self?.plainHTTP === true && !fallback),
+    ...(h.caFiles && h.caFiles.length > 0 ? { caFiles: h.caFiles } : self?.ca ? { caFile: self.ca } : {}),
     ...(h.clientPairs && h.clientPairs.length > 0 ? { clientPairs: h.clientPairs } : {}),
-    insecureSkipVerify: h.skipVerify ?? false,
+    insecureSkipVerify: h.skipVerify ?? self?.insecureSkipVerify ?? false,
     maxConcurrency: own?.maxConcurrency ?? config.defaults.maxConcurrency,
     ...(fallback ? { httpFallback: true } : {}),
     ...(h.headers ? { headers: h.headers } : {}),

@@ -18,7 +18,7 @@ export {
 } from './config.ts';
 export { RegistryError, type Diagnostic } from './errors.ts';
 export { loadHostsDir, parseHostsToml, type HostsDirLoad } from './hosts-toml.ts';
-export { loadRegistriesConf, parseRegistriesConf, type RegistriesConf } from './registries-conf.ts';
+export { loadRegistriesConf, parseRegistriesConf, isShortName, type RegistriesConf } from './registries-conf.ts';
 export type { NodeRegistries, NodePlan, NodeHost } from './node-hosts.ts';
 export { suggestTags, editDistance } from './suggest.ts';
 export { resolution, REASON_VERDICT } from './resolution.ts';

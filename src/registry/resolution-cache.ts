@@ -6,12 +6,15 @@ import type { Reference } from '../reference/reference.ts';
 import type { PullCredential, Resolution } from './resolution.ts';
 import { credentialIdentity } from './auth.ts';
 import { Singleflight } from './singleflight.ts';
+import { isShortName } from './registries-conf.ts';
 
 export interface ResolveOptionsLike {
   platforms: { os: string; architecture: string; variant?: string }[];
   credentials: PullCredential[];
   nodeCredentials?: boolean;
   deadline?: number;
+  /** The image as written: a short name may resolve elsewhere on CRI-O nodes (registries.conf). */
+  image?: string;
 }
 
 export interface Resolver<O extends ResolveOptionsLike> {
@@ -63,7 +66,9 @@ export { credentialIdentity };
 export function cacheKey(ref: Reference, opts: ResolveOptionsLike): string {
   const platforms = opts.platforms.map((p) => `${p.os}/${p.architecture}/${p.variant ?? ''}`).sort().join(',');
   const creds = opts.credentials.map(credentialIdentity).join(',');
-  return `${ref.name}|${ref.digest ?? `:${ref.tag ?? 'latest'}`}|${platforms}|${creds}|${opts.nodeCredentials ? 'n' : ''}`;
+  // A short name (no registry as written) is its own entry: registries.conf may send it to another registry.
+  const short = opts.image !== undefined && isShortName(opts.image.trim()) ? `|short:${opts.image.trim().replace(/@.*$/, '').replace(/:[^/]*$/, '')}` : '';
+  return `${ref.name}|${ref.digest ?? `:${ref.tag ?? 'latest'}`}|${platforms}|${creds}|${opts.nodeCredentials ? 'n' : ''}${short}`;
 }
 
 export interface CachingResolver<O extends ResolveOptionsLike> extends Resolver<O> {

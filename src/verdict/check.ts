@@ -9,7 +9,7 @@ import type { CredentialProviders, ProviderOutcome } from '../credentials/provid
 import { parseReference, type Reference } from '../reference/reference.ts';
 import type { RegistryClient } from '../registry/index.ts';
 import type { Platform } from '../reference/platform.ts';
-import { resolution, type Resolution } from '../registry/index.ts';
+import { isShortName, resolution, type Resolution } from '../registry/index.ts';
 import { eligibleNodes, platformsAllowedBySpec, platformsOf, type SchedulingSpec } from './eligibility.ts';
 import { cachedImageRescues, decideSchema1 } from './runtime.ts';
 import type { Finding, ImageTarget, SecretNote } from './finding.ts';
@@ -45,6 +45,8 @@ export interface CheckerOptions {
   excludeRegistries: string[];
   /** A single-manifest image of another platform than every eligible node: deny (default), or warn (binfmt clusters). */
   execFormatError?: 'deny' | 'warn';
+  /** The nodes read a registries.conf: a short name as written may resolve elsewhere than its canonical form. */
+  shortNamesResolveOnNodes?: boolean;
   clock?: () => number;
   /** Distinct images resolved per review; the rest are not checked (admitted, with a warning). Default 200. */
   imagesPerReview?: number;
@@ -334,7 +336,9 @@ export function createChecker(opts: CheckerOptions): Checker {
           const r = resolution('InvalidPullSecret', target.image, { reference: ref.canonical, detail: fatal.message ?? `secret ${fatal.name} is malformed` });
           return { ...base, target, resolution: qualify(r) };
         }
-        let pending = byImage.get(ref.canonical);
+        // A short name as written may go elsewhere than its canonical form on CRI-O nodes (registries.conf).
+        const imageKey = opts.shortNamesResolveOnNodes && isShortName(target.image.trim()) ? `${ref.canonical}|short:${target.image.trim().replace(/@.*$/, '').replace(/:[^/]*$/, '')}` : ref.canonical;
+        let pending = byImage.get(imageKey);
         if (!pending) {
           const fromProviders = provided.get(`${ref.registry}/${ref.repository}`);
           // Patterns are written like a credential provider's matchImages, which may carry a path. An image a
@@ -350,7 +354,7 @@ export function createChecker(opts: CheckerOptions): Checker {
             const r = await queue.run(
               byImage,
               deadline,
-              () => opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(ring, ref), deadline, nodeCredentials }),
+              () => opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(ring, ref), deadline, nodeCredentials, ...(opts.shortNamesResolveOnNodes ? { image: target.image } : {}) }),
               () => resolution('RegistryTimeout', target.image, { reference: ref.canonical, detail: 'the review deadline was reached before a resolution slot was free (limits.resolutionsInFlight)' }),
             );
             return withProviderGap(r, outcome);
@@ -361,7 +365,7 @@ export function createChecker(opts: CheckerOptions): Checker {
             ref.canonical,
             deadline,
           );
-          byImage.set(ref.canonical, pending);
+          byImage.set(imageKey, pending);
         }
         let r = onTheNodes({ ...(await pending), image: target.image }, target, platforms.nodes);
         // A secret the kubelet would use could not be read: an auth failure here proves nothing.

@@ -1,0 +1,111 @@
+// A CRI-O registries.conf against real registries (issue #14): a mirror with a location rewrite and the upstream
+// (htpasswd), each behind a logging front. Mirrors first, then the location; mirrors never get the pod's secret
+// (and, since CRI-O would send it, a mirror's 401 that ends the search is unknown); blocked registries and
+// ambiguous short names are refused without a request; a single search registry resolves a short name.
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startRegistry, DEFAULT_USERS, type TestRegistry } from '../harness/registry.ts';
+import { pushImage } from '../harness/push.ts';
+import { startRelay, type Front, type FrontRequest } from '../harness/registry-fronts.ts';
+import { createRegistryClient, type RegistryClient } from '../../src/registry/client.ts';
+import { loadRegistriesConf } from '../../src/registry/registries-conf.ts';
+import { parseReference } from '../../src/reference/reference.ts';
+import { cred, ref } from './registry-fixture.ts';
+
+let upstream: TestRegistry;
+let mirror: TestRegistry;
+let lockedMirror: TestRegistry;
+let up: Front;
+let mir: Front;
+let locked: Front;
+const secret = cred('secret demo/regcred', DEFAULT_USERS[0]!);
+const amd64 = [{ os: 'linux', architecture: 'amd64' }];
+
+t.before(async () => {
+  [upstream, mirror, lockedMirror] = await Promise.all([startRegistry({ auth: 'basic' }), startRegistry({ auth: 'none' }), startRegistry({ auth: 'basic' })]);
+  await pushImage(upstream, { repository: 'team/app', tag: 'v1', platforms: amd64 });
+  await pushImage(upstream, { repository: 'team/app', tag: 'v2', platforms: amd64 });
+  await pushImage(mirror, { repository: 'cache/team/app', tag: 'v1', platforms: amd64 });
+  await pushImage(mirror, { repository: 'team/app', tag: 'short', platforms: amd64 });
+  [up, mir, locked] = await Promise.all([startRelay(upstream), startRelay(mirror), startRelay(lockedMirror)]);
+});
+t.teardown(async () => {
+  await Promise.all([up, mir, locked].map((f) => f?.stop()));
+  await Promise.all([upstream, mirror, lockedMirror].map((r) => r?.stop()));
+});
+
+/** A client over a registries.conf; the test CA is trusted through pullguard's own per-host config. */
+function clientWith(text: string): RegistryClient {
+  const dir = mkdtempSync(join(tmpdir(), 'pullguard-containers-'));
+  writeFileSync(join(dir, 'registries.conf'), text);
+  const loaded = loadRegistriesConf(join(dir, 'registries.conf'));
+  if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+  const ca = upstream.caFile;
+  return createRegistryClient({ registries: { [up.host]: { ca }, [mir.host]: { ca }, [locked.host]: { ca } }, defaults: { requestTimeoutMs: 5000 }, node: loaded.value.registries }, { env: {} });
+}
+const since = (f: Front) => {
+  const n = f.requests.length;
+  return () => f.requests.slice(n);
+};
+const manifestAsks = (rs: FrontRequest[]) => rs.filter((r) => r.path.includes('/manifests/'));
+
+t.test('a mirror with a location rewrite answers first, without the secret and without ns=', async (t) => {
+  const c = clientWith(`[[registry]]\nlocation = "${up.host}"\n[[registry.mirror]]\nlocation = "${mir.host}/cache"\n`);
+  t.teardown(() => c.close());
+  const [m, u] = [since(mir), since(up)];
+  const r = await c.resolve(ref(`${up.host}/team/app:v1`), { platforms: [], credentials: [secret] });
+  t.equal(r.reason, 'Resolved', r.detail ?? '');
+  t.ok(manifestAsks(m()).some((x) => x.path.startsWith('/v2/cache/team/app/manifests/v1') && x.status === 200), 'asked under the rewritten repository');
+  t.ok(m().every((x) => x.authorization === undefined && !x.path.includes('ns=')), 'no secret, no ns=');
+  t.same(u(), [], 'the location was not needed');
+});
+
+t.test('a tag the mirror lacks comes from the location, with the secret', async (t) => {
+  const c = clientWith(`[[registry]]\nlocation = "${up.host}"\n[[registry.mirror]]\nlocation = "${mir.host}/cache"\n`);
+  t.teardown(() => c.close());
+  const u = since(up);
+  const r = await c.resolve(ref(`${up.host}/team/app:v2`), { platforms: [], credentials: [secret] });
+  t.equal(r.reason, 'Resolved', r.detail ?? '');
+  t.equal(r.credentialUsed, 'secret demo/regcred');
+  t.ok(manifestAsks(u()).some((x) => x.authorization?.startsWith('Basic ')));
+});
+
+t.test('a location rewritten to a host that wants the secret CRI-O would send it: unknown, not AuthRequired', async (t) => {
+  const c = clientWith(`[[registry]]\nprefix = "${up.host}/team"\nlocation = "${locked.host}/team"\n`);
+  t.teardown(() => c.close());
+  const l = since(locked);
+  const r = await c.resolve(ref(`${up.host}/team/app:v1`), { platforms: [], credentials: [secret] });
+  t.equal(r.verdict, 'unknown', `${r.reason}: ${r.detail}`);
+  t.equal(r.reason, 'NodeCredentialsAssumed');
+  t.ok(l().length > 0 && l().every((x) => x.authorization === undefined), 'the rewritten host never saw the secret');
+});
+
+t.test('a blocked registry is RegistryBlocked and nothing is asked', async (t) => {
+  const c = clientWith(`[[registry]]\nlocation = "${up.host}"\nblocked = true\n`);
+  t.teardown(() => c.close());
+  const u = since(up);
+  const r = await c.resolve(ref(`${up.host}/team/app:v1`), { platforms: [], credentials: [secret] });
+  t.equal(r.reason, 'RegistryBlocked');
+  t.equal(r.verdict, 'deny');
+  t.same(u(), []);
+});
+
+t.test('short names: one search registry resolves them there; enforcing with two refuses them', async (t) => {
+  const one = clientWith(`short-name-mode = "enforcing"\nunqualified-search-registries = ["${mir.host}"]\n`);
+  t.teardown(() => one.close());
+  const written = 'team/app:short';
+  const parsed = parseReference(written);
+  if (!parsed.ok) return t.fail('parse');
+  const r = await one.resolve(parsed.reference, { platforms: [], credentials: [], image: written });
+  t.equal(r.reason, 'Resolved', r.detail ?? '');
+  const two = clientWith(`short-name-mode = "enforcing"\nunqualified-search-registries = ["${mir.host}", "docker.io"]\n`);
+  t.teardown(() => two.close());
+  const m = since(mir);
+  const refused = await two.resolve(parsed.reference, { platforms: [], credentials: [], image: written });
+  t.equal(refused.reason, 'AmbiguousShortName');
+  t.equal(refused.verdict, 'deny');
+  t.match(refused.detail, /add an alias to \[aliases\] \("team\/app" = /);
+  t.same(m(), [], 'nothing was asked');
+});
