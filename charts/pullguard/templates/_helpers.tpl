@@ -73,6 +73,19 @@ configDir: /etc/pullguard
 tlsDir: /etc/pullguard-tls
 dockerConfigDir: /etc/pullguard-docker
 credentialProvidersDir: /var/lib/pullguard/credential-providers
+nodeRegistriesDir: /etc/pullguard-node-registries
+{{- end }}
+
+{{/* registryConfig: "hostsToml", "registriesConf" or nothing; both is refused (a node runs one runtime). */}}
+{{- define "pullguard.nodeRegistries" -}}
+{{- $rc := .Values.registryConfig | default dict }}
+{{- if and $rc.hostsToml (or $rc.registriesConf $rc.registriesConfD) }}
+{{- fail "registryConfig: give hostsToml (containerd) or registriesConf (CRI-O), not both" }}
+{{- end }}
+{{- if and $rc.registriesConfD (not $rc.registriesConf) }}
+{{- fail "registryConfig.registriesConfD needs registryConfig.registriesConf: drop-ins extend that file" }}
+{{- end }}
+{{- if $rc.hostsToml }}hostsToml{{ else if $rc.registriesConf }}registriesConf{{ end }}
 {{- end }}
 
 {{/*
@@ -95,6 +108,12 @@ the mounted certificate, the webhook's timeout, the registries file and the moun
 {{- $files := concat ($credentials.dockerConfigFiles | default list) (list (printf "%s/config.json" $paths.dockerConfigDir)) }}
 {{- $_ = set $credentials "dockerConfigFiles" $files }}
 {{- $_ = set $cfg "credentials" $credentials }}
+{{- end }}
+{{- $node := include "pullguard.nodeRegistries" . }}
+{{- if eq $node "hostsToml" }}
+{{- $_ = set $registry "hostsDir" (printf "%s/certs.d" $paths.nodeRegistriesDir) }}
+{{- else if eq $node "registriesConf" }}
+{{- $_ = set $registry "registriesConf" (printf "%s/registries.conf" $paths.nodeRegistriesDir) }}
 {{- end }}
 {{- if .Values.credentialProviders.enabled }}
 {{- $_ = set $cfg "credentialProviders" (dict "config" (printf "%s/credential-providers.yaml" $paths.configDir) "binDir" $paths.credentialProvidersDir) }}
