@@ -93,6 +93,12 @@ t.test('without registryConfig nothing is rendered or mounted and config.yaml na
   const r = template({});
   t.equal(r.all<V1ConfigMap>('ConfigMap').length, 1);
   t.notOk(r.one<V1Deployment>('Deployment').spec?.template.spec?.volumes?.some((v) => v.name === 'node-registries'));
+  const own = r.one<V1ConfigMap>('ConfigMap');
+  const parsed = parseConfigText(own.data?.['config.yaml'] ?? '', 'config.yaml');
+  if (!parsed.ok) return t.fail(parsed.errors.join('\n'));
+  t.same(Object.keys((parsed.value as { registry: object }).registry).sort(), ['configFile', 'requestTimeoutMs'], 'empty hostsDir/registriesConf are left out');
+  const mine = template({ config: { registry: { hostsDir: '/mnt/nodes/certs.d' } } }).one<V1ConfigMap>('ConfigMap');
+  t.match(mine.data?.['config.yaml'], /hostsDir: \/mnt\/nodes\/certs\.d/, 'a tree mounted with extraVolumes can be named directly');
 });
 
 t.test('values the chart refuses, with the reason', async (t) => {
