@@ -15,7 +15,7 @@ import { PingCache } from './ping.ts';
 import { PlatformCache } from './platform-cache.ts';
 import type { ProxyEnv } from './proxy.ts';
 import { PullBudget } from './pull-budget.ts';
-import { resolution, type Platform, type PullCredential, type ReasonCode, type Resolution } from './resolution.ts';
+import { REASON_VERDICT, resolution, type Platform, type PullCredential, type ReasonCode, type Resolution } from './resolution.ts';
 import { TransportPool } from './transport-pool.ts';
 
 export interface ResolveOptions {
@@ -73,6 +73,8 @@ export class Resolver {
     if (plan.refused) return resolution(plan.refused.reason, image, { reference: ref.canonical, detail: plan.refused.detail });
     const { endpoints } = plan;
     if (plan.source) notes.push(`hosts from ${plan.source}`);
+    // A host passed over that pullguard could not check (down for us, withheld credentials) may serve the node.
+    let unchecked: { host: string; out: Outcome } | undefined;
     for (const [i, endpoint] of endpoints.entries()) {
       const out = await this.#resolveAt(endpoint, ref, opts);
       const last = i === endpoints.length - 1;
@@ -80,7 +82,13 @@ export class Resolver {
       // moves on after a 404, other 4xx, 5xx or network error; containers/image tries each pull source).
       if ((endpoint.mirror || plan.source !== undefined) && !MIRROR_FINAL.has(out.reason) && !last) {
         notes.push(`mirror ${endpoint.host}: ${out.reason}${out.fields.status !== undefined ? ` (${out.fields.status})` : ''}${out.fields.cause ? ` (${out.fields.cause})` : ''}`);
+        if (REASON_VERDICT[out.reason] === 'unknown') unchecked ??= { host: endpoint.host, out };
         continue;
+      }
+      if (unchecked && REASON_VERDICT[out.reason] === 'deny') {
+        // First rule: the later host's "no" is not certain while an earlier one could not be asked.
+        const why = `${endpoint.host} answered ${out.reason}, but the node may still pull the image from ${unchecked.host}, which pullguard could not check`;
+        return this.#finish(image, ref, { ...unchecked.out, fields: { ...unchecked.out.fields, detail: [unchecked.out.fields.detail, why].filter(Boolean).join('; ') } }, notes, undefined);
       }
       const via = endpoint.mirror ? [`answered by mirror ${endpoint.host}`] : notes.length > 0 ? [`answered by ${endpoint.host}`] : [];
       const scheme = this.#schemeNote(endpoint);

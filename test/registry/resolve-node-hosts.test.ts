@@ -12,6 +12,7 @@ import { startRelay, type Front, type FrontRequest } from '../harness/registry-f
 import { createRegistryClient, type RegistryClient } from '../../src/registry/client.ts';
 import { hostDirectory, loadHostsDir } from '../../src/registry/hosts-toml.ts';
 import { cred, ref } from './registry-fixture.ts';
+import { closedPort } from '../cli/env.ts';
 
 let upstream: TestRegistry;
 let mirror: TestRegistry;
@@ -157,4 +158,16 @@ t.test('server = the mirror only (_default): the upstream is never asked, and it
   t.ok(manifestAsks(m()).every((x) => ns(x.path) === 'registry.invalid.test'), 'ns= names the image\'s registry');
   const missing = await c.resolve(ref('registry.invalid.test/team/app:v2'), { platforms: [], credentials: [] });
   t.equal(missing.reason, 'TagNotFound', 'the only host does not have it: the node cannot pull it');
+});
+
+t.test('a mirror pullguard cannot reach keeps a later "not found" from denying: the node may still pull from it', async (t) => {
+  const dead = `127.0.0.1:${await closedPort()}`;
+  const c = clientWith(up.host, `ca = "ca.pem"\n[host."https://${dead}"]\n  ca = "ca.pem"\n`);
+  t.teardown(() => c.close());
+  const r = await c.resolve(ref(`${up.host}/team/app:v9`), { platforms: [], credentials: [secret] });
+  t.equal(r.verdict, 'unknown', `${r.reason}: ${r.detail}`);
+  t.equal(r.reason, 'RegistryUnreachable');
+  t.match(r.detail, new RegExp(`${up.host.replace(/\./g, '\\.')} answered TagNotFound, but the node may still pull the image from ${dead.replace(/\./g, '\\.')}`));
+  const found = await c.resolve(ref(`${up.host}/team/app:v2`), { platforms: [], credentials: [secret] });
+  t.equal(found.reason, 'Resolved', 'a later host that has it still answers');
 });

@@ -109,3 +109,14 @@ t.test('short names: one search registry resolves them there; enforcing with two
   t.match(refused.detail, /add an alias to \[aliases\] \("team\/app" = /);
   t.same(m(), [], 'nothing was asked');
 });
+
+t.test('a mirror that refuses pullguard without the secret CRI-O would send keeps a later "not found" unknown', async (t) => {
+  const c = clientWith(`[[registry]]\nlocation = "${up.host}"\n[[registry.mirror]]\nlocation = "${locked.host}"\n`);
+  t.teardown(() => c.close());
+  const r = await c.resolve(ref(`${up.host}/team/app:v9`), { platforms: [], credentials: [secret] });
+  t.equal(r.verdict, 'unknown', `${r.reason}: ${r.detail}`);
+  t.equal(r.reason, 'NodeCredentialsAssumed');
+  t.match(r.detail, /answered TagNotFound, but the node may still pull the image from/);
+  const anonymous = await c.resolve(ref(`${up.host}/team/app:v9`), { platforms: [], credentials: [] });
+  t.equal(anonymous.reason, 'AuthRequired', 'with no secret to withhold, the upstream\'s answer stands');
+});
