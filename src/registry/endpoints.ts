@@ -75,10 +75,11 @@ function upstreamEndpoint(ref: Reference, config: RegistryConfig, internalNetwor
  * A node plan as endpoints. Tags resolve only on hosts with `resolve`; a digest is fetched from hosts with `pull`
  * (containerd core/remotes/docker/resolver.go Resolve: `caps := HostCapabilityPull`, `|= HostCapabilityResolve`
  * for a tag, then filterHosts(caps); none left → "no resolve hosts", the pull fails).
- * Credentials: containerd's CRI hands the kubelet's AuthConfig to a host only when the host is the AuthConfig's
- * ServerAddress (internal/cri/server/images/image_pull.go ParseAuth, containerd 2.1; pkg/cri/server/image_pull.go
- * in 1.7), so mirrors get none. CRI-O sets them as the SystemContext's DockerAuthConfig for every endpoint
- * (NodeHost.nodeSendsCredentials): we still withhold them, and an auth failure there is unknown.
+ * Credentials go only to the image's own registry. containerd's CRI withholds the kubelet's AuthConfig from a host
+ * only when its ServerAddress names another host (internal/cri/server/images/image_pull.go ParseAuth, containerd
+ * 2.1; pkg/cri/server/image_pull.go in 1.7), and the kubelet's keyring sets no ServerAddress; CRI-O sets them as
+ * the SystemContext's DockerAuthConfig for every endpoint. So a node may send them to a mirror
+ * (NodeHost.nodeSendsCredentials): we still withhold them, and an auth failure there is unknown, never a deny.
  */
 function fromNodePlan(ref: Reference, plan: NodePlan, config: RegistryConfig, internalNetworks: BlockList | undefined): EndpointPlan {
   if (plan.refused) return { endpoints: [], source: plan.source, refused: plan.refused };

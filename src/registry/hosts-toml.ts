@@ -140,7 +140,13 @@ export function applyHosts(templates: HostTemplate[], ref: Reference, source: st
       h = { ...h, host: ns === DEFAULT_REGISTRY ? 'registry-1.docker.io' : ns, scheme: 'https', path: '/v2', pull: true, resolve: true };
     }
     // isProxy: containerd adds ns= for a host other than the registry (registry-1.docker.io counts as docker.io).
-    if (h.host !== ns && !(ns === DEFAULT_REGISTRY && h.host === 'registry-1.docker.io')) h.ns = ns;
+    if (h.host !== ns && !(ns === DEFAULT_REGISTRY && h.host === 'registry-1.docker.io')) {
+      h.ns = ns;
+      // ParseAuth keeps the kubelet's credentials from a host only when AuthConfig.ServerAddress names another
+      // one, and the kubelet's keyring entries (pkg/credentialprovider keyring.go Add) carry no ServerAddress:
+      // the node may well send them here. We still do not; an auth failure here is therefore not certain.
+      h.nodeSendsCredentials = true;
+    }
     return h;
   });
   return { hosts, source };
