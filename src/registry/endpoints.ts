@@ -49,6 +49,8 @@ export function planEndpoints(ref: Reference, config: RegistryConfig, internalNe
     mirror: true,
     query: { ns: ref.registry },
     credentials: m.host === upstream || m.host === ref.registry,
+    // As for a hosts.toml mirror (fromNodePlan): the node may send the secret we withhold.
+    ...(m.host === upstream || m.host === ref.registry ? {} : { withheldCredentials: true }),
   }));
   out.push(upstreamEndpoint(ref, config, internalNetworks));
   return { endpoints: out };
