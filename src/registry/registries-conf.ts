@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { DEFAULT_REGISTRY, parseReference, registryEndpoint, type Reference } from '../reference/reference.ts';
+import { parseReference, registryEndpoint, type Reference } from '../reference/reference.ts';
 import type { NodeHost, NodePlan, NodeRegistries } from './node-hosts.ts';
 
 interface ConfEndpoint {
@@ -221,7 +221,9 @@ function host(_cand: Reference, registry: string, repository: string, insecure: 
  * The plan for one image. Short names as written in the pod spec go through the aliases and
  * unqualified-search-registries (shortnames.Resolve); in short-name-mode "enforcing" a name with no alias and
  * not exactly one search registry fails ("short-name resolution enforced but cannot prompt without a TTY", or no
- * search registries defined). Other modes try each candidate in order.
+ * search registries defined). Other modes try each candidate in order. That CRI-O applies the configured mode to
+ * kubelet pulls is taken from the issue (CRI-O 1.34); older CRI-O resolved with the mode forced to disabled
+ * (internal/storage CandidatesForPotentiallyShortImageName) — we deny only when the file says enforcing.
  */
 export function planFromConf(conf: RegistriesConf, ref: Reference, written: string | undefined, source: string): NodePlan | undefined {
   const candidates: Reference[] = [];
@@ -238,7 +240,8 @@ export function planFromConf(conf: RegistriesConf, ref: Reference, written: stri
       const search = conf.searchRegistries ?? [];
       if (conf.shortNameMode === 'enforcing' && search.length !== 1) {
         const where = conf.searchOrigin ?? source;
-        const example = `"${name}" = "${search[0] ?? DEFAULT_REGISTRY}/${name}"`;
+        // The alias that keeps what the image means everywhere else (containerd, Docker): its normalised name.
+        const example = `"${name}" = "${ref.name}"`;
         return {
           hosts: [],
           source,

@@ -73,7 +73,7 @@ t.test('short names in short-name-mode "enforcing"', async (t) => {
   const c = conf(enforcing);
   const plan = planFromConf(c, ref('nginx:1.27'), 'nginx:1.27', 'registries.conf');
   t.equal(plan?.refused?.reason, 'AmbiguousShortName', 'two search registries, no alias: refused');
-  t.match(plan?.refused?.detail, /"nginx" = "registry\.fedoraproject\.org\/nginx"/, 'the detail gives the alias to add');
+  t.match(plan?.refused?.detail, /"nginx" = "docker\.io\/library\/nginx"/, 'the detail gives the alias to add: the name as containerd and Docker normalise it');
   t.same(sources(c, 'fedora:40', 'fedora:40'), ['registry.fedoraproject.org/fedora'], 'an alias resolves it, tag kept');
   t.equal(planFromConf(c, ref('docker.io/library/nginx:1.27'), 'docker.io/library/nginx:1.27', 'registries.conf'), undefined, 'a fully-qualified name is never a short name');
   t.same(sources(conf('short-name-mode = "enforcing"\nunqualified-search-registries = ["quay.io"]\n'), 'team/app:v1', 'team/app:v1'), ['quay.io/team/app'], 'one search registry is not ambiguous: it is used');
