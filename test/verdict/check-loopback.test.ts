@@ -9,7 +9,7 @@ import { disconnectedClusterReader } from '../../src/cluster/reader.ts';
 import { parseReference, type Reference } from '../../src/reference/reference.ts';
 import { resolution, type Resolution } from '../../src/registry/index.ts';
 import { createChecker, nodeLoopback, type CheckerOptions } from '../../src/verdict/check.ts';
-import { runsInCluster } from '../../src/cli/runtime.ts';
+import { buildRuntime, checkerFor, runsInCluster } from '../../src/cli/runtime.ts';
 import { DEFAULT_CONFIG, loadConfig } from '../../src/config.ts';
 import { explain } from '../../src/verdict/explain.ts';
 
@@ -111,4 +111,30 @@ t.test('server.inCluster is auto by default and takes only auto, true or false',
   writeFileSync(join(dir, 'bad.yaml'), 'server:\n  inCluster: maybe\n');
   t.match(loadConfig({ file: join(dir, 'off.yaml') }), { ok: true, config: { server: { inCluster: false } } });
   t.match(loadConfig({ file: join(dir, 'bad.yaml') }), { ok: false, errors: [/inCluster: must be one of "auto", true, false/] });
+});
+
+t.test('buildRuntime carries server.inCluster to its checker and to checkers built over it (the audit in serve)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pullguard-incluster-'));
+  const file = join(dir, 'registries.yaml');
+  writeFileSync(file, JSON.stringify({ registries: { 'localhost:5001': { plainHTTP: true } } }));
+  const config = structuredClone(DEFAULT_CONFIG);
+  config.registry.configFile = file;
+  config.kubernetes.enabled = false;
+  const log = { info() {}, warn() {}, debug() {} };
+  // As on a developer machine or a CI runner, even one that is itself a pod.
+  const saved = process.env['KUBERNETES_SERVICE_HOST'];
+  delete process.env['KUBERNETES_SERVICE_HOST'];
+  const off = buildRuntime(config, { log, detectInCluster: true });
+  if (saved !== undefined) process.env['KUBERNETES_SERVICE_HOST'] = saved;
+  t.ok(off.ok && off.runtime.inCluster === undefined, 'auto without a pod: not in a cluster, even for serve');
+  if (off.ok) await off.runtime.close();
+  config.server.inCluster = true;
+  const built = buildRuntime(config, { log });
+  if (!built.ok) throw new Error(built.errors.join('\n'));
+  t.same(built.runtime.inCluster, { configuredRegistries: ['localhost:5001'] });
+  for (const c of [built.runtime.checker, checkerFor(config, built.runtime)]) {
+    const { findings } = await c.check(spec, targets('localhost:5000/app:1'), Date.now() + 2000);
+    t.equal(findings[0]?.resolution.reason, 'NodeLoopbackRegistry');
+  }
+  await built.runtime.close();
 });
