@@ -3,6 +3,7 @@
 // NodeLoopbackRegistry; off the cluster's network (the default in tests, the CLI) it is resolved for real; and a
 // registry config entry for the host makes the in-cluster pullguard check it too.
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
@@ -18,6 +19,9 @@ let api: FakeApiServer;
 let inCluster: Pullguard;
 let offCluster: Pullguard;
 let configured: Pullguard;
+let mirrored: Pullguard;
+/** A loopback port nobody listens on: the node's `localhost:PORT` as a pod sees it. */
+let nodePort: number;
 const work = makeDir();
 
 t.before(async () => {
@@ -31,6 +35,16 @@ t.before(async () => {
   const none = writeRegistryConfig(work.dir, []);
   const entry = join(work.dir, 'registries-loopback.yaml');
   writeFileSync(entry, JSON.stringify({ registries: { [proxy.host]: { plainHTTP: true } }, defaults: { requestTimeoutMs: 3000 } }));
+  nodePort = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+  // The documented fix: the node's localhost registry, reached at the address pullguard can reach (here the proxy).
+  const mirror = join(work.dir, 'registries-mirror.yaml');
+  writeFileSync(mirror, JSON.stringify({ registries: { [`localhost:${nodePort}`]: { mirrors: [{ host: proxy.host, plainHTTP: true }] } }, defaults: { requestTimeoutMs: 3000 } }));
+  mirrored = startPullguard(api, mirror, (c) => (c.server.inCluster = true));
   inCluster = startPullguard(api, none, (c) => (c.server.inCluster = true));
   offCluster = startPullguard(api, none);
   configured = startPullguard(api, entry, (c) => (c.server.inCluster = true));
@@ -39,7 +53,7 @@ t.before(async () => {
 t.beforeEach(() => proxy.reset());
 
 t.teardown(async () => {
-  await Promise.allSettled([inCluster?.close(), offCluster?.close(), configured?.close()]);
+  await Promise.allSettled([inCluster?.close(), offCluster?.close(), configured?.close(), mirrored?.close()]);
   await Promise.allSettled([api?.stop(), proxy?.stop()]);
   await registry?.stop();
   work.remove();
@@ -83,4 +97,15 @@ t.test('in a pod, a registry config entry for the host makes it checked; an unco
   t.equal(other.response.allowed, true);
   t.match(other.response.warnings?.[0], /NodeLoopbackRegistry/, 'localhost:PORT is another host to the registry config');
   t.equal(proxy.requests.length, asked, 'and it was not asked');
+});
+
+t.test('in a pod, a mirror entry for the node\'s localhost registry checks it there; a tag the mirror lacks is not denied on pullguard\'s loopback', async (t) => {
+  const ok = await mirrored.post(pod(`localhost:${nodePort}/local/app:1.0`));
+  t.equal(ok.response.allowed, true);
+  t.equal(ok.response.warnings, undefined, 'resolved through the mirror');
+  t.ok(proxy.requests.some((r) => r.path.includes(`ns=localhost%3A${nodePort}`) || r.path.includes(`ns=localhost:${nodePort}`)), 'asked at the mirror, with ns= naming the node\'s host');
+  // The mirror lacks it, so (as containerd) the upstream is tried: pullguard's own loopback, where nothing listens.
+  const missing = await mirrored.post(pod(`localhost:${nodePort}/local/app:1.1`));
+  t.equal(missing.response.allowed, true, 'admitted: what pullguard\'s loopback answers proves nothing about the node');
+  t.match(missing.response.warnings?.[0], /RegistryUnreachable/, 'unknown: the upstream (pullguard\'s own loopback) refused the connection');
 });
