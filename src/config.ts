@@ -31,6 +31,11 @@ export interface Config {
     headersTimeoutMs: number;
     /** A connection that has not sent its whole request (headers and body) in this time is closed. */
     requestTimeoutMs: number;
+    /**
+     * pullguard runs in a pod, off the nodes' network: a loopback image host (localhost:5000/app) names the node's
+     * loopback, not pullguard's. auto: true for `serve` with an in-cluster service account; the CLI never.
+     */
+    inCluster: 'auto' | boolean;
   };
   /** Bounds on the work one review, and all of them together, may cause (README: Security model). */
   limits: {
@@ -135,6 +140,7 @@ export const DEFAULT_CONFIG: Config = {
     tlsExpiryWindowSeconds: 3600,
     headersTimeoutMs: 5000,
     requestTimeoutMs: 10_000,
+    inCluster: 'auto',
   },
   limits: { imagesPerReview: 200, resolutionsInFlight: 64, jsonDepth: 64, problemsLogged: 20 },
   modeLabel: 'pullguard.io/mode',
@@ -175,6 +181,7 @@ export const configSchema = obj({
     bodyLimitBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
     deadlineMarginMs: nonNegInt, defaultTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 30 }, shutdownGraceMs: nonNegInt,
     tlsExpiryWindowSeconds: nonNegInt, headersTimeoutMs: { type: 'integer', minimum: 100 }, requestTimeoutMs: { type: 'integer', minimum: 100 },
+    inCluster: { enum: ['auto', true, false] },
   }),
   limits: obj({
     imagesPerReview: { type: 'integer', minimum: 1, maximum: 100_000 }, resolutionsInFlight: { type: 'integer', minimum: 1, maximum: 10_000 },

@@ -11,7 +11,7 @@ import { createClusterReader, disconnectedClusterReader } from '../cluster/reade
 import { parseDockerConfigJson, type CredentialEntry } from '../credentials/dockerconfig.ts';
 import { loadCredentialProviderConfig } from '../credentials/provider-config.ts';
 import { createCredentialProviders, type CredentialProviders } from '../credentials/provider.ts';
-import { createRegistryClient, loadHostsDir, loadRegistriesConf, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryConfig, type RegistryObserver } from '../registry/index.ts';
+import { createRegistryClient, isLoopbackHost, loadHostsDir, loadRegistriesConf, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryConfig, type RegistryObserver } from '../registry/index.ts';
 import type { Platform } from '../registry/index.ts';
 import { withResolutionCache } from '../registry/index.ts';
 import { withRateLimitBackoff } from '../registry/index.ts';
@@ -29,6 +29,8 @@ export interface Runtime {
   checker: Checker;
   nodeCredentials: CredentialEntry[];
   fallbackPlatforms: Platform[];
+  /** pullguard runs in a pod (server.inCluster): loopback image hosts are the node's (verdict/check.ts nodeLoopback). */
+  inCluster?: { configuredRegistries: string[] };
   /** The kubelet credential provider plugins of credentialProviders.config, when set. */
   credentialProviders?: CredentialProviders;
   close(): Promise<void>;
@@ -149,8 +151,9 @@ function readNodeRegistries(config: Config, registryConfig: RegistryConfig, erro
 }
 
 /** The checker for a config, over an existing registry client and cluster reader. */
-export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cluster' | 'nodeCredentials' | 'fallbackPlatforms' | 'credentialProviders'>, metrics?: Metrics): Checker {
+export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cluster' | 'nodeCredentials' | 'fallbackPlatforms' | 'credentialProviders' | 'inCluster'>, metrics?: Metrics): Checker {
   return createChecker({
+    ...(parts.inCluster ? { inCluster: parts.inCluster } : {}),
     ...(parts.credentialProviders ? { credentialProviders: parts.credentialProviders } : {}),
     imagesPerReview: config.limits.imagesPerReview,
     resolutionsInFlight: config.limits.resolutionsInFlight,
@@ -174,6 +177,16 @@ export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cl
   });
 }
 
+/**
+ * Whether pullguard runs in a pod, off the nodes' network (server.inCluster). auto: only `serve` (`detect`) with
+ * KUBERNETES_SERVICE_HOST set and the in-cluster service account as its kubeconfig; the CLI is on a machine of its own.
+ * A hostNetwork pod shares the node's loopback: set server.inCluster: false there.
+ */
+export function runsInCluster(setting: Config['server']['inCluster'], detect: boolean, env: Record<string, string | undefined>, kubeconfigSource: string | undefined): boolean {
+  if (setting !== 'auto') return setting;
+  return detect && Boolean(env['KUBERNETES_SERVICE_HOST']) && kubeconfigSource === 'in-cluster';
+}
+
 /** Both observers, each told of every event (either may be absent). */
 function bothObservers(a: RegistryObserver | undefined, b: RegistryObserver | undefined): RegistryObserver | undefined {
   if (!a || !b) return a ?? b;
@@ -189,7 +202,7 @@ function bothObservers(a: RegistryObserver | undefined, b: RegistryObserver | un
   };
 }
 
-export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: Metrics; connectCluster?: boolean; observer?: RegistryObserver }): RuntimeResult {
+export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: Metrics; connectCluster?: boolean; observer?: RegistryObserver; detectInCluster?: boolean }): RuntimeResult {
   const errors: string[] = [];
   const registryConfig = readRegistryConfig(config, errors);
   const creds = readNodeCredentials(config.credentials.dockerConfigFiles);
@@ -207,8 +220,9 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
 
   let cluster: ClusterReader = disconnectedClusterReader();
   const wantCluster = opts.connectCluster !== false && config.kubernetes.enabled !== false;
-  if (wantCluster) {
-    const kc = loadKubeConfig({ ...(config.kubernetes.kubeconfig ? { kubeconfig: config.kubernetes.kubeconfig } : {}) });
+  // Loaded for `serve`'s in-cluster question too, even when the API server is not to be read.
+  const kc = wantCluster || (opts.detectInCluster && config.server.inCluster === 'auto') ? loadKubeConfig({ ...(config.kubernetes.kubeconfig ? { kubeconfig: config.kubernetes.kubeconfig } : {}) }) : undefined;
+  if (wantCluster && kc) {
     if (kc.ok) {
       cluster = createClusterReader(kc.kc, { secretTtlMs: config.kubernetes.secretTtlSeconds * 1000, logger: opts.log });
       opts.log.info({ source: kc.source }, 'reading pull secrets, service accounts and nodes from the API server');
@@ -241,7 +255,11 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
     ? createCredentialProviders(providerConfig.providers, { log: opts.log, ...(execMetric ? { onExec: (provider: string, result: string) => execMetric.inc({ provider, result }) } : {}) })
     : undefined;
   if (credentialProviders) opts.log.info({ providers: credentialProviders.providers.map((p) => p.name) }, 'running the kubelet credential provider plugins for the images they match');
-  const checker = checkerFor(config, { registry, cluster, nodeCredentials: creds.entries, fallbackPlatforms, credentialProviders }, metrics);
+  const inCluster = runsInCluster(config.server.inCluster, opts.detectInCluster === true, process.env, kc?.ok ? kc.source : undefined)
+    ? { configuredRegistries: Object.keys(registryConfig.registries) }
+    : undefined;
+  if (inCluster) opts.log.info({ configuredRegistries: inCluster.configuredRegistries.filter(isLoopbackHost) }, 'running in a pod: loopback image hosts are the nodes\' own, checked only when the registry config names them');
+  const checker = checkerFor(config, { registry, cluster, nodeCredentials: creds.entries, fallbackPlatforms, credentialProviders, inCluster }, metrics);
   return {
     ok: true,
     warnings: creds.warnings,
@@ -251,6 +269,7 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
       checker,
       nodeCredentials: creds.entries,
       fallbackPlatforms,
+      ...(inCluster ? { inCluster } : {}),
       ...(credentialProviders ? { credentialProviders } : {}),
       async close() {
         await Promise.allSettled([registry.close(), cluster.close(), credentialProviders?.close()]);

@@ -65,7 +65,7 @@ export async function runServe(args: string[]): Promise<number> {
   const [{ createMetrics }, { startServers }, { buildRuntime }] = await Promise.all([import('../metrics.ts'), import('../admission/server.ts'), import('./runtime.ts')]);
   const logger = createServeLogger(config.logLevel);
   const metrics = createMetrics();
-  const built = buildRuntime(config, { log: logger, metrics });
+  const built = buildRuntime(config, { log: logger, metrics, detectInCluster: true });
   if (!built.ok) {
     for (const e of built.errors) logger.error({ error: e }, 'invalid configuration');
     return EXIT_USAGE;
@@ -77,7 +77,7 @@ export async function runServe(args: string[]): Promise<number> {
   const { checkerFor } = await import('./runtime.ts');
   const audit = setupContinuousAudit(config, {
     registry: rt.registry,
-    checkerFor: (registry) => checkerFor(config, { registry, cluster: rt.cluster, nodeCredentials: rt.nodeCredentials, fallbackPlatforms: rt.fallbackPlatforms }),
+    checkerFor: (registry) => checkerFor(config, { registry, cluster: rt.cluster, nodeCredentials: rt.nodeCredentials, fallbackPlatforms: rt.fallbackPlatforms, ...(rt.inCluster ? { inCluster: rt.inCluster } : {}) }),
     metricsRegistry: metrics.registry,
     logger,
   });

@@ -16,6 +16,8 @@ export {
   type RegistryDefaults,
   type LoadResult,
 } from './config.ts';
+// Whether an image's registry host is loopback: in a pod, that is the node's loopback (verdict/check.ts).
+export { isLoopbackHost } from './network-policy.ts';
 export { RegistryError, type Diagnostic } from './errors.ts';
 export { loadHostsDir, parseHostsToml, type HostsDirLoad } from './hosts-toml.ts';
 export { loadRegistriesConf, parseRegistriesConf, isShortName, type RegistriesConf } from './registries-conf.ts';

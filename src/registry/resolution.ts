@@ -29,6 +29,7 @@ export type ReasonCode =
   | 'NodeCredentialsAssumed'
   | 'CredentialProviderUnavailable'
   | 'SecretsUnreadable'
+  | 'NodeLoopbackRegistry'
   | 'RateLimited'
   | 'PullBudgetLow'
   | 'RegistryUnreachable'
@@ -68,6 +69,8 @@ export const REASON_VERDICT: Readonly<Record<ReasonCode, Verdict>> = {
   CredentialProviderUnavailable: 'unknown',
   // The registry wants credentials, and a pull secret the kubelet would use could not be read by pullguard.
   SecretsUnreadable: 'unknown',
+  // pullguard runs in a pod and the image names the node's loopback, which it cannot reach (no request made).
+  NodeLoopbackRegistry: 'unknown',
   RateLimited: 'unknown',
   // The reference resolved; its platform was not read because the registry's pull budget is at the reserve.
   PullBudgetLow: 'unknown',

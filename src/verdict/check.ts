@@ -9,7 +9,7 @@ import type { CredentialProviders, ProviderOutcome } from '../credentials/provid
 import { parseReference, type Reference } from '../reference/reference.ts';
 import type { RegistryClient } from '../registry/index.ts';
 import type { Platform } from '../reference/platform.ts';
-import { isShortName, resolution, type Resolution } from '../registry/index.ts';
+import { isLoopbackHost, isShortName, resolution, type Resolution } from '../registry/index.ts';
 import { eligibleNodes, platformsAllowedBySpec, platformsOf, type SchedulingSpec } from './eligibility.ts';
 import { cachedImageRescues, decideSchema1 } from './runtime.ts';
 import type { Finding, ImageTarget, SecretNote } from './finding.ts';
@@ -53,6 +53,8 @@ export interface CheckerOptions {
   /** Resolutions in flight across all reviews of this checker; the rest wait, in turn per review. Default 64. */
   resolutionsInFlight?: number;
   onQueueChange?: (s: QueueState) => void;
+  /** pullguard runs in a pod (server.inCluster): loopback image hosts are the node's, reached only as configured. */
+  inCluster?: { configuredRegistries: readonly string[] };
 }
 
 export interface CheckResult {
@@ -119,6 +121,18 @@ export function cachedOnNodes(r: Resolution, nodes: string[], eligible: number):
     verdict: verdictOf('CachedOnNodes'),
     detail: `the registry answer was ${r.reason}${r.registryMessage ? ` (${r.registryMessage})` : ''}, but ${nodes.length} of ${eligible} eligible nodes have the image cached (${nodes.slice(0, 3).join(', ')}${nodes.length > 3 ? ', …' : ''}); pods scheduled elsewhere will fail to pull`,
   };
+}
+
+/**
+ * A loopback registry host names the loopback of the node the kubelet pulls on (containerd's docker.IsLocalhost
+ * hosts, core/remotes/docker/config/hosts.go), which a pod's network namespace does not share: pullguard in a pod
+ * asks nothing and answers unknown, unless the registry config has an entry saying how to reach that host.
+ */
+export function nodeLoopback(ref: Reference, image: string, inCluster: CheckerOptions['inCluster']): Resolution | undefined {
+  if (!inCluster || !isLoopbackHost(ref.registry)) return undefined;
+  const host = ref.registry.toLowerCase();
+  if (inCluster.configuredRegistries.some((h) => h.toLowerCase() === host)) return undefined;
+  return resolution('NodeLoopbackRegistry', image, { reference: ref.canonical, detail: `${ref.registry} is the node's loopback; pullguard runs in a pod (server.inCluster) and the registry config has no entry for it` });
 }
 
 export function createChecker(opts: CheckerOptions): Checker {
@@ -336,6 +350,8 @@ export function createChecker(opts: CheckerOptions): Checker {
           const r = resolution('InvalidPullSecret', target.image, { reference: ref.canonical, detail: fatal.message ?? `secret ${fatal.name} is malformed` });
           return { ...base, target, resolution: qualify(r) };
         }
+        const onNode = nodeLoopback(ref, target.image, opts.inCluster);
+        if (onNode) return { ...base, target, resolution: onNode };
         // A short name as written may go elsewhere than its canonical form on CRI-O nodes (registries.conf).
         const imageKey = opts.shortNamesResolveOnNodes && isShortName(target.image.trim()) ? `${ref.canonical}|short:${target.image.trim().replace(/@.*$/, '').replace(/:[^/]*$/, '')}` : ref.canonical;
         let pending = byImage.get(imageKey);

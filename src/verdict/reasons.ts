@@ -29,6 +29,7 @@ export type ReasonCode =
   | 'NodeCredentialsAssumed'
   | 'CredentialProviderUnavailable'
   | 'SecretsUnreadable'
+  | 'NodeLoopbackRegistry'
   | 'RateLimited'
   | 'PullBudgetLow'
   | 'RegistryUnreachable'
@@ -381,6 +382,14 @@ export const REASONS = {
     fix: () => 'Not denied. Let pullguard read the pull secrets (RBAC get on secrets; for the CLI, --kubeconfig) so it can check with them.',
     short: () => 'pull secrets unreadable',
     firstFix: () => one('grant pullguard get on secrets'),
+  },
+  NodeLoopbackRegistry: {
+    verdict: 'unknown',
+    meaning: 'pullguard runs in a pod (`server.inCluster`) and the image\'s registry is on the node\'s own loopback (`localhost`, `127.0.0.0/8`, `::1`), which a pod cannot reach, and the registry config has no entry for that host: no request is made',
+    what: (f) => `${lead(f)}the registry ${plain(registryOf(f))} is on the node's own loopback, where the kubelet pulls it from; pullguard runs in a pod and cannot reach it, so the image was not checked.`,
+    fix: (f) => `Not denied. To have it checked, give "${plain(registryOf(f))}" an entry under \`registries:\` in pullguard's registry config with a mirror at an address pullguard can reach: the in-cluster Service of the registry the nodes expose on localhost (for minikube's registry addon, mirrors: [{host: registry.kube-system.svc.cluster.local, plainHTTP: true}]).`,
+    short: () => 'node-local registry, not checked',
+    firstFix: () => one('add a registries: entry pullguard can reach'),
   },
   RateLimited: {
     verdict: 'unknown',
