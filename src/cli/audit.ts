@@ -92,7 +92,7 @@ export async function runAudit(args: string[], io: AuditIo = { out: process.stdo
 
   let registryRequests = 0;
   const observer = { request: (_e: RequestEvent) => void registryRequests++ };
-  const log = pino({ level: process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn' }, process.stderr);
+  const log = pino({ level: process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn' }, io.err);
   const built = buildRuntime(config, { log, connectCluster: true, observer });
   if (!built.ok) {
     io.err.write(built.errors.map((e) => `pullguard audit: ${e}\n`).join(''));

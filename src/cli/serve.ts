@@ -41,23 +41,23 @@ export function createServeLogger(level: Config['logLevel'], destination?: Desti
   return destination ? pino(options, destination) : pino(options);
 }
 
-export async function runServe(args: string[]): Promise<number> {
+export async function runServe(args: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
   const parsed = parse(args, SERVE_OPTIONS);
   if (!parsed.ok) {
-    process.stderr.write(`pullguard serve: ${parsed.error}\nRun "pullguard serve --help" for usage.\n`);
+    io.err.write(`pullguard serve: ${parsed.error}\nRun "pullguard serve --help" for usage.\n`);
     return EXIT_USAGE;
   }
   if (parsed.values['help']) {
-    process.stdout.write(SERVE_USAGE);
+    io.out.write(SERVE_USAGE);
     return 0;
   }
   if (parsed.positionals.length > 0) {
-    process.stderr.write(`pullguard serve: unexpected argument "${parsed.positionals[0]}"\nRun "pullguard serve --help" for usage.\n`);
+    io.err.write(`pullguard serve: unexpected argument "${parsed.positionals[0]}"\nRun "pullguard serve --help" for usage.\n`);
     return EXIT_USAGE;
   }
   const cfg = configFrom(parsed.values);
   if (!cfg.ok) {
-    process.stderr.write(cfg.errors.map((e) => `pullguard serve: ${e}\n`).join(''));
+    io.err.write(cfg.errors.map((e) => `pullguard serve: ${e}\n`).join(''));
     return EXIT_USAGE;
   }
   const config = cfg.config;

@@ -1,12 +1,13 @@
-// `pullguard audit` as an operator runs it (a child process) against the fake API server, which serves real list
-// JSON of every workload kind, and real registries: which objects are walked and which skipped, the explanations
-// and the summary, --json, --only, exit codes, one registry question per distinct image (counted at the fault
-// proxy), and the progress line on a terminal but not on a pipe.
+// `pullguard audit` as an operator runs it (in process through the CLI's main(); the terminal cases as a child
+// process) against the fake API server, which serves real list JSON of every workload kind, and real registries:
+// which objects are walked and which skipped, the explanations and the summary, --json, --only, exit codes, one
+// registry question per distinct image (counted at the fault proxy), and the progress line on a terminal but not
+// on a pipe.
 import { execFile, spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import t from 'tap';
 import { startFakeApiServer, type FakeApiServer } from '../harness/fake-apiserver.ts';
-import { cli, closedPort, MAIN, startCliEnv, type CliEnv, type CliResult } from '../cli/env.ts';
+import { cli, closedPort, MAIN, run, startCliEnv, type CliEnv, type CliResult } from '../cli/env.ts';
 import { runAudit } from '../../src/cli/audit.ts';
 import { cronJob, daemonSet, deployment, job, pod, replicaSet, replicationController, statefulSet } from './workloads.ts';
 
@@ -57,7 +58,10 @@ t.teardown(async () => {
   await env?.close();
 });
 
-const audit = (args: string[]) => cli(['audit', '--kubeconfig', api.kubeconfigFile, '--registry-config', env.registryConfig, ...args]);
+// In process (program.ts's main(), as the bin calls it): a Node start-up per case made this file take minutes. The
+// pseudo-terminal case below runs the real process, and its pipe half spawns too (`spawned`).
+const audit = (args: string[]) => run(['audit', '--kubeconfig', api.kubeconfigFile, '--registry-config', env.registryConfig, ...args]);
+const spawned = (args: string[]) => cli(['audit', '--kubeconfig', api.kubeconfigFile, '--registry-config', env.registryConfig, ...args]);
 
 interface Row {
   kind: string;
@@ -150,10 +154,10 @@ t.test('exit codes as check: 0 all pull, 1 some cannot, 2 some could not be chec
   const both = await audit(['-n', 'shop', '-A']);
   t.equal(both.code, 3);
   t.match(both.stderr, /exclude each other/);
-  const noCluster = await cli(['audit', '--kubeconfig', `${env.dir}/missing-kubeconfig`]);
+  const noCluster = await run(['audit', '--kubeconfig', `${env.dir}/missing-kubeconfig`]);
   t.equal(noCluster.code, 3);
   t.match(noCluster.stderr, /pullguard audit: kubernetes: cannot load kubeconfig/);
-  const help = await cli(['audit', '--help']);
+  const help = await run(['audit', '--help']);
   t.equal(help.code, 0);
   for (const flag of ['--namespace', '--all-namespaces', '--only', '--kubeconfig', '--platform', '--docker-config', '--registry-config', '--json']) t.match(help.stdout, flag);
 });
@@ -163,7 +167,7 @@ t.test('a kind that cannot be listed is named with the RBAC rule it needs, and t
   t.teardown(() => forbidden.stop());
   forbidden.setWorkload(deployment('fine', { namespace: 'clean', images: [open('team/app:1.0')] }));
   forbidden.forbid('/apis/batch/v1/namespaces/clean/cronjobs');
-  const r = await cli(['audit', '--kubeconfig', forbidden.kubeconfigFile, '--registry-config', env.registryConfig, '-n', 'clean']);
+  const r = await run(['audit', '--kubeconfig', forbidden.kubeconfigFile, '--registry-config', env.registryConfig, '-n', 'clean']);
   t.equal(r.code, 2, r.stderr);
   t.match(r.stderr, 'pullguard audit: cannot list cronjobs in namespace "clean": forbidden; grant RBAC verb "list" on resource "cronjobs" in API group "batch"');
   t.match(r.stdout, /1 pull, 0 cannot be pulled/, 'the other kinds are still audited');
@@ -214,6 +218,6 @@ t.test('progress on a pseudo-terminal (script), none when stderr is a pipe', { s
   });
   t.equal(tty.code, 0, tty.stdout);
   t.match(tty.stdout, /audit: 40\/40 workloads, 1\/1 images, \d+ registry requests/);
-  const pipe = await audit(['-n', 'many']);
+  const pipe = await spawned(['-n', 'many']);
   t.equal(pipe.stderr, '');
 });

@@ -49,13 +49,13 @@ class Capture extends Writable {
 }
 
 /**
- * Runs `pullguard resolve|check ...` in this process through the streams runResolve/runCheck take: the same code
- * main.ts calls, without a Node start-up per case. The environment is the child's (no PULLGUARD_* or KUBECONFIG
+ * Runs `pullguard ...` in this process through the streams program.ts's main() takes: the same code the bin
+ * (main.ts) calls, without a Node start-up per case. The environment is the child's (no PULLGUARD_* or KUBECONFIG
  * from the shell, plus `env`), and so is the working directory; an exception is exit 3 as in main.ts. Keep one
- * spawned `cli()` case per command so the real entry point stays covered.
+ * spawned `cli()` case per command so the real entry point stays covered; `serve` runs here only for its usage
+ * cases (with good flags it would serve until killed).
  */
 export async function run(args: string[], opts: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
-  const [command, ...rest] = args;
   const out = new Capture();
   const err = new Capture();
   const saved = { ...process.env };
@@ -65,9 +65,7 @@ export async function run(args: string[], opts: { input?: string; env?: Record<s
   process.chdir(opts.cwd ?? REPO);
   let code: number;
   try {
-    if (command === 'resolve') code = await (await import('../../src/cli/resolve.ts')).runResolve(rest, out, err);
-    else if (command === 'check') code = await (await import('../../src/cli/check.ts')).runCheck(rest, { out, err, stdin: () => opts.input ?? '' });
-    else throw new Error(`run() takes resolve or check; spawn ${String(command)} with cli()`);
+    code = await (await import('../../src/cli/program.ts')).main(args, { out, err, stdin: () => opts.input ?? '', program: 'pullguard' });
   } catch (e) {
     err.write(`pullguard: ${(e as Error).stack ?? String(e)}\n`);
     code = 3;
