@@ -1,7 +1,7 @@
-// `pullguard resolve --hosts-dir DIR` and `--registries-conf FILE` run as a user runs them (a child process,
-// flags and files only) against a real mirror and a real upstream (htpasswd): the mirror answers what it has
-// without the node credentials, the upstream gets them, a blocked registry denies, and both flags together are
-// refused (a node runs one runtime).
+// `pullguard resolve --hosts-dir DIR` and `--registries-conf FILE` run as a user runs them (the first case a child
+// process, the others in process through the CLI's main(); flags and files only) against a real mirror and a real
+// upstream (htpasswd): the mirror answers what it has without the node credentials, the upstream gets them, a
+// blocked registry denies, and both flags together are refused (a node runs one runtime).
 import t from 'tap';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { pushImage } from '../harness/push.ts';
 import { startRelay, type Front } from '../harness/registry-fronts.ts';
 import { hostDirectory } from '../../src/registry/hosts-toml.ts';
-import { cli, rows } from '../cli/env.ts';
+import { cli, rows, run } from '../cli/env.ts';
 
 t.setTimeout(600_000);
 
@@ -70,7 +70,7 @@ t.test('--registries-conf: a blocked registry is DENY RegistryBlocked, exit 1', 
   const file = join(dir, 'registries.conf');
   writeFileSync(file, `[[registry]]\nlocation = "${up.host}"\nblocked = true\n`);
   const before = up.requests.length;
-  const r = await cli(['resolve', '--registries-conf', file, '--registry-config', registryConfig, `${up.host}/team/app:v1`]);
+  const r = await run(['resolve', '--registries-conf', file, '--registry-config', registryConfig, `${up.host}/team/app:v1`]);
   t.equal(r.code, 1, r.stdout + r.stderr);
   t.match(r.stdout, /^DENY .*RegistryBlocked/m);
   t.equal(up.requests.length, before, 'nothing was asked');
@@ -79,21 +79,21 @@ t.test('--registries-conf: a blocked registry is DENY RegistryBlocked, exit 1', 
 t.test('--registries-conf: a mirror with a location answers first', async (t) => {
   const file = join(dir, 'mirror.conf');
   writeFileSync(file, `[[registry]]\nlocation = "${up.host}"\n[[registry.mirror]]\nlocation = "${mir.host}"\n`);
-  const r = await cli(['resolve', '--json', '--registries-conf', file, '--registry-config', registryConfig, `${up.host}/team/app:v1`]);
+  const r = await run(['resolve', '--json', '--registries-conf', file, '--registry-config', registryConfig, `${up.host}/team/app:v1`]);
   t.equal(r.code, 0, r.stdout + r.stderr);
   t.equal(rows<Row>(r)[0]?.reason, 'Resolved');
 });
 
 t.test('bad node configuration is a clear error, exit 2', async (t) => {
-  const both = await cli(['resolve', '--hosts-dir', hostsDir, '--registries-conf', join(dir, 'registries.conf'), 'nginx']);
+  const both = await run(['resolve', '--hosts-dir', hostsDir, '--registries-conf', join(dir, 'registries.conf'), 'nginx']);
   t.not(both.code, 0);
   t.match(both.stderr, /give one \(the nodes run containerd or CRI-O\)/);
-  const missing = await cli(['resolve', '--hosts-dir', join(dir, 'nope'), 'nginx']);
+  const missing = await run(['resolve', '--hosts-dir', join(dir, 'nope'), 'nginx']);
   t.not(missing.code, 0);
   t.match(missing.stderr, /hosts dir .*nope: ENOENT/);
   const badConf = join(dir, 'bad.conf');
   writeFileSync(badConf, '[[registry]]\nlocation = "https://quay.io"\n');
-  const bad = await cli(['resolve', '--registries-conf', badConf, 'nginx']);
+  const bad = await run(['resolve', '--registries-conf', badConf, 'nginx']);
   t.not(bad.code, 0);
   t.match(bad.stderr, /URI schemes are not supported/);
 });
