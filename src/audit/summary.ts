@@ -1,7 +1,7 @@
 // What an audit run found, counted the ways a platform engineer asks before switching to enforce: how many images
 // pull, which reasons stop the others, and which namespaces (teams) they belong to. Also the findings as JSON rows,
 // the one shape `pullguard audit --json` and the metrics port's `GET /audit` share.
-import type { Verdict } from '../registry/index.ts';
+import type { Verdict } from '../verdict/reasons.ts';
 import { explainBody } from '../verdict/explain.ts';
 import type { Finding } from '../verdict/finding.ts';
 import type { AuditedWorkload } from './walk.ts';

@@ -15,10 +15,10 @@ import type { RegistryError } from './errors.ts';
 import type { Clock, RegistryLogger, Sender } from './exchange.ts';
 import { errorFields, type Fields, type Inspection, type Outcome } from './outcome.ts';
 import type { RepositoryClient, RequestContext } from './repository.ts';
-import type { PullCredential, ReasonCode } from './resolution.ts';
+import type { PullCredential, RegistryOutcome } from './resolution.ts';
 
-const AUTH_REASONS: ReadonlySet<ReasonCode> = new Set(['AuthRequired', 'CredentialsRejected', 'AccessDenied']);
-const NOT_FOUND: ReadonlySet<ReasonCode> = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound']);
+const AUTH_REASONS: ReadonlySet<RegistryOutcome> = new Set(['AuthRequired', 'CredentialsRejected', 'AccessDenied']);
+const NOT_FOUND: ReadonlySet<RegistryOutcome> = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound']);
 
 export interface AttemptTarget {
   sender: Sender;

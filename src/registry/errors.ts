@@ -1,7 +1,7 @@
 // One error type for everything that goes wrong talking to a registry (like go-containerregistry's
 // transport/error.go): the HTTP status, the registry's diagnostic codes, our reason code, the redacted URL.
 // Network failures are classified from undici/system error codes, never from message text.
-import type { ReasonCode, UnreachableCause } from './resolution.ts';
+import type { RegistryOutcome, UnreachableCause } from './resolution.ts';
 
 /** One entry of the registry's `{"errors":[{code,message,detail}]}` body. */
 export interface Diagnostic {
@@ -12,7 +12,7 @@ export interface Diagnostic {
 export type Operation = 'ping' | 'token' | 'manifest' | 'tags' | 'blob';
 
 export interface RegistryErrorInit {
-  reason: ReasonCode;
+  reason: RegistryOutcome;
   status?: number;
   codes?: Diagnostic[];
   url?: string;
@@ -30,7 +30,7 @@ export interface RegistryErrorInit {
 
 export class RegistryError extends Error {
   override name = 'RegistryError';
-  readonly reason: ReasonCode;
+  readonly reason: RegistryOutcome;
   readonly status: number | undefined;
   readonly codes: Diagnostic[];
   /** Redacted: no userinfo, no token-like query values. */
@@ -72,7 +72,7 @@ export class RegistryError extends Error {
   }
 }
 
-function isTemporary(reason: ReasonCode, status: number | undefined): boolean {
+function isTemporary(reason: RegistryOutcome, status: number | undefined): boolean {
   if (reason === 'RateLimited' || reason === 'RegistryTimeout' || reason === 'RegistryUnreachable') return true;
   return status !== undefined && status >= 500;
 }
@@ -300,7 +300,7 @@ export function errorFromAnswer(res: AnswerLike, ctx: { method: string; operatio
   const codes = parseDiagnostics(res.body).map((d) => (foreign ? { code: d.code } : d));
   const has = (c: string): boolean => codes.some((d) => d.code === c);
   const serverText = codes.length === 0 && !foreign ? parseServerText(res.body) : undefined;
-  let reason: ReasonCode;
+  let reason: RegistryOutcome;
   let retryAfterSeconds: number | undefined;
   if (res.status === 429 || has('TOOMANYREQUESTS')) {
     reason = 'RateLimited';

@@ -23,7 +23,7 @@ export { loadHostsDir, parseHostsToml, type HostsDirLoad } from './hosts-toml.ts
 export { loadRegistriesConf, parseRegistriesConf, isShortName, type RegistriesConf } from './registries-conf.ts';
 export type { NodeRegistries, NodePlan, NodeHost } from './node-hosts.ts';
 export { suggestTags, editDistance } from './suggest.ts';
-export { resolution, REASON_VERDICT } from './resolution.ts';
-export type { Platform, PullCredential, Resolution, ReasonCode, Verdict, UnreachableCause } from './resolution.ts';
+export { resolution } from './resolution.ts';
+export type { Platform, PullCredential, Resolution, RegistryOutcome, UnreachableCause } from './resolution.ts';
 export { withResolutionCache, type CachingResolver, type ResolutionCacheOptions } from './resolution-cache.ts';
 export { withRateLimitBackoff, type BackoffResolver, type BackoffOptions } from './rate-limit-backoff.ts';

@@ -7,7 +7,7 @@ import type { RegistryError } from './errors.ts';
 import type { InspectRequest } from './inspect.ts';
 import { done, errorFields, type Inspection } from './outcome.ts';
 import { getManifest, listTags, type RepositoryClient } from './repository.ts';
-import type { ReasonCode } from './resolution.ts';
+import type { RegistryOutcome } from './resolution.ts';
 import { suggestTags } from './suggest.ts';
 
 /** Enough for an error body; a manifest this GET unexpectedly returns is not needed. */
@@ -15,7 +15,7 @@ const ERROR_PROBE_BYTES = 64 * 1024;
 
 export async function notFound(c: RepositoryClient, q: InspectRequest, first: RegistryError, defaults: RegistryDefaults): Promise<Inspection> {
   const { ref } = q;
-  const missing: ReasonCode = ref.digest ? 'DigestNotFound' : 'TagNotFound';
+  const missing: RegistryOutcome = ref.digest ? 'DigestNotFound' : 'TagNotFound';
   let e = first;
   // A mirror's 404 only sends us on to the next host: no extra requests.
   if (q.mirror) return done(e.hasCode('NAME_UNKNOWN') ? 'RepositoryNotFound' : missing, errorFields(e));

@@ -1,21 +1,21 @@
 // What one look at one endpoint ends with, before it becomes a Resolution: a reason with its evidence (fields),
 // plus the credentials tried. Shared by the credential attempts, the inspection and the resolver.
 import type { RegistryError } from './errors.ts';
-import type { ReasonCode, Resolution } from './resolution.ts';
+import type { RegistryOutcome, Resolution } from './resolution.ts';
 
-export type Fields = Omit<Partial<Resolution>, 'verdict' | 'reason' | 'image' | 'credentialsTried' | 'credentialUsed'>;
+export type Fields = Omit<Partial<Resolution>, 'definite' | 'reason' | 'image' | 'credentialsTried' | 'credentialUsed'>;
 
 /** An inspection either answers (any reason) or fails with a registry error the caller classifies. */
-export type Inspection = { kind: 'done'; reason: ReasonCode; fields: Fields } | { kind: 'failed'; error: RegistryError };
+export type Inspection = { kind: 'done'; reason: RegistryOutcome; fields: Fields } | { kind: 'failed'; error: RegistryError };
 
 export interface Outcome {
-  reason: ReasonCode;
+  reason: RegistryOutcome;
   fields: Fields;
   credentialsTried: string[];
   credentialUsed?: string;
 }
 
-export function done(reason: ReasonCode, fields: Fields = {}): Inspection {
+export function done(reason: RegistryOutcome, fields: Fields = {}): Inspection {
   return { kind: 'done', reason, fields };
 }
 

@@ -85,8 +85,9 @@ export function withResolutionCache<O extends ResolveOptionsLike>(inner: Resolve
   const emit = opts.onEvent ?? (() => {});
 
   function ttl(ref: Reference, r: Resolution): number {
-    if (r.verdict === 'unknown') return 0;
-    if (r.verdict === 'deny') return opts.negativeTtlMs;
+    // Temporary answers (timeouts, rate limits, 5xx) are asked again; a definite refusal is cached briefly.
+    if (!r.definite) return 0;
+    if (r.reason !== 'Resolved') return opts.negativeTtlMs;
     return ref.digest ? opts.digestTtlMs : opts.tagTtlMs;
   }
 

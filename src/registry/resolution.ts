@@ -1,16 +1,12 @@
-// The resolver's answer for one image: a verdict, a stable reason code, and the evidence behind it.
-// Deciding what to do with it (enforce, warn) and wording it for people lives in src/verdict.
-
-/** allow: the pull will succeed; deny: it certainly fails; unknown: cannot tell (admit and warn). */
-export type Verdict = 'allow' | 'deny' | 'unknown';
+// The resolver's answer for one image: a registry outcome (definite or temporary) and the evidence behind it.
+// The verdict it means, deciding what to do with it (enforce, warn) and wording it for people live in src/verdict.
 
 /**
- * Stable, documented reason codes. Never rename one: users alert and filter on them.
- * Each maps to exactly one verdict (REASON_VERDICT).
+ * What the registry client can find out about an image: the stable reason codes it produces (never rename one: users
+ * alert and filter on them). The verdict each means is decided in src/verdict/reasons.ts, one row per code.
  */
-export type ReasonCode =
+export type RegistryOutcome =
   | 'Resolved'
-  | 'InvalidReference'
   | 'TagNotFound'
   | 'DigestNotFound'
   | 'RepositoryNotFound'
@@ -18,66 +14,31 @@ export type ReasonCode =
   | 'CredentialsRejected'
   | 'AccessDenied'
   | 'PlatformMismatch'
-  | 'ExecFormatError'
   | 'UnsupportedManifest'
-  | 'Schema1Deprecated'
-  | 'InvalidPullSecret'
   | 'RegistryBlocked'
   | 'AmbiguousShortName'
-  | 'CachedOnNodes'
-  | 'NeverPull'
   | 'NodeCredentialsAssumed'
-  | 'CredentialProviderUnavailable'
-  | 'SecretsUnreadable'
-  | 'NodeLoopbackRegistry'
   | 'RateLimited'
   | 'PullBudgetLow'
   | 'RegistryUnreachable'
   | 'RegistryTimeout'
   | 'RegistryError';
 
-export const REASON_VERDICT: Readonly<Record<ReasonCode, Verdict>> = {
-  Resolved: 'allow',
-  InvalidReference: 'deny',
-  TagNotFound: 'deny',
-  DigestNotFound: 'deny',
-  RepositoryNotFound: 'deny',
-  AuthRequired: 'deny',
-  CredentialsRejected: 'deny',
-  AccessDenied: 'deny',
-  PlatformMismatch: 'deny',
-  // A single-manifest image for another platform than every eligible node: it pulls, then cannot start.
-  // Clusters that emulate other architectures (binfmt) set platforms.execFormatError: warn (verdict unknown).
-  ExecFormatError: 'deny',
-  UnsupportedManifest: 'deny',
-  // A Docker schema 1 image that some eligible node's runtime still converts (containerd 1.x, CRI-O), or with no
-  // node inventory to tell.
-  Schema1Deprecated: 'unknown',
-  // A pull secret of the pod is malformed: the kubelet's keyring fails, and with it every pull of the pod.
-  InvalidPullSecret: 'deny',
-  // The nodes' registries.conf / hosts.toml refuses the pull before any registry is asked.
-  RegistryBlocked: 'deny',
-  // CRI-O, short-name-mode enforcing: a short name with several search registries and no alias fails.
-  AmbiguousShortName: 'deny',
-  // The registry would refuse the pull, but an eligible node has the image and the policy lets it use it.
-  CachedOnNodes: 'unknown',
-  // imagePullPolicy: Never: the kubelet does not pull; we cannot know the node's cache for certain.
-  NeverPull: 'unknown',
-  // A registry whose credentials come from a kubelet credential provider (ECR/GCR/ACR) said 401 to us.
-  NodeCredentialsAssumed: 'unknown',
-  // The registry wants credentials that a kubelet credential provider plugin supplies, and it gave pullguard none.
-  CredentialProviderUnavailable: 'unknown',
-  // The registry wants credentials, and a pull secret the kubelet would use could not be read by pullguard.
-  SecretsUnreadable: 'unknown',
-  // pullguard runs in a pod and the image names the node's loopback, which it cannot reach (no request made).
-  NodeLoopbackRegistry: 'unknown',
-  RateLimited: 'unknown',
-  // The reference resolved; its platform was not read because the registry's pull budget is at the reserve.
-  PullBudgetLow: 'unknown',
-  RegistryUnreachable: 'unknown',
-  RegistryTimeout: 'unknown',
-  RegistryError: 'unknown',
-};
+// Answers that may change on the next ask (the registry was down, slow, limiting, or we could not see): never cached.
+// Every other outcome is a definite answer about the image.
+const TEMPORARY: ReadonlySet<RegistryOutcome> = new Set<RegistryOutcome>([
+  'NodeCredentialsAssumed',
+  'RateLimited',
+  'PullBudgetLow',
+  'RegistryUnreachable',
+  'RegistryTimeout',
+  'RegistryError',
+]);
+
+/** A definite answer about the image (cacheable; a refusal that is certain), not a temporary one. */
+export function isDefinite(outcome: RegistryOutcome): boolean {
+  return !TEMPORARY.has(outcome);
+}
 
 /** Why a registry could not be reached, when reason is RegistryUnreachable. */
 export type UnreachableCause = 'dns' | 'refused' | 'reset' | 'tls' | 'proxy' | 'network';
@@ -101,8 +62,9 @@ export interface PullCredential {
 }
 
 export interface Resolution {
-  verdict: Verdict;
-  reason: ReasonCode;
+  reason: RegistryOutcome;
+  /** A definite answer about the image (cacheable), not a temporary one such as a timeout or a rate limit. */
+  definite: boolean;
   /** The image as written in the spec. */
   image: string;
   /** The normalised reference, e.g. `docker.io/library/nginx:latest`; absent when it does not parse. */
@@ -132,6 +94,6 @@ export interface Resolution {
   detail?: string;
 }
 
-export function resolution(reason: ReasonCode, image: string, fields: Omit<Partial<Resolution>, 'verdict' | 'reason' | 'image'> = {}): Resolution {
-  return { credentialsTried: [], ...fields, verdict: REASON_VERDICT[reason], reason, image };
+export function resolution(reason: RegistryOutcome, image: string, fields: Omit<Partial<Resolution>, 'reason' | 'definite' | 'image'> = {}): Resolution {
+  return { credentialsTried: [], ...fields, reason, definite: isDefinite(reason), image };
 }

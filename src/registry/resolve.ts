@@ -15,7 +15,7 @@ import { PingCache } from './ping.ts';
 import { PlatformCache } from './platform-cache.ts';
 import type { ProxyEnv } from './proxy.ts';
 import { PullBudget } from './pull-budget.ts';
-import { REASON_VERDICT, resolution, type Platform, type PullCredential, type ReasonCode, type Resolution } from './resolution.ts';
+import { isDefinite, resolution, type Platform, type PullCredential, type RegistryOutcome, type Resolution } from './resolution.ts';
 import { TransportPool } from './transport-pool.ts';
 
 export interface ResolveOptions {
@@ -44,7 +44,7 @@ export interface ResolverDeps {
 }
 
 /** What a mirror answers that ends the search: it had the manifest (containerd would pull from it). */
-const MIRROR_FINAL: ReadonlySet<ReasonCode> = new Set(['Resolved', 'PlatformMismatch', 'UnsupportedManifest', 'PullBudgetLow']);
+const MIRROR_FINAL: ReadonlySet<RegistryOutcome> = new Set(['Resolved', 'PlatformMismatch', 'UnsupportedManifest', 'PullBudgetLow']);
 
 export class Resolver {
   readonly #config: RegistryConfig;
@@ -82,10 +82,10 @@ export class Resolver {
       // moves on after a 404, other 4xx, 5xx or network error; containers/image tries each pull source).
       if ((endpoint.mirror || plan.source !== undefined) && !MIRROR_FINAL.has(out.reason) && !last) {
         notes.push(`mirror ${endpoint.host}: ${out.reason}${out.fields.status !== undefined ? ` (${out.fields.status})` : ''}${out.fields.cause ? ` (${out.fields.cause})` : ''}`);
-        if (REASON_VERDICT[out.reason] === 'unknown') unchecked ??= { host: endpoint.host, out };
+        if (!isDefinite(out.reason)) unchecked ??= { host: endpoint.host, out };
         continue;
       }
-      if (unchecked && REASON_VERDICT[out.reason] === 'deny') {
+      if (unchecked && isDefinite(out.reason) && out.reason !== 'Resolved') {
         // First rule: the later host's "no" is not certain while an earlier one could not be asked.
         const why = `${endpoint.host} answered ${out.reason}, but the node may still pull the image from ${unchecked.host}, which pullguard could not check`;
         return this.#finish(image, ref, { ...unchecked.out, fields: { ...unchecked.out.fields, detail: [unchecked.out.fields.detail, why].filter(Boolean).join('; ') } }, notes, undefined);
@@ -122,7 +122,7 @@ export class Resolver {
     const ping = await this.#pings.ping(transport, ctx, endpoint.apiRoot);
     if (!ping.ok) return { reason: ping.error.reason, fields: errorFields(ping.error), credentialsTried: [] };
     if (ping.value.status === 429 || ping.value.status >= 500) {
-      const reason: ReasonCode = ping.value.status === 429 ? 'RateLimited' : 'RegistryError';
+      const reason: RegistryOutcome = ping.value.status === 429 ? 'RateLimited' : 'RegistryError';
       return { reason, fields: { status: ping.value.status, registryMessage: String(ping.value.status), detail: `GET /v2/ on ${endpoint.host} answered ${ping.value.status}` }, credentialsTried: [] };
     }
     const hostConfig = this.#config.registries[ref.registry];

@@ -9,10 +9,11 @@ import type { CredentialProviders, ProviderOutcome } from '../credentials/provid
 import { parseReference, type Reference } from '../reference/reference.ts';
 import type { RegistryClient } from '../registry/index.ts';
 import type { Platform } from '../reference/platform.ts';
-import { isLoopbackHost, isShortName, resolution, type Resolution } from '../registry/index.ts';
+import { isLoopbackHost, isShortName } from '../registry/index.ts';
 import { eligibleNodes, platformsAllowedBySpec, platformsOf, type SchedulingSpec } from './eligibility.ts';
 import { cachedImageRescues, decideSchema1 } from './runtime.ts';
-import type { Finding, ImageTarget, SecretNote } from './finding.ts';
+import type { Finding, ImageTarget, Resolution, SecretNote } from './finding.ts';
+import { classify, resolution } from './classify.ts';
 import { beforeDeadline as waitUntil, CLUSTER_READS_SHARE } from './deadline.ts';
 import { verdictOf } from './reasons.ts';
 import { createResolutionQueue, type QueueState } from './resolution-queue.ts';
@@ -370,7 +371,7 @@ export function createChecker(opts: CheckerOptions): Checker {
             const r = await queue.run(
               byImage,
               deadline,
-              () => opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(ring, ref), deadline, nodeCredentials, ...(opts.shortNamesResolveOnNodes ? { image: target.image } : {}) }),
+              () => opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(ring, ref), deadline, nodeCredentials, ...(opts.shortNamesResolveOnNodes ? { image: target.image } : {}) }).then(classify),
               () => resolution('RegistryTimeout', target.image, { reference: ref.canonical, detail: 'the review deadline was reached before a resolution slot was free (limits.resolutionsInFlight)' }),
             );
             return withProviderGap(r, outcome);

@@ -1,7 +1,34 @@
 // What one image check found, with everything the explanation needs: where the image sits in the object,
 // what the registry answered, which secrets were considered and which platforms could run it.
 import type { Platform } from '../reference/platform.ts';
-import type { Resolution } from '../registry/index.ts';
+import type { RegistryOutcome, Resolution as RegistryResolution } from '../registry/index.ts';
+
+/** allow: the pull will succeed; deny: it certainly fails; unknown: cannot tell (admit and warn). */
+export type Verdict = 'allow' | 'deny' | 'unknown';
+
+/**
+ * Reasons decided in src/verdict, about the pod rather than the registry's answer (what the registry can find is
+ * RegistryOutcome in src/registry/resolution.ts). Never rename one: users alert on them. Each has a row in reasons.ts.
+ */
+export type PodReason =
+  | 'InvalidReference'
+  | 'ExecFormatError'
+  | 'Schema1Deprecated'
+  | 'InvalidPullSecret'
+  | 'CachedOnNodes'
+  | 'NeverPull'
+  | 'CredentialProviderUnavailable'
+  | 'SecretsUnreadable'
+  | 'NodeLoopbackRegistry';
+
+/** Stable, documented reason codes (README "Reason codes and verdicts"): what the registry found, or the pod. */
+export type ReasonCode = RegistryOutcome | PodReason;
+
+/** One image's answer with its verdict: the registry's evidence, the reason, and what the table says it means. */
+export interface Resolution extends Omit<RegistryResolution, 'reason' | 'definite'> {
+  verdict: Verdict;
+  reason: ReasonCode;
+}
 
 /** One image of a pod spec, located by its JSON field path. */
 export interface ImageTarget {

@@ -1,45 +1,11 @@
 // The one table of reason codes: for each, its verdict, what it means, how it is said in a denial, its fix, and the
 // short form a warning carries. A new reason is one union member plus one row; the compiler finds a missing row.
-import type { ReasonCode as RegistryReasonCode } from '../registry/index.ts';
-import type { Finding, SecretNote } from './finding.ts';
+import type { Finding, ReasonCode, SecretNote, Verdict } from './finding.ts';
 import { formatPlatform, grammatical, isDigest, isMediaType, isPlatformField, isTag, list, plain, quote } from './text.ts';
 
-/** allow: the pull will succeed; deny: it certainly fails; unknown: cannot tell (admit and warn). */
-export type Verdict = 'allow' | 'deny' | 'unknown';
-
-/** Stable, documented reason codes (README "Reason codes and verdicts"). Never rename one: users alert on them. */
-export type ReasonCode =
-  | 'Resolved'
-  | 'InvalidReference'
-  | 'TagNotFound'
-  | 'DigestNotFound'
-  | 'RepositoryNotFound'
-  | 'AuthRequired'
-  | 'CredentialsRejected'
-  | 'AccessDenied'
-  | 'PlatformMismatch'
-  | 'ExecFormatError'
-  | 'UnsupportedManifest'
-  | 'Schema1Deprecated'
-  | 'InvalidPullSecret'
-  | 'RegistryBlocked'
-  | 'AmbiguousShortName'
-  | 'CachedOnNodes'
-  | 'NeverPull'
-  | 'NodeCredentialsAssumed'
-  | 'CredentialProviderUnavailable'
-  | 'SecretsUnreadable'
-  | 'NodeLoopbackRegistry'
-  | 'RateLimited'
-  | 'PullBudgetLow'
-  | 'RegistryUnreachable'
-  | 'RegistryTimeout'
-  | 'RegistryError';
-
-// The registry still returns reason codes (src/registry may not import this module): both spellings must agree.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const sameVocabulary: Same<ReasonCode, RegistryReasonCode> = true;
-void sameVocabulary;
+// The codes are spelled in finding.ts (the verdict layer's value types, below this table): a pod-level reason is one
+// PodReason member there, a registry outcome one RegistryOutcome member in src/registry; either needs its row here.
+export type { PodReason, ReasonCode, Verdict } from './finding.ts';
 
 /** The first thing to do, short enough for a warning: `lead` then `items`, of which the first is always kept. */
 export interface ShortFix {

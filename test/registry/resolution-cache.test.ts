@@ -1,7 +1,7 @@
 import t from 'tap';
 import { parseReference, type Reference } from '../../src/reference/reference.ts';
 import { cacheKey, credentialIdentity, withResolutionCache, type ResolveOptionsLike } from '../../src/registry/resolution-cache.ts';
-import { resolution, type Resolution, type ReasonCode } from '../../src/registry/resolution.ts';
+import { resolution, type Resolution, type RegistryOutcome } from '../../src/registry/resolution.ts';
 
 function ref(s: string): Reference {
   const p = parseReference(s);
@@ -10,7 +10,7 @@ function ref(s: string): Reference {
 }
 
 /** A resolver that counts calls and answers what the test says, optionally only when released. */
-function fakeResolver(answer: (r: Reference) => ReasonCode) {
+function fakeResolver(answer: (r: Reference) => RegistryOutcome) {
   const calls: string[] = [];
   let release: (() => void) | undefined;
   let gate: Promise<void> | undefined;

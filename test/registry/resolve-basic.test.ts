@@ -4,6 +4,7 @@ import t from 'tap';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { pushImage } from '../harness/push.ts';
 import { clientFor, cred, ref } from './registry-fixture.ts';
+import { verdictOf } from '../../src/verdict/reasons.ts';
 
 let reg: TestRegistry;
 let digest: string;
@@ -22,7 +23,7 @@ t.test('the right credentials resolve the tag to its digest', async (t) => {
   t.teardown(() => client.close());
   const r = await client.resolve(ref(`${reg.host}/team/app:v1`), { platforms: [], credentials: [alice()] });
   t.equal(r.reason, 'Resolved', r.detail ?? '');
-  t.equal(r.verdict, 'allow');
+  t.equal(verdictOf(r.reason), 'allow');
   t.equal(r.digest, digest);
   t.equal(r.mediaType, 'application/vnd.oci.image.manifest.v1+json');
   t.same(r.credentialsTried, ['secret default/alice']);
@@ -35,7 +36,7 @@ t.test('wrong credentials are CredentialsRejected, and anonymous is not tried af
   t.teardown(() => client.close());
   const r = await client.resolve(ref(`${reg.host}/team/app:v1`), { platforms: [], credentials: [wrong()] });
   t.equal(r.reason, 'CredentialsRejected', r.detail ?? '');
-  t.equal(r.verdict, 'deny');
+  t.equal(verdictOf(r.reason), 'deny');
   t.equal(r.status, 401);
   t.same(r.credentialsTried, ['secret default/wrong']);
   t.equal(r.credentialUsed, undefined);
@@ -65,7 +66,7 @@ t.test('with node credentials, a refusal is NodeCredentialsAssumed (unknown), no
   t.teardown(() => client.close());
   const r = await client.resolve(ref(`${reg.host}/team/app:v1`), { platforms: [], credentials: [], nodeCredentials: true });
   t.equal(r.reason, 'NodeCredentialsAssumed');
-  t.equal(r.verdict, 'unknown');
+  t.equal(verdictOf(r.reason), 'unknown');
   const viaConfig = clientFor({ [reg.host]: { caFile: reg.caFile, nodeCredentials: true } });
   t.teardown(() => viaConfig.close());
   t.equal((await viaConfig.resolve(ref(`${reg.host}/team/app:v1`), { platforms: [], credentials: [] })).reason, 'NodeCredentialsAssumed', 'also from the registry config');

@@ -5,6 +5,7 @@ import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { pushImage } from '../harness/push.ts';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
 import { clientFor, cred, ref } from './registry-fixture.ts';
+import { verdictOf } from '../../src/verdict/reasons.ts';
 
 let reg: TestRegistry;
 let proxy: FaultProxy;
@@ -35,7 +36,7 @@ t.test('a 404 for content of a tag that just resolved is unknown, not TagNotFoun
     proxy.reset();
   });
   const r = await c.resolve(ref(`${proxy.host}/team/app:v1`), { platforms: [{ os: 'linux', architecture: 'arm64' }], credentials: [cred('secret default/alice', reg.users[0]!)] });
-  t.equal(r.verdict, 'unknown', r.detail ?? '');
+  t.equal(verdictOf(r.reason), 'unknown', r.detail ?? '');
   t.equal(r.reason, 'RegistryError');
   t.match(r.detail, /resolved .* but then answered/);
 });
@@ -61,5 +62,5 @@ t.test('a credential that is told "not found" does not stop the next one, which 
 
   const only = await c.resolve(image, { platforms: [], credentials: [cred('secret default/alice', alice)] });
   t.equal(only.reason, 'RepositoryNotFound', 'with nothing better to try, the not-found stands');
-  t.equal(only.verdict, 'deny');
+  t.equal(verdictOf(only.reason), 'deny');
 });

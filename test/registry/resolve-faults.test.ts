@@ -6,6 +6,7 @@ import { pushImage } from '../harness/push.ts';
 import { startFaultProxy, type Fault, type FaultProxy, type FaultRequest } from '../harness/fault-proxy.ts';
 import type { RegistryObserver, RequestEvent } from '../../src/registry/transport.ts';
 import { clientFor, ref } from './registry-fixture.ts';
+import { verdictOf } from '../../src/verdict/reasons.ts';
 
 let reg: TestRegistry;
 let proxy: FaultProxy;
@@ -49,7 +50,7 @@ t.test('a 503 from the registry is RegistryError (unknown) with the status', asy
   const c = faulty(t, manifests, { kind: 'status', status: 503, body: JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'back soon' }] }) });
   const r = await c.resolve(multi(), { platforms: [], credentials: [] });
   t.equal(r.reason, 'RegistryError');
-  t.equal(r.verdict, 'unknown');
+  t.equal(verdictOf(r.reason), 'unknown');
   t.equal(r.status, 503);
 });
 
@@ -70,7 +71,7 @@ t.test('a 429 is RateLimited with Retry-After, and rate-limit headers reach the 
   );
   const r = await c.resolve(multi(), { platforms: [], credentials: [] });
   t.equal(r.reason, 'RateLimited');
-  t.equal(r.verdict, 'unknown');
+  t.equal(verdictOf(r.reason), 'unknown');
   t.equal(r.status, 429);
   t.equal(r.retryAfterSeconds, 17);
   t.same(rec.rateLimits, [{ host: proxy.host, remaining: 0, limit: 100 }]);
@@ -95,7 +96,7 @@ t.test('a stalled registry with a short deadline is RegistryTimeout', async (t) 
   const c = faulty(t, manifests, { kind: 'stall' });
   const r = await c.resolve(multi(), { platforms: [], credentials: [], deadline: Date.now() + 300 });
   t.equal(r.reason, 'RegistryTimeout');
-  t.equal(r.verdict, 'unknown');
+  t.equal(verdictOf(r.reason), 'unknown');
 });
 
 t.test('a stall also ends at the per-request timeout without a caller deadline', async (t) => {
@@ -144,7 +145,7 @@ t.test('garbage JSON for an index is RegistryError', async (t) => {
   const c = faulty(t, manifestGets, { kind: 'garbage', contentType: 'application/vnd.oci.image.index.v1+json', body: '{"manifests": [ {"digest": ' });
   const r = await c.resolve(multi(), { platforms: amd64, credentials: [] });
   t.equal(r.reason, 'RegistryError');
-  t.equal(r.verdict, 'unknown');
+  t.equal(verdictOf(r.reason), 'unknown');
 });
 
 t.test('a manifest whose bytes do not match its digest is RegistryError', async (t) => {
@@ -202,7 +203,7 @@ t.test('a 403 DENIED is AccessDenied', async (t) => {
   const r = await c.resolve(multi(), { platforms: [], credentials: [] });
   t.equal(r.reason, 'AccessDenied');
   t.equal(r.status, 403);
-  t.equal(r.verdict, 'deny');
+  t.equal(verdictOf(r.reason), 'deny');
 });
 
 t.test('a registry that asks for auth only on the repository gets the credentials then', async (t) => {

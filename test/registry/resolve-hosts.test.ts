@@ -8,6 +8,7 @@ import { pushImage } from '../harness/push.ts';
 import { startRelay } from '../harness/registry-fronts.ts';
 import { startFaultProxy } from '../harness/fault-proxy.ts';
 import { clientFor, cred, ref } from './registry-fixture.ts';
+import { verdictOf } from '../../src/verdict/reasons.ts';
 
 let tokenReg: TestRegistry;
 let plain: TestRegistry;
@@ -37,7 +38,7 @@ t.test('kubelet order: a wrong secret for a public repository is CredentialsReje
   const staler = cred('secret demo/older', { username: 'bob', password: 'gone' });
   const r = await c.resolve(ref(`${tokenReg.host}/public/tool:1.0`), { platforms: [], credentials: [stale, staler] });
   t.equal(r.reason, 'CredentialsRejected', r.detail ?? '');
-  t.equal(r.verdict, 'deny');
+  t.equal(verdictOf(r.reason), 'deny');
   t.same(r.credentialsTried, ['secret demo/stale', 'secret demo/older'], 'each matching secret, in order, and nothing after');
   t.match(r.detail, /secret demo\/stale, secret demo\/older/, 'the detail names each secret');
   t.match(r.detail, /even a public image fails with a stale secret/);
@@ -50,7 +51,7 @@ t.test('a plain-HTTP registry on 127.0.0.1 without configuration resolves, over 
   t.teardown(() => c.close());
   const r = await c.resolve(ref(`${plain.host}/apps/app:v1`), { platforms: amd64, credentials: [] });
   t.equal(r.reason, 'Resolved', r.detail ?? '');
-  t.equal(r.verdict, 'allow');
+  t.equal(verdictOf(r.reason), 'allow');
   t.equal(r.scheme, 'http');
   t.match(r.detail, /plain HTTP after HTTPS failed/);
   const missing = await c.resolve(ref(`${plain.host}/apps/app:v2`), { platforms: [], credentials: [] });
@@ -63,7 +64,7 @@ t.test('TLS failures that configuration fixes name the setting', async (t) => {
     t.teardown(() => c.close());
     const r = await c.resolve(ref(`${tlsReg.host}/library/app:t0`), { platforms: [], credentials: [] });
     t.equal(r.reason, 'RegistryUnreachable');
-    t.equal(r.verdict, 'unknown');
+    t.equal(verdictOf(r.reason), 'unknown');
     t.equal(r.cause, 'tls');
     t.match(r.detail, /unknown authority/);
     t.match(r.detail, /`ca:`/);
@@ -96,7 +97,7 @@ t.test('Docker Hub pull budget: no manifest GET for a platform check past the re
   t.equal(all.filter((r) => r.reason === 'Resolved').length, 2, 'two platform checks fit in the budget above the reserve');
   const low = all.filter((r) => r.reason === 'PullBudgetLow');
   t.equal(low.length, 4);
-  t.ok(low.every((r) => r.verdict === 'unknown' && r.digest !== undefined), 'unknown, with the digest the HEAD gave');
+  t.ok(low.every((r) => verdictOf(r.reason) === 'unknown' && r.digest !== undefined), 'unknown, with the digest the HEAD gave');
   t.match(low[0]?.detail, /platform was not checked/);
   t.equal(skipped.length, 4, 'the observer counted each skipped check');
   t.same(skipped[0], { host: hub.host, remaining: 10, reserve: 10 });
@@ -144,5 +145,5 @@ t.test('a caller\'s AbortSignal cancels the registry work in flight', async (t) 
   controller.abort();
   const r = await pending;
   t.equal(r.reason, 'RegistryTimeout');
-  t.equal(r.verdict, 'unknown');
+  t.equal(verdictOf(r.reason), 'unknown');
 });

@@ -8,6 +8,7 @@ import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
 import { parsePlatform } from '../../src/registry/platform.ts';
 import type { Platform } from '../../src/registry/resolution.ts';
 import { clientFor, ref } from './registry-fixture.ts';
+import { verdictOf } from '../../src/verdict/reasons.ts';
 
 let reg: TestRegistry;
 let proxy: FaultProxy;
@@ -48,7 +49,7 @@ t.test('a single-platform image on another architecture is PlatformMismatch', as
   t.teardown(() => c.close());
   const r = await c.resolve(ref(`${reg.host}/apps/single:v1`), { platforms: [P('linux/arm64')], credentials: [] });
   t.equal(r.reason, 'PlatformMismatch');
-  t.equal(r.verdict, 'deny');
+  t.equal(verdictOf(r.reason), 'deny');
   t.same(r.platforms, [P('linux/amd64')]);
   t.match(r.detail, /offers linux\/amd64; the pod may run on linux\/arm64/);
 });
@@ -228,7 +229,7 @@ t.test('a schema1 image is UnsupportedManifest: containerd 2.x refuses schema1',
   t.teardown(() => c.close());
   const r = await c.resolve(ref(`${old.host}/legacy/app:v1`), { platforms: [], credentials: [] });
   t.equal(r.reason, 'UnsupportedManifest', r.detail ?? '');
-  t.equal(r.verdict, 'deny');
+  t.equal(verdictOf(r.reason), 'deny');
   t.match(r.mediaType, /manifest\.v1\+(prettyjws|json)/);
   t.match(r.detail, /containerd 2\.x refuses schema 1/);
   t.equal(r.digest, pushed.digest);

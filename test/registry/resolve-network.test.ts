@@ -10,6 +10,7 @@ import { startConnectProxy } from '../harness/connect-proxy.ts';
 import { startRedirectServer } from '../harness/redirect.ts';
 import { makeFreshPki } from '../harness/pki.ts';
 import { clientFor, cred, ref } from './registry-fixture.ts';
+import { verdictOf } from '../../src/verdict/reasons.ts';
 
 let reg: TestRegistry;
 let secured: TestRegistry;
@@ -41,7 +42,7 @@ t.test('a closed port is RegistryUnreachable (refused)', async (t) => {
   const r = await c.resolve(ref(`${host}/apps/app:v1`), { platforms: [], credentials: [], deadline: Date.now() + 5000 });
   t.equal(r.reason, 'RegistryUnreachable');
   t.equal(r.cause, 'refused');
-  t.equal(r.verdict, 'unknown');
+  t.equal(verdictOf(r.reason), 'unknown');
 });
 
 t.test('an unknown host is RegistryUnreachable (dns), bounded by the deadline', async (t) => {
@@ -82,7 +83,7 @@ t.test('plain HTTP against a TLS registry fails cleanly', async (t) => {
   const c = clientFor({ [reg.host]: { plainHTTP: true } });
   t.teardown(() => c.close());
   const r = await c.resolve(ref(`${reg.host}/apps/app:v1`), { platforms: [], credentials: [], deadline: Date.now() + 3000 });
-  t.equal(r.verdict, 'unknown', `${r.reason} ${r.detail}`);
+  t.equal(verdictOf(r.reason), 'unknown', `${r.reason} ${r.detail}`);
 });
 
 t.test('HTTPS_PROXY: requests tunnel through the proxy and still verify the registry with our CA', async (t) => {

@@ -13,6 +13,7 @@ import { createRegistryClient, type RegistryClient } from '../../src/registry/cl
 import { hostDirectory, loadHostsDir } from '../../src/registry/hosts-toml.ts';
 import { cred, ref } from './registry-fixture.ts';
 import { closedPort } from '../cli/env.ts';
+import { verdictOf } from '../../src/verdict/reasons.ts';
 
 let upstream: TestRegistry;
 let mirror: TestRegistry;
@@ -116,7 +117,7 @@ t.test('a tag missing everywhere is TagNotFound after every host was asked', asy
   const [m, u] = [since(mir), since(up)];
   const r = await c.resolve(ref(`${up.host}/team/app:v9`), { platforms: [], credentials: [secret] });
   t.equal(r.reason, 'TagNotFound', r.detail ?? '');
-  t.equal(r.verdict, 'deny');
+  t.equal(verdictOf(r.reason), 'deny');
   t.ok(manifestAsks(m()).length > 0 && manifestAsks(u()).length > 0, 'both were asked');
 });
 
@@ -167,7 +168,7 @@ t.test('a mirror pullguard cannot reach keeps a later "not found" from denying: 
   const c = clientWith(up.host, `ca = "ca.pem"\n[host."https://${dead}"]\n  ca = "ca.pem"\n`);
   t.teardown(() => c.close());
   const r = await c.resolve(ref(`${up.host}/team/app:v9`), { platforms: [], credentials: [secret] });
-  t.equal(r.verdict, 'unknown', `${r.reason}: ${r.detail}`);
+  t.equal(verdictOf(r.reason), 'unknown', `${r.reason}: ${r.detail}`);
   t.equal(r.reason, 'RegistryUnreachable');
   t.match(r.detail, new RegExp(`${up.host.replace(/\./g, '\\.')} answered TagNotFound, but the node may still pull the image from ${dead.replace(/\./g, '\\.')}`));
   const found = await c.resolve(ref(`${up.host}/team/app:v2`), { platforms: [], credentials: [secret] });
@@ -178,9 +179,9 @@ t.test('a mirror that refuses pullguard without the secret the node may send it 
   const c = clientWith(up.host, `ca = "ca.pem"\n[host."https://${locked.host}"]\n  ca = "ca.pem"\n`);
   t.teardown(() => c.close());
   const r = await c.resolve(ref(`${up.host}/team/app:v9`), { platforms: [], credentials: [secret] });
-  t.equal(r.verdict, 'unknown', `${r.reason}: ${r.detail}`);
+  t.equal(verdictOf(r.reason), 'unknown', `${r.reason}: ${r.detail}`);
   t.equal(r.reason, 'NodeCredentialsAssumed');
   const anonymous = await c.resolve(ref(`${up.host}/team/app:v9`), { platforms: [], credentials: [] });
   t.equal(anonymous.reason, 'AuthRequired', 'with no secret to withhold, the answer stands');
-  t.equal(anonymous.verdict, 'deny');
+  t.equal(verdictOf(anonymous.reason), 'deny');
 });

@@ -8,6 +8,7 @@ import { pushImage, type PushedImage } from '../harness/push.ts';
 import { startFaultProxy } from '../harness/fault-proxy.ts';
 import { startHostileTarget, startK8sBackend, startRedirectingFront, startRelay, K8S_BACKEND_PREFIX } from '../harness/registry-fronts.ts';
 import { clientFor, cred, ref } from './registry-fixture.ts';
+import { verdictOf } from '../../src/verdict/reasons.ts';
 
 let reg: TestRegistry;
 let secured: TestRegistry;
@@ -52,13 +53,13 @@ t.test('registry.k8s.io shape: no challenge, every /v2/ path a 307 to a backend 
     t.same(r.matchedPlatform, amd64[0]);
     const wrong = await c.resolve(ref(`${front.host}/pause:3.10`), { platforms: s390x, credentials: [] });
     t.equal(wrong.reason, 'PlatformMismatch');
-    t.equal(wrong.verdict, 'deny');
+    t.equal(verdictOf(wrong.reason), 'deny');
   });
 
   t.test('a typo is a certain TagNotFound, with suggestions read through the redirected tags/list', async (t) => {
     const r = await c.resolve(ref(`${front.host}/pause:3.1O`), { platforms: [], credentials: [] });
     t.equal(r.reason, 'TagNotFound', r.detail ?? '');
-    t.equal(r.verdict, 'deny');
+    t.equal(verdictOf(r.reason), 'deny');
     t.ok(r.suggestions?.includes('3.10'), `suggestions ${JSON.stringify(r.suggestions)}`);
     t.ok(front.requests.some((x) => x.path.startsWith('/v2/pause/tags/list') && x.status === 307), 'tags/list was redirected');
   });
@@ -90,7 +91,7 @@ t.test('a redirect from HTTPS to plain HTTP is refused (unknown), unless the reg
   const c = clientFor({ [front.host]: { caFile: reg.caFile } });
   t.teardown(() => c.close());
   const r = await c.resolve(ref(`${front.host}/pause:3.10`), { platforms: [], credentials: [] });
-  t.equal(r.verdict, 'unknown');
+  t.equal(verdictOf(r.reason), 'unknown');
   t.equal(r.reason, 'RegistryError');
   t.match(r.detail, /plain HTTP/);
   t.equal(backend.requests.length, 0, 'nothing was sent in clear text');
@@ -138,7 +139,7 @@ t.test('a hostile redirect target that demands its own token gets no credential,
       t.teardown(() => c.close());
       const alice = cred('secret team/alice', tokenReg.users[0]!);
       const r = await c.resolve(ref(`${front.host}/team/app:v1`), { platforms: amd64, credentials: [alice] });
-      t.not(r.verdict, 'deny', `${r.reason}: ${r.detail ?? ''}`);
+      t.not(verdictOf(r.reason), 'deny', `${r.reason}: ${r.detail ?? ''}`);
       t.equal(r.reason, 'RegistryError');
       t.ok(hostile.requests.length > 0, 'the target was reached');
       t.same(hostile.requests.filter((x) => x.authorization !== undefined), [], 'not one Authorization header reached it');

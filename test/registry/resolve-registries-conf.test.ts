@@ -13,6 +13,7 @@ import { createRegistryClient, type RegistryClient } from '../../src/registry/cl
 import { loadRegistriesConf } from '../../src/registry/registries-conf.ts';
 import { parseReference } from '../../src/reference/reference.ts';
 import { cred, ref } from './registry-fixture.ts';
+import { verdictOf } from '../../src/verdict/reasons.ts';
 
 let upstream: TestRegistry;
 let mirror: TestRegistry;
@@ -77,7 +78,7 @@ t.test('a location rewritten to a host that wants the secret CRI-O would send it
   t.teardown(() => c.close());
   const l = since(locked);
   const r = await c.resolve(ref(`${up.host}/team/app:v1`), { platforms: [], credentials: [secret] });
-  t.equal(r.verdict, 'unknown', `${r.reason}: ${r.detail}`);
+  t.equal(verdictOf(r.reason), 'unknown', `${r.reason}: ${r.detail}`);
   t.equal(r.reason, 'NodeCredentialsAssumed');
   t.ok(l().length > 0 && l().every((x) => x.authorization === undefined), 'the rewritten host never saw the secret');
 });
@@ -88,7 +89,7 @@ t.test('a blocked registry is RegistryBlocked and nothing is asked', async (t) =
   const u = since(up);
   const r = await c.resolve(ref(`${up.host}/team/app:v1`), { platforms: [], credentials: [secret] });
   t.equal(r.reason, 'RegistryBlocked');
-  t.equal(r.verdict, 'deny');
+  t.equal(verdictOf(r.reason), 'deny');
   t.same(u(), []);
 });
 
@@ -105,7 +106,7 @@ t.test('short names: one search registry resolves them there; enforcing with two
   const m = since(mir);
   const refused = await two.resolve(parsed.reference, { platforms: [], credentials: [], image: written });
   t.equal(refused.reason, 'AmbiguousShortName');
-  t.equal(refused.verdict, 'deny');
+  t.equal(verdictOf(refused.reason), 'deny');
   t.match(refused.detail, /add an alias to \[aliases\] \("team\/app" = /);
   t.same(m(), [], 'nothing was asked');
 });
@@ -114,7 +115,7 @@ t.test('a mirror that refuses pullguard without the secret CRI-O would send keep
   const c = clientWith(`[[registry]]\nlocation = "${up.host}"\n[[registry.mirror]]\nlocation = "${locked.host}"\n`);
   t.teardown(() => c.close());
   const r = await c.resolve(ref(`${up.host}/team/app:v9`), { platforms: [], credentials: [secret] });
-  t.equal(r.verdict, 'unknown', `${r.reason}: ${r.detail}`);
+  t.equal(verdictOf(r.reason), 'unknown', `${r.reason}: ${r.detail}`);
   t.equal(r.reason, 'NodeCredentialsAssumed');
   t.match(r.detail, /answered TagNotFound, but the node may still pull the image from/);
   const anonymous = await c.resolve(ref(`${up.host}/team/app:v9`), { platforms: [], credentials: [] });

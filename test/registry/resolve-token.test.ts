@@ -7,6 +7,7 @@ import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { pushImage } from '../harness/push.ts';
 import type { PullCredential } from '../../src/registry/resolution.ts';
 import { clientFor, cred, ref } from './registry-fixture.ts';
+import { verdictOf } from '../../src/verdict/reasons.ts';
 
 let reg: TestRegistry;
 
@@ -162,7 +163,7 @@ t.test('a plain-HTTP realm on another host never receives credentials', async (t
   t.teardown(() => c.close());
   const before = plain.tokenServer!.requests.length;
   const r = await c.resolve(ref(`${plain.host}/team/app:v1`), { platforms: [], credentials: [cred('secret x/alice', plain.users[0]!)] });
-  t.equal(r.verdict, 'unknown', 'we cannot tell without sending them, so no deny');
+  t.equal(verdictOf(r.reason), 'unknown', 'we cannot tell without sending them, so no deny');
   t.match(r.detail, /refusing to send credentials to the plain-HTTP token realm/);
   t.notOk(plain.tokenServer!.requests.slice(before).some((x) => x.authScheme !== undefined), 'no Authorization reached the realm');
   const anon = await c.resolve(ref(`${plain.host}/public/tool:1.0`), { platforms: [], credentials: [] });

@@ -7,7 +7,8 @@ import type { ClusterReader, DockerSecret, Lookup, NodeInfo } from '../../src/cl
 import type { CredentialEntry } from '../../src/credentials/dockerconfig.ts';
 import type { Reference } from '../../src/reference/reference.ts';
 import type { ResolveOptions } from '../../src/registry/index.ts';
-import { resolution, type ReasonCode, type Resolution } from '../../src/registry/resolution.ts';
+import { resolution, type RegistryOutcome, type Resolution } from '../../src/registry/resolution.ts';
+import type { ReasonCode } from '../../src/verdict/reasons.ts';
 import { createChecker, type CheckerOptions, type PodPullSpec } from '../../src/verdict/check.ts';
 import type { ImageTarget } from '../../src/verdict/finding.ts';
 import { podSpecOf } from '../../src/workloads/podspec.ts';
@@ -292,7 +293,7 @@ t.test('an empty pull policy is defaulted as the API server does, and a defaulte
 t.test('an auth failure becomes SecretsUnreadable only when a secret could not be read', async (t) => {
   const forbidden: Lookup<DockerSecret> = { found: false, reason: 'Forbidden', message: 'pullguard may not get secret demo/locked' };
   const unavailable: Lookup<DockerSecret> = { found: false, reason: 'Unavailable', message: 'the API server answered 500' };
-  const cases: [string, Record<string, Lookup<DockerSecret>>, ReasonCode, ReasonCode][] = [
+  const cases: [string, Record<string, Lookup<DockerSecret>>, RegistryOutcome, ReasonCode][] = [
     ['forbidden, AuthRequired', { 'demo/s': forbidden }, 'AuthRequired', 'SecretsUnreadable'],
     ['unavailable, CredentialsRejected', { 'demo/s': unavailable }, 'CredentialsRejected', 'SecretsUnreadable'],
     ['forbidden, AccessDenied', { 'demo/s': forbidden }, 'AccessDenied', 'SecretsUnreadable'],

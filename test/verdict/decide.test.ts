@@ -3,7 +3,7 @@ import { decide, effectiveMode, fitWarnings, WARNINGS_MAX_RUNES } from '../../sr
 import { explain, shortWarning, WARNING_MAX_CHARS, WARNING_TARGET_CHARS } from '../../src/verdict/explain.ts';
 import type { Finding } from '../../src/verdict/finding.ts';
 import { REASON_CODES, type ReasonCode } from '../../src/verdict/reasons.ts';
-import { resolution } from '../../src/registry/resolution.ts';
+import { resolution } from '../../src/verdict/classify.ts';
 
 function finding(reason: ReasonCode, extra: Partial<Finding> = {}, res: Parameters<typeof resolution>[2] = {}): Finding {
   return {

@@ -6,7 +6,8 @@ import { explain } from '../../src/verdict/explain.ts';
 import type { Finding } from '../../src/verdict/finding.ts';
 import { shortWarning } from '../../src/verdict/warnings.ts';
 import { formatPlatform, grammatical, hasUnsafe, isDigest, isMediaType, isTag, plain, quote, shortenImage } from '../../src/verdict/text.ts';
-import { resolution, type Resolution } from '../../src/registry/resolution.ts';
+import { resolution } from '../../src/verdict/classify.ts';
+import type { Resolution } from '../../src/verdict/finding.ts';
 
 /** A character's name for a test line: raw separators would break the TAP stream itself. */
 const hex = (s: string): string => [...s].map((c) => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`).join(' ');

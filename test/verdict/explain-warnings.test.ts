@@ -4,7 +4,7 @@ import { decide, WARNINGS_MAX_RUNES } from '../../src/verdict/decide.ts';
 import type { Finding } from '../../src/verdict/finding.ts';
 import { REASON_CODES, REASONS, type ReasonCode } from '../../src/verdict/reasons.ts';
 import { groupProblems, problemWarning, WARNING_MAX_CHARS, WARNING_TARGET_CHARS } from '../../src/verdict/warnings.ts';
-import { resolution } from '../../src/registry/resolution.ts';
+import { resolution } from '../../src/verdict/classify.ts';
 
 const HOST = 'registry.build-cluster.internal.example.com:5000';
 /** A long but valid reference: 200 characters of registry and path before the tag. */

@@ -8,7 +8,7 @@ import type { Checker, CheckResult, PodPullSpec } from '../../src/verdict/check.
 import { CLUSTER_READS_SHARE, NAMESPACE_READ_SHARE, shareOfTimeLeft } from '../../src/verdict/deadline.ts';
 import type { Finding, ImageTarget } from '../../src/verdict/finding.ts';
 import { resolveMode, reviewImages, workloadAnnotation, type ImageReview, type ReviewLog } from '../../src/verdict/review.ts';
-import { resolution } from '../../src/registry/resolution.ts';
+import { resolution } from '../../src/verdict/classify.ts';
 
 const target: ImageTarget = { containerName: 'app', field: 'containers', image: 'nginx:lates', fieldPath: 'spec.containers[0].image', pullPolicy: 'IfNotPresent', pullPolicyDefaulted: true };
 
