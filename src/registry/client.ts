@@ -4,7 +4,7 @@
 import type { Reference } from '../reference/reference.ts';
 import { credentialIdentity } from './auth.ts';
 import { withDefaults, type RegistryConfigInput } from './config.ts';
-import { formatPlatform } from './platform.ts';
+import { formatPlatform } from '../reference/platform.ts';
 import type { ProxyEnv } from './proxy.ts';
 import { resolution, type Resolution } from './resolution.ts';
 import { Resolver, type ResolveOptions } from './resolve.ts';

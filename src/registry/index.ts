@@ -3,7 +3,7 @@
 export { createRegistryClient, type RegistryClient, type RegistryClientDeps } from './client.ts';
 export type { ResolveOptions } from './resolve.ts';
 export type { RegistryObserver, RegistryLogger, RequestEvent, Clock } from './exchange.ts';
-export { parsePlatform, formatPlatform, normalizePlatform, platformMatches, matchPlatforms } from './platform.ts';
+export { parsePlatform, formatPlatform, normalizePlatform, platformMatches, matchPlatforms } from '../reference/platform.ts';
 export {
   loadRegistryConfig,
   validateRegistryConfig,
@@ -25,5 +25,5 @@ export type { NodeRegistries, NodePlan, NodeHost } from './node-hosts.ts';
 export { suggestTags, editDistance } from './suggest.ts';
 export { resolution } from './resolution.ts';
 export type { Platform, PullCredential, Resolution, RegistryOutcome, UnreachableCause } from './resolution.ts';
-export { withResolutionCache, type CachingResolver, type ResolutionCacheOptions } from './resolution-cache.ts';
+export { withResolutionCache, cacheKey, type CachingResolver, type ResolutionCacheOptions } from './resolution-cache.ts';
 export { withRateLimitBackoff, type BackoffResolver, type BackoffOptions } from './rate-limit-backoff.ts';

@@ -1,15 +1,15 @@
 // Manifest and platform inspection for one reference on one endpoint, under one sender (one credential): HEAD
 // the manifest (GET when HEAD tells too little), then read the platforms only when the pod's candidate platforms
 // need checking — from the platform cache, or with GETs the pull budget allows — and match them as containerd.
-import { manifestReference, type Reference } from '../reference/reference.ts';
+import { manifestReference } from '../reference/reference.ts';
 import type { RegistryDefaults } from './config.ts';
 import { RegistryError } from './errors.ts';
 import type { RegistryObserver, Result } from './exchange.ts';
 import { MEDIA_TYPES, isImageConfig, manifestKind, parseConfigPlatform, parseIndex, parseManifest, type IndexEntry } from './manifest.ts';
 import { notFound } from './not-found.ts';
-import { done, failed, type Fields, type Inspection } from './outcome.ts';
+import { done, failed, type Fields, type InspectRequest, type Inspection } from './outcome.ts';
 import type { PlatformCache, OfferedPlatforms } from './platform-cache.ts';
-import { formatPlatform, matchPlatforms } from './platform.ts';
+import { formatPlatform, matchPlatforms } from '../reference/platform.ts';
 import type { PullBudget } from './pull-budget.ts';
 import { CONFIG_MAX_BYTES, getBlob, getManifest, headManifest, type RepositoryClient } from './repository.ts';
 import type { Platform } from './resolution.ts';
@@ -22,14 +22,6 @@ export interface InspectDeps {
   platforms: PlatformCache;
   budget: PullBudget;
   observer?: RegistryObserver;
-}
-
-export interface InspectRequest {
-  ref: Reference;
-  /** Candidate platforms; empty: any platform will do (no platform check). */
-  platforms: Platform[];
-  suggestTags: boolean;
-  mirror: boolean;
 }
 
 const NOT_FOUND = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound']);

@@ -1,7 +1,7 @@
 // Manifest media types and total parsers for indexes, manifests and image configs. Pure: bytes in, typed
 // value or a reason out. A registry's answer never throws here.
 import type { Platform } from './resolution.ts';
-import { normalizePlatform } from './platform.ts';
+import { normalizePlatform } from '../reference/platform.ts';
 
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',

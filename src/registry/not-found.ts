@@ -4,8 +4,7 @@
 import { isDockerHub, manifestReference } from '../reference/reference.ts';
 import type { RegistryDefaults } from './config.ts';
 import type { RegistryError } from './errors.ts';
-import type { InspectRequest } from './inspect.ts';
-import { done, errorFields, type Inspection } from './outcome.ts';
+import { done, errorFields, type InspectRequest, type Inspection } from './outcome.ts';
 import { getManifest, listTags, type RepositoryClient } from './repository.ts';
 import type { RegistryOutcome } from './resolution.ts';
 import { suggestTags } from './suggest.ts';

@@ -1,7 +1,17 @@
 // What one look at one endpoint ends with, before it becomes a Resolution: a reason with its evidence (fields),
 // plus the credentials tried. Shared by the credential attempts, the inspection and the resolver.
+import type { Reference } from '../reference/reference.ts';
 import type { RegistryError } from './errors.ts';
-import type { RegistryOutcome, Resolution } from './resolution.ts';
+import type { Platform, RegistryOutcome, Resolution } from './resolution.ts';
+
+/** What one inspection of one reference asks (inspect.ts, and not-found.ts when the manifest is missing). */
+export interface InspectRequest {
+  ref: Reference;
+  /** Candidate platforms; empty: any platform will do (no platform check). */
+  platforms: Platform[];
+  suggestTags: boolean;
+  mirror: boolean;
+}
 
 export type Fields = Omit<Partial<Resolution>, 'definite' | 'reason' | 'image' | 'credentialsTried' | 'credentialUsed'>;
 

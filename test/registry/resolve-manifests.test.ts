@@ -5,7 +5,7 @@ import t from 'tap';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { pushImage, pushTags, type PushedImage } from '../harness/push.ts';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
-import { parsePlatform } from '../../src/registry/platform.ts';
+import { parsePlatform } from '../../src/reference/platform.ts';
 import type { Platform } from '../../src/registry/resolution.ts';
 import { clientFor, ref } from './registry-fixture.ts';
 import { verdictOf } from '../../src/verdict/reasons.ts';
