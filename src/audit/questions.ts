@@ -3,8 +3,7 @@
 // keeps `unknown` answers for the run too: a registry that is down is asked once, not once per workload. Optionally
 // paced: new questions are spaced evenly, so a continuous audit spreads its registry traffic over its interval.
 import type { Reference } from '../reference/reference.ts';
-import type { RegistryClient, Resolution } from '../registry/index.ts';
-import { cacheKey } from '../registry/resolution-cache.ts';
+import { cacheKey, type RegistryClient, type Resolution } from '../registry/index.ts';
 
 type Resolve = Pick<RegistryClient, 'resolve'>;
 

@@ -51,9 +51,8 @@ t.test('no module imports a layer above its own', async (t) => {
 });
 
 // Cycles on main that their folder's owner is to break (a type-only import each); any other cycle fails now.
-const KNOWN_CYCLES: Record<string, string> = {
-  'registry/inspect.ts -> registry/not-found.ts -> registry/inspect.ts': 'not-found.ts imports the InspectRequest type from inspect.ts; move the type below both (src/registry, reg)',
-};
+// None left: registry/inspect.ts <-> registry/not-found.ts was broken by moving InspectRequest into outcome.ts.
+const KNOWN_CYCLES: Record<string, string> = {};
 t.test('there are no import cycles between files or folders', async (t) => {
   t.same(report.fileCycles.filter((c) => KNOWN_CYCLES[c] === undefined), [], 'no file cycle besides the known ones');
   for (const [cycle, todo] of Object.entries(KNOWN_CYCLES)) t.notOk(report.fileCycles.includes(cycle), cycle, { todo });
@@ -61,8 +60,8 @@ t.test('there are no import cycles between files or folders', async (t) => {
 });
 
 // A reason string turns the assertion into a todo (its diff lists every bypass) while known ones are removed;
-// false makes any bypass fail. Left on main after the reg branch: audit/questions.ts -> registry/resolution-cache.ts.
-const BYPASSES_PENDING = 'audit/questions.ts imports registry/resolution-cache.ts; export what it needs from registry/index.ts (audit, reg)' as string | false;
+// false makes any bypass fail. None is left (audit/questions.ts takes cacheKey from registry/index.ts).
+const BYPASSES_PENDING = false as string | false;
 t.test('nothing outside src/registry imports its internals: registry/index.ts is the only door', async (t) => {
   t.same(report.registryBypasses, [], 'imports of src/registry files other than its index', BYPASSES_PENDING === false ? {} : { todo: BYPASSES_PENDING });
 });
