@@ -11,7 +11,6 @@ export interface BackoffOptions {
   /** Never back off longer than this, whatever the registry says. */
   maxMs: number;
   clock?: () => number;
-  onBackoff?: (registry: string, untilMs: number) => void;
 }
 
 export interface BackoffResolver<O extends ResolveOptionsLike> extends Resolver<O> {
@@ -44,10 +43,7 @@ export function withRateLimitBackoff<O extends ResolveOptionsLike>(inner: Resolv
       const r = await inner.resolve(ref, o);
       if (r.reason === 'RateLimited') {
         const wait = Math.min(opts.maxMs, r.retryAfterSeconds !== undefined ? r.retryAfterSeconds * 1000 : opts.defaultMs);
-        if (wait > 0) {
-          until.set(ref.registry, clock() + wait);
-          opts.onBackoff?.(ref.registry, clock() + wait);
-        }
+        if (wait > 0) until.set(ref.registry, clock() + wait);
       }
       return r;
     },

@@ -22,11 +22,10 @@ t.test('after a 429 a registry gets no request until its Retry-After has passed;
     },
     async close() {},
   };
-  const backoffs: string[] = [];
-  const b = withRateLimitBackoff(inner, { defaultMs: 60_000, maxMs: 600_000, clock: () => now, onBackoff: (reg) => backoffs.push(reg) });
+  const b = withRateLimitBackoff(inner, { defaultMs: 60_000, maxMs: 600_000, clock: () => now });
   const none = { platforms: [], credentials: [] };
   t.equal((await b.resolve(ref('nginx:1'), none)).reason, 'RateLimited');
-  t.same(backoffs, ['docker.io']);
+  t.same([...b.backingOff()], [['docker.io', now + 30_000]], 'docker.io backs off for its Retry-After');
   const during = await Promise.all(Array.from({ length: 50 }, (_, i) => b.resolve(ref(`img${i}:1`), none)));
   t.ok(during.every((r) => r.reason === 'RateLimited' && verdictOf(r.reason) === 'unknown'), 'answered unknown during the back-off');
   t.equal(calls.length, 1, 'no request sent during the back-off');
