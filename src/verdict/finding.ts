@@ -30,13 +30,21 @@ export interface Resolution extends Omit<RegistryResolution, 'reason' | 'definit
   reason: ReasonCode;
 }
 
-/** One image of a pod spec, located by its JSON field path. */
+export type ImageField = 'containers' | 'initContainers' | 'ephemeralContainers' | 'volumes';
+export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
+
+/** One image of a pod spec, located by its JSON field path (src/workloads/podspec.ts finds them). */
 export interface ImageTarget {
+  /** Container name, or volume name for image volumes ('' when the object has none). */
   containerName: string;
-  field: 'containers' | 'initContainers' | 'ephemeralContainers' | 'volumes';
+  field: ImageField;
+  /** The image as written. */
   image: string;
+  /** `spec.template.spec.containers[1].image`, `spec.volumes[0].image.reference`. */
   fieldPath: string;
-  pullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** The policy the kubelet applies. */
+  pullPolicy: PullPolicy;
+  /** True when the field was empty and the API server's default was computed here. */
   pullPolicyDefaulted: boolean;
 }
 

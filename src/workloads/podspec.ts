@@ -2,23 +2,8 @@
 // (init, regular, ephemeral) and image volume, with its JSON field path and effective pull policy. Pure and total:
 // any object gives a view or a typed reason, and malformed parts become problems, never exceptions.
 import { parseReference } from '../reference/reference.ts';
-
-export type ImageField = 'containers' | 'initContainers' | 'ephemeralContainers' | 'volumes';
-export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
-
-export interface ContainerImage {
-  /** Container name, or volume name for image volumes ('' when the object has none). */
-  containerName: string;
-  field: ImageField;
-  /** The image as written. */
-  image: string;
-  /** `spec.template.spec.containers[1].image`, `spec.volumes[0].image.reference`. */
-  fieldPath: string;
-  /** The policy the kubelet applies. */
-  pullPolicy: PullPolicy;
-  /** True when the field was empty and the API server's default was computed here. */
-  pullPolicyDefaulted: boolean;
-}
+// One image value type for every layer: the verdict layer's, below this one.
+import type { ImageTarget, PullPolicy } from '../verdict/finding.ts';
 
 export interface PodSpecView {
   kind: string;
@@ -42,7 +27,7 @@ export interface PodSpecView {
   toleratesUnschedulable: boolean;
   /** The raw `tolerations` list; scheduling matches it against node taints. */
   tolerations?: unknown;
-  images: ContainerImage[];
+  images: ImageTarget[];
   /** Malformed parts that were skipped, as sentences (`spec.containers[2] has no image`). */
   problems: string[];
 }
@@ -90,7 +75,7 @@ export function podSpecOf(kind: string, object: unknown): PodSpecResult {
 
 function viewOf(kind: string, basePath: string, spec: Obj): PodSpecView {
   const problems: string[] = [];
-  const images: ContainerImage[] = [];
+  const images: ImageTarget[] = [];
   for (const field of CONTAINER_FIELDS) images.push(...containerImages(spec, field, basePath, problems));
   images.push(...volumeImages(spec, basePath, problems));
 
@@ -114,9 +99,9 @@ function viewOf(kind: string, basePath: string, spec: Obj): PodSpecView {
   return view;
 }
 
-function containerImages(spec: Obj, field: (typeof CONTAINER_FIELDS)[number], basePath: string, problems: string[]): ContainerImage[] {
+function containerImages(spec: Obj, field: (typeof CONTAINER_FIELDS)[number], basePath: string, problems: string[]): ImageTarget[] {
   const list = arrayField(spec, field, basePath, problems);
-  const out: ContainerImage[] = [];
+  const out: ImageTarget[] = [];
   list.forEach((c, i) => {
     const at = `${basePath}.${field}[${i}]`;
     if (!isObj(c)) {
@@ -134,9 +119,9 @@ function containerImages(spec: Obj, field: (typeof CONTAINER_FIELDS)[number], ba
   return out;
 }
 
-function volumeImages(spec: Obj, basePath: string, problems: string[]): ContainerImage[] {
+function volumeImages(spec: Obj, basePath: string, problems: string[]): ImageTarget[] {
   const list = arrayField(spec, 'volumes', basePath, problems);
-  const out: ContainerImage[] = [];
+  const out: ImageTarget[] = [];
   list.forEach((v, i) => {
     const at = `${basePath}.volumes[${i}]`;
     if (!isObj(v)) {
@@ -183,7 +168,7 @@ export function defaultPullPolicy(image: string): PullPolicy {
  * against the registry. Other policy changes do not matter. Without an old object, every image is new. For a
  * `pods/ephemeralcontainers` UPDATE (kubectl debug) this leaves exactly the added debug containers' new images.
  */
-export function newImages(current: PodSpecView, old: PodSpecView | undefined): ContainerImage[] {
+export function newImages(current: PodSpecView, old: PodSpecView | undefined): ImageTarget[] {
   if (old === undefined) return [...current.images];
   const oldPolicies = new Map<string, Set<PullPolicy>>();
   for (const img of old.images) {

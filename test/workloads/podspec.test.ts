@@ -3,7 +3,8 @@
 // shapes that must give problems or a typed reason, never an exception.
 import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
-import { defaultPullPolicy, newImages, podSpecOf, POD_SPEC_PATHS, type ContainerImage, type PodSpecView } from '../../src/workloads/podspec.ts';
+import type { ImageTarget } from '../../src/verdict/finding.ts';
+import { defaultPullPolicy, newImages, podSpecOf, POD_SPEC_PATHS, type PodSpecView } from '../../src/workloads/podspec.ts';
 
 const FIXTURES = new URL('../fixtures/admission/', import.meta.url);
 
@@ -205,7 +206,7 @@ t.test('tolerating the unschedulable (cordon) taint', async (t) => {
 
 t.test('newImages on UPDATE', async (t) => {
   const pod = (containers: unknown[], extra: Record<string, unknown> = {}): PodSpecView => view('Pod', { spec: { containers, ...extra } });
-  const images = (list: ContainerImage[]): string[] => list.map((i) => `${i.field}:${i.image}`);
+  const images = (list: ImageTarget[]): string[] => list.map((i) => `${i.field}:${i.image}`);
   const cases: [why: string, current: PodSpecView, old: PodSpecView | undefined, want: string[]][] = [
     ['CREATE: every image is new', pod([{ name: 'a', image: 'x:1' }, { name: 'b', image: 'y:1' }]), undefined, ['containers:x:1', 'containers:y:1']],
     ['an unchanged spec has nothing new', pod([{ name: 'a', image: 'x:1' }]), pod([{ name: 'a', image: 'x:1' }]), []],
