@@ -1,20 +1,14 @@
 // Docker credential files (config.json's `auths`, legacy .dockercfg) parsed into credential entries, the way the
 // kubelet reads them (pkg/credentialprovider/config.go), plus sentences for everything that looks wrong.
 // Pure and total: any text gives a result. Problems never contain secret values.
+import type { PullCredential } from '../registry/index.ts';
 
-/** One credential from a docker config, keyed as written (`https://index.docker.io/v1/`, `registry.io/team`). */
-export interface CredentialEntry {
-  /** The registry key exactly as written in the config; the keyring normalises it. */
-  key: string;
-  /** Where it came from, safe to show: `secret demo/regcred`, `docker-config /etc/pullguard/config.json`. */
-  source: string;
-  username?: string;
-  password?: string;
-  /** Docker's `identitytoken` (OAuth2 refresh token). The kubelet never reads it; see keyring.ts. */
-  identityToken?: string;
-  /** Docker's `registrytoken` (bearer token). The kubelet never reads it; see keyring.ts. */
-  registryToken?: string;
-}
+/**
+ * One credential from a docker config: the one credential type (PullCredential), its `key` as written
+ * (`https://index.docker.io/v1/`, `registry.io/team`) until the keyring matches it to an image (keyring.ts).
+ * Docker's `identitytoken` and `registrytoken` are kept; the kubelet never reads them (see keyring.ts).
+ */
+export type CredentialEntry = PullCredential;
 
 export interface DockerConfigParse {
   /** Usable entries, in document order; a malformed entry is left out and never stops the others. */

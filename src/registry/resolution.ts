@@ -47,11 +47,11 @@ export type UnreachableCause = 'dns' | 'refused' | 'reset' | 'tls' | 'proxy' | '
 export type { Platform } from '../reference/platform.ts';
 import type { Platform } from '../reference/platform.ts';
 
-/** One credential the kubelet could use for an image, already matched to it; data only, never logged. */
+/** One credential the kubelet could use for an image (src/credentials parses and matches them); data only, never logged. */
 export interface PullCredential {
   /** Where it came from, safe to show: `secret demo/regcred`, `docker-config /etc/pullguard/config.json`. */
   source: string;
-  /** The keyring key it matched under, e.g. `registry.example.com/team`. */
+  /** Its registry key: as written in the docker config, then the keyring key it matched under, e.g. `registry.example.com/team`. */
   key: string;
   username?: string;
   password?: string;
