@@ -1,8 +1,8 @@
 // pullguard's configuration: one YAML file, environment overrides, then flags; validated by ajv at start-up.
 // Every key has a default, so `pullguard serve` with dev certificates starts with no file at all.
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject } from 'ajv';
 import YAML from 'yaml';
+import { ajv, formatSchemaErrors } from './schema.ts';
 
 export type Mode = 'enforce' | 'warn';
 export type ModeOverride = Mode | 'off';
@@ -226,21 +226,7 @@ export interface ConfigFlags {
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
-const ajv = new Ajv({ allErrors: true, strict: true });
 const validateConfig = ajv.compile(configSchema);
-
-export function formatAjvErrors(errors: ErrorObject[] | null | undefined, source: string): string[] {
-  return (errors ?? []).map((e) => {
-    const where = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
-    if (e.keyword === 'additionalProperties') {
-      return `${source}: ${where}: unknown key "${String(e.params['additionalProperty'])}"`;
-    }
-    if (e.keyword === 'enum') {
-      return `${source}: ${where}: must be one of ${(e.params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-    }
-    return `${source}: ${where}: ${e.message ?? 'is invalid'}`;
-  });
-}
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -308,7 +294,7 @@ export function parseConfigText(text: string, source: string): { ok: true; value
   }
   if (doc === null || doc === undefined) return { ok: true, value: {} };
   if (typeof doc !== 'object' || Array.isArray(doc)) return { ok: false, errors: [`${source}: must be a mapping of keys (see README: Configuration)`] };
-  if (!validateConfig(doc)) return { ok: false, errors: formatAjvErrors(validateConfig.errors, source) };
+  if (!validateConfig(doc)) return { ok: false, errors: formatSchemaErrors(validateConfig.errors, source) };
   return { ok: true, value: doc as Record<string, unknown> };
 }
 
@@ -329,6 +315,6 @@ export function loadConfig(opts: { file?: string; flags?: ConfigFlags; env?: Nod
   const env = fromEnv(opts.env ?? {});
   if (env.errors.length > 0) return { ok: false, errors: env.errors };
   const merged = merge(merge(merge(structuredClone(DEFAULT_CONFIG), fileValue), env.value), fromFlags(opts.flags ?? {}));
-  if (!validateConfig(merged)) return { ok: false, errors: formatAjvErrors(validateConfig.errors, 'configuration (file, environment and flags)') };
+  if (!validateConfig(merged)) return { ok: false, errors: formatSchemaErrors(validateConfig.errors, 'configuration (file, environment and flags)') };
   return { ok: true, config: merged };
 }

@@ -4,7 +4,8 @@
 // plugin.go (apiVersions, RegisterCredentialProviderPlugins), master at 03db2278 / 01302639.
 import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { ajv, formatSchemaErrors, type SchemaWording } from '../schema.ts';
 import YAML from 'yaml';
 import { normalizeKey } from './keyring.ts';
 
@@ -69,9 +70,15 @@ export const credentialProviderConfigSchema = {
   },
 } as const;
 
+// The kubelet decodes this file strictly: an unknown field is an error it would refuse the file for.
+const KUBELET_WORDING: SchemaWording = {
+  unknownKey: (name) => `unknown field "${name}" (the kubelet decodes strictly and would refuse this file)`,
+  enumAsJson: false,
+};
+
 // Compiled on first use: most runs configure no providers, and start-up time matters to the CLI.
 let validateDocument: ValidateFunction | undefined;
-const documentValidator = (): ValidateFunction => (validateDocument ??= new Ajv({ allErrors: true, strict: true }).compile(credentialProviderConfigSchema));
+const documentValidator = (): ValidateFunction => (validateDocument ??= ajv.compile(credentialProviderConfigSchema));
 
 interface RawProvider {
   name?: string;
@@ -107,15 +114,6 @@ export function parseGoDuration(text: unknown): number | undefined {
   return Number.isFinite(total) ? sign * total : undefined;
 }
 
-function ajvErrors(errors: ErrorObject[] | null | undefined, source: string): string[] {
-  return (errors ?? []).map((e) => {
-    const where = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
-    if (e.keyword === 'additionalProperties') return `${source}: ${where}: unknown field "${String(e.params['additionalProperty'])}" (the kubelet decodes strictly and would refuse this file)`;
-    if (e.keyword === 'enum') return `${source}: ${where}: must be one of ${(e.params['allowedValues'] as unknown[]).join(', ')}`;
-    if (e.keyword === 'const') return `${source}: ${where}: must be ${String(e.params['allowedValue'])}`;
-    return `${source}: ${where}: ${e.message ?? 'is invalid'}`;
-  });
-}
 
 /** One document's providers, or errors (a document the kubelet's strict decoder would refuse). */
 export function parseProviderConfigText(text: string, source: string): { ok: true; providers: (RawProvider & { source: string })[] } | { ok: false; errors: string[] } {
@@ -129,7 +127,7 @@ export function parseProviderConfigText(text: string, source: string): { ok: tru
     return { ok: false, errors: [`${source}: must be a CredentialProviderConfig object (apiVersion: kubelet.config.k8s.io/v1, kind: CredentialProviderConfig, providers: [...])`] };
   }
   const strictDecode = documentValidator();
-  if (!strictDecode(doc)) return { ok: false, errors: ajvErrors(strictDecode.errors, source) };
+  if (!strictDecode(doc)) return { ok: false, errors: formatSchemaErrors(strictDecode.errors, source, KUBELET_WORDING) };
   const providers = ((doc as { providers?: RawProvider[] }).providers ?? []).map((p, i) => ({ ...p, source: `${source} (providers[${i}])` }));
   return { ok: true, providers };
 }

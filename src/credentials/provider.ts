@@ -5,7 +5,8 @@
 // at 01302639. Answers never wait past the caller's deadline; a plugin that is slow or fails gives no credentials
 // and says why in one short line (never its stdout, which may hold secrets).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { ajv } from '../schema.ts';
 import type { CredentialEntry } from './dockerconfig.ts';
 import { urlsMatch } from './keyring.ts';
 import { parseGoDuration, type CredentialProviderSpec } from './provider-config.ts';
@@ -77,7 +78,7 @@ const responseSchema = {
   },
 } as const;
 let responseValidator: ValidateFunction | undefined;
-const validateResponse = (doc: unknown): boolean => (responseValidator ??= new Ajv({ allErrors: false, strict: true }).compile(responseSchema))(doc);
+const validateResponse = (doc: unknown): boolean => (responseValidator ??= ajv.compile(responseSchema))(doc);
 
 /** One line of a plugin's stderr fit for a user-facing message: printable, short, no long token-like runs. */
 export function sanitiseStderr(stderr: string): string {
