@@ -24,20 +24,26 @@ export type RegistryOutcome =
   | 'RegistryTimeout'
   | 'RegistryError';
 
-// Answers that may change on the next ask (the registry was down, slow, limiting, or we could not see): never cached.
-// Every other outcome is a definite answer about the image.
-const TEMPORARY: ReadonlySet<RegistryOutcome> = new Set<RegistryOutcome>([
-  'NodeCredentialsAssumed',
-  'RateLimited',
-  'PullBudgetLow',
-  'RegistryUnreachable',
-  'RegistryTimeout',
-  'RegistryError',
+// Definite answers about the image: cached, and a refusal among them is certain. Any other outcome (the registry
+// was down, slow, limiting, or we could not see) is temporary: asked again, never cached. Listing definite ones
+// makes the safe default: an outcome added without thought here is treated as temporary.
+const DEFINITE: ReadonlySet<RegistryOutcome> = new Set<RegistryOutcome>([
+  'Resolved',
+  'TagNotFound',
+  'DigestNotFound',
+  'RepositoryNotFound',
+  'AuthRequired',
+  'CredentialsRejected',
+  'AccessDenied',
+  'PlatformMismatch',
+  'UnsupportedManifest',
+  'RegistryBlocked',
+  'AmbiguousShortName',
 ]);
 
 /** A definite answer about the image (cacheable; a refusal that is certain), not a temporary one. */
 export function isDefinite(outcome: RegistryOutcome): boolean {
-  return !TEMPORARY.has(outcome);
+  return DEFINITE.has(outcome);
 }
 
 /** Why a registry could not be reached, when reason is RegistryUnreachable. */
