@@ -11,8 +11,9 @@
 //   Unavailable (5xx, network, timeout) is not, so the next review retries.
 // - Every request has a deadline (default 3 s), so a slow API server cannot hold a review.
 // RBAC needed: get secrets, serviceaccounts, namespaces; list, watch nodes.
-import { CoreV1Api, Observable } from '@kubernetes/client-node';
-import type { ConfigurationOptions, KubeConfig, ObservableMiddleware, V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { ConfigurationOptions, KubeConfig, V1Secret } from '@kubernetes/client-node';
+import { abortOn } from './request-signal.ts';
 import { lookupFailure } from './api-error.ts';
 import type { ApiTarget } from './api-error.ts';
 import { createLookupCache } from './lookup-cache.ts';
@@ -146,15 +147,4 @@ function dockerSecret(namespace: string, name: string, secret: V1Secret): Docker
   for (const [key, value] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(value, 'base64');
   // The type passes through as is: whether it is a docker secret is for the caller to judge.
   return { namespace, name, type: secret.type ?? 'Opaque', data };
-}
-
-/** Request middleware that attaches an AbortSignal, the generated client's only hook for one. */
-function abortOn(signal: AbortSignal): ObservableMiddleware {
-  return {
-    pre: (context) => {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (context) => new Observable(Promise.resolve(context)),
-  };
 }

@@ -4,8 +4,9 @@
 // @kubernetes/client-node; each item comes back as plain JSON with its `kind`, as `podSpecOf` reads it.
 // RBAC needed: list on deployments, statefulsets, daemonsets, replicasets (apps), cronjobs, jobs (batch),
 // replicationcontrollers, pods (core).
-import { AppsV1Api, BatchV1Api, CoreV1Api, Observable } from '@kubernetes/client-node';
-import type { ConfigurationOptions, KubeConfig, ObservableMiddleware } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
+import type { ConfigurationOptions, KubeConfig } from '@kubernetes/client-node';
+import { abortOn } from './request-signal.ts';
 import { httpStatus } from './api-error.ts';
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job', 'ReplicaSet', 'ReplicationController', 'Pod'] as const;
@@ -190,15 +191,4 @@ export async function listWorkloads(kc: KubeConfig, opts: ListWorkloadsOptions =
   const order = (kind: WorkloadKind) => WORKLOAD_KINDS.indexOf(kind);
   out.workloads.sort((a, b) => a.namespace.localeCompare(b.namespace) || order(a.kind) - order(b.kind) || a.name.localeCompare(b.name));
   return out;
-}
-
-/** Request middleware that attaches an AbortSignal, the generated client's only hook for one. */
-function abortOn(signal: AbortSignal): ObservableMiddleware {
-  return {
-    pre: (context) => {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (context) => new Observable(Promise.resolve(context)),
-  };
 }
