@@ -4,7 +4,11 @@
 //
 // Taints that come and go with node conditions (node.kubernetes.io/not-ready, unreachable, memory-pressure, …) are
 // not counted: a node that is briefly not ready is still where the pod may land, and counting them would make
-// verdicts flap. Lasting taints (GKE's kubernetes.io/arch=arm64:NoSchedule, dedicated pools) are honoured.
+// verdicts flap. Lasting taints (GKE's kubernetes.io/arch=arm64:NoSchedule, dedicated pools) are honoured — for a
+// Pod only. A pod template's tolerations are not final: mutating admission adds more when its Pods are created (GKE
+// the arm64 toleration for pods that select arm64, ExtendedResourceToleration those of GPU and other extended-resource
+// taints, PodTolerationRestriction a namespace's defaults), so against a template taints are not counted, which can
+// only count more nodes. A Pod reaching this validating webhook has been through mutating admission already.
 import type { NodeInfo, NodeTaint } from '../cluster/types.ts';
 import type { Platform } from '../reference/platform.ts';
 
@@ -17,6 +21,8 @@ export interface SchedulingSpec {
   toleratesUnschedulable?: boolean;
   /** The pod's raw `tolerations` (v1 Toleration list). */
   tolerations?: unknown;
+  /** A pod template (Deployment etc.): its tolerations are not final, so taints are not counted against it. */
+  isTemplate?: boolean;
 }
 
 /**
@@ -33,13 +39,18 @@ export function eligibleNodes(spec: SchedulingSpec, nodes: NodeInfo[]): NodeInfo
   if (selectorSize(spec) * Math.max(1, list.length) > MAX_MATCH_WORK) return list;
   const nodeName = typeof spec?.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined;
   // With nodeName the scheduler is bypassed; the kubelet admits the pod and only NoExecute taints evict it.
-  if (nodeName !== undefined) return list.filter((n) => n.name === nodeName && matchesNodeAffinity(spec, n) && toleratesTaints(spec?.tolerations, n, 'NoExecute'));
+  if (nodeName !== undefined) return list.filter((n) => n.name === nodeName && matchesNodeAffinity(spec, n) && toleratedBy(spec, n, 'NoExecute'));
   return list.filter((n) => schedulable(spec, n));
 }
 
 /** The scheduler's filters for one node, nodeName aside. */
 function schedulable(spec: SchedulingSpec, n: NodeInfo): boolean {
-  return (n.unschedulable !== true || spec?.toleratesUnschedulable === true) && toleratesTaints(spec?.tolerations, n) && matchesNodeAffinity(spec, n);
+  return (n.unschedulable !== true || spec?.toleratesUnschedulable === true) && toleratedBy(spec, n) && matchesNodeAffinity(spec, n);
+}
+
+/** The node's taints against the pod's tolerations; a template's tolerations are not final: every taint passes. */
+function toleratedBy(spec: SchedulingSpec, n: NodeInfo, only?: NodeTaint['effect']): boolean {
+  return spec?.isTemplate === true || toleratesTaints(spec?.tolerations, n, only);
 }
 
 /**

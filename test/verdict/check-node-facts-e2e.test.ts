@@ -46,19 +46,26 @@ t.teardown(async () => {
 });
 
 const deployment = (image: string, spec: Record<string, unknown> = {}) => reviewOf('Deployment', { containers: containers(image), ...spec });
+// Taints count against a Pod only: a template's tolerations are not final (mutating admission adds more to its Pods).
+const pod = (image: string, spec: Record<string, unknown> = {}) => reviewOf('Pod', { containers: containers(image), ...spec });
 const general = { nodeSelector: { pool: 'general' } };
 const tolerateArm = { tolerations: [{ key: 'kubernetes.io/arch', operator: 'Equal', value: 'arm64', effect: 'NoSchedule' }] };
 
 t.test('a pod that does not tolerate the arm64 taint lands on amd64 only, so an arm64-only index is denied', async (t) => {
-  const out = await pg.post(deployment(img('only/arm64:1.0'), general));
+  const out = await pg.post(pod(img('only/arm64:1.0'), general));
   t.equal(out.response.allowed, false);
   t.match(out.response.status?.message, 'PlatformMismatch: the image offers linux/arm64, but the nodes this pod may land on run linux/amd64.');
-  const tolerating = await pg.post(deployment(img('only/arm64:1.0'), { ...general, ...tolerateArm }));
+  const tolerating = await pg.post(pod(img('only/arm64:1.0'), { ...general, ...tolerateArm }));
   t.equal(tolerating.response.allowed, true, 'with the toleration the arm64 node is eligible');
 });
 
+t.test('a template is not judged by its own tolerations: its Pods may get the arm64 one from mutating admission', async (t) => {
+  const out = await pg.post(deployment(img('only/arm64:1.0'), general));
+  t.equal(out.response.allowed, true, 'GKE adds the arm64 toleration to the Pods; the arm64 node stays eligible');
+});
+
 t.test('an index-less arm64 image on amd64 nodes pulls but cannot start: ExecFormatError', async (t) => {
-  const out = await pg.post(deployment(img('single/arm64:1.0'), general));
+  const out = await pg.post(pod(img('single/arm64:1.0'), general));
   t.equal(out.response.allowed, false);
   t.match(out.response.status?.message, `image "${img('single/arm64:1.0')}": ExecFormatError: the image offers linux/arm64, but the nodes this pod may land on run linux/amd64.`);
   t.match(out.response.status?.message, 'exec format error');
@@ -66,7 +73,7 @@ t.test('an index-less arm64 image on amd64 nodes pulls but cannot start: ExecFor
     c.platforms.execFormatError = 'warn';
   });
   t.teardown(() => emulating.close());
-  const warned = await emulating.post(deployment(img('single/arm64:1.0'), general));
+  const warned = await emulating.post(pod(img('single/arm64:1.0'), general));
   t.equal(warned.response.allowed, true, 'platforms.execFormatError: warn admits');
   t.match(warned.response.warnings?.[0], `container c0: ${img('single/arm64:1.0')}: ExecFormatError (not denied): pulls, then exec format error; nodes run linux/amd64, single-platform image is linux/arm64`);
 });

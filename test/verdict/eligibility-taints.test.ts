@@ -2,7 +2,8 @@
 // platforms a pod's own arch/os constraints allow when there is no node inventory.
 import t from 'tap';
 import type { NodeInfo, NodeTaint } from '../../src/cluster/types.ts';
-import { eligibleNodes, platformsAllowedBySpec, toleratesTaint, type SchedulingSpec } from '../../src/verdict/eligibility.ts';
+import { eligibleNodes, platformsAllowedBySpec, platformsOf, toleratesTaint, type SchedulingSpec } from '../../src/verdict/eligibility.ts';
+import { podSpecOf } from '../../src/workloads/podspec.ts';
 import { formatPlatform, parsePlatform, type Platform } from '../../src/reference/platform.ts';
 
 const node = (name: string, arch: string, taints?: NodeTaint[]): NodeInfo => ({
@@ -76,6 +77,24 @@ const terms = (...t: unknown[][]): Pick<SchedulingSpec, 'affinity'> => ({
 const arch = (operator: string, ...values: string[]) => ({ key: 'kubernetes.io/arch', operator, values });
 const os = (operator: string, ...values: string[]) => ({ key: 'kubernetes.io/os', operator, values });
 
+t.test('a pod template is not judged by its own tolerations: mutating admission adds more to its Pods', async (t) => {
+  // affinity arch In [amd64, arm64], no tolerations, the arm64 pool tainted (GKE): the Pods get the arm64 toleration.
+  const nodes = [node('amd', 'amd64'), node('arm', 'arm64', [ARM_TAINT]), node('gpu', 'amd64', [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }])];
+  const both = { nodeSelector: {}, ...terms([arch('In', 'amd64', 'arm64')]) };
+  t.same(eligibleNodes({ ...both, isTemplate: true }, nodes).map((n) => n.name), ['amd', 'arm', 'gpu'], 'every taint passes for a template');
+  t.same(platformsOf(eligibleNodes({ ...both, isTemplate: true }, nodes)).map(formatPlatform), ['linux/amd64', 'linux/arm64'], 'the platforms of both pools');
+  t.same(eligibleNodes({ ...both, isTemplate: false }, nodes).map((n) => n.name), ['amd'], 'a Pod\'s tolerations are final');
+  t.same(eligibleNodes(both, nodes).map((n) => n.name), ['amd'], 'not said to be a template: judged as a Pod');
+  const noExecute = [node('b', 'amd64', [{ key: 'evict', effect: 'NoExecute' }])];
+  t.same(eligibleNodes({ nodeName: 'b', nodeSelector: {}, isTemplate: true }, noExecute).map((n) => n.name), ['b'], 'with nodeName too');
+  const view = podSpecOf('Deployment', { spec: { template: { spec: { containers: [{ name: 'c', image: 'x:1' }], ...both } } } });
+  t.ok(view.ok);
+  if (view.ok) t.same(eligibleNodes(view.view, nodes).map((n) => n.name), ['amd', 'arm', 'gpu'], 'a Deployment\'s pod spec view says it is a template');
+  const podView = podSpecOf('Pod', { spec: { containers: [{ name: 'c', image: 'x:1' }], ...both } });
+  t.ok(podView.ok);
+  if (podView.ok) t.same(eligibleNodes(podView.view, nodes).map((n) => n.name), ['amd'], 'a Pod\'s does not');
+});
+
 t.test('without nodes, the pod\'s own arch/os constraints narrow the platforms checked', async (t) => {
   const configured = [P('linux/amd64'), P('linux/arm64'), P('windows/amd64')];
   const rows: [string, Partial<SchedulingSpec>, Platform[], string[] | undefined][] = [
@@ -123,6 +142,7 @@ t.test('in a large cluster, eligibility decided per equivalence class equals eli
     ['a pool', { nodeSelector: { pool: 'general' } }],
     ['tolerating arm', { nodeSelector: {}, tolerations: [{ key: 'kubernetes.io/arch', operator: 'Exists' }] }],
     ['tolerating everything, DaemonSet-like', { nodeSelector: {}, tolerations: [{ operator: 'Exists' }], toleratesUnschedulable: true }],
+    ['a template: taints not counted', { nodeSelector: {}, isTemplate: true }],
     ['affinity NotIn', { nodeSelector: {}, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'gpu', operator: 'DoesNotExist' }] }] } } } }],
     ['the hostname label names single nodes', { nodeSelector: { 'kubernetes.io/hostname': 'n8' } }],
     ['matchFields names single nodes', { nodeSelector: {}, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n4', 'n5'] }] }] } } } }],
