@@ -221,9 +221,10 @@ function host(_cand: Reference, registry: string, repository: string, insecure: 
  * The plan for one image. Short names as written in the pod spec go through the aliases and
  * unqualified-search-registries (shortnames.Resolve); in short-name-mode "enforcing" a name with no alias and
  * not exactly one search registry fails ("short-name resolution enforced but cannot prompt without a TTY", or no
- * search registries defined). Other modes try each candidate in order. That CRI-O applies the configured mode to
- * kubelet pulls is taken from the issue (CRI-O 1.34); older CRI-O resolved with the mode forced to disabled
- * (internal/storage CandidatesForPotentiallyShortImageName) — we deny only when the file says enforcing.
+ * search registries defined). Other modes try each candidate in order. Whether the nodes enforce it is not
+ * certain: CRI-O before 1.34 resolved kubelet pulls with the mode forced to disabled (internal/storage
+ * CandidatesForPotentiallyShortImageName), and from 1.34 enforcement comes from crio.conf [crio.image]
+ * short_name_mode (cri-o/cri-o#9401), which pullguard does not read — so AmbiguousShortName is unknown, never a deny.
  */
 export function planFromConf(conf: RegistriesConf, ref: Reference, written: string | undefined, source: string): NodePlan | undefined {
   const candidates: Reference[] = [];
@@ -249,8 +250,8 @@ export function planFromConf(conf: RegistriesConf, ref: Reference, written: stri
             reason: 'AmbiguousShortName',
             detail:
               search.length === 0
-                ? `short name "${name}" has no alias and no unqualified-search-registries are defined in ${where}; the nodes' short-name-mode is "enforcing": write the image with its registry, or add an alias to [aliases] (${example})`
-                : `short name "${name}" is ambiguous on the nodes: short-name-mode is "enforcing", ${search.length} unqualified-search-registries (${search.join(', ')}) in ${where} and no alias, so CRI-O refuses it; write the image with its registry, or add an alias to [aliases] (${example})`,
+                ? `short name "${name}" has no alias and no unqualified-search-registries are defined in ${where}, which says short-name-mode "enforcing": the nodes may refuse this short name if CRI-O enforces short names (crio.conf short_name_mode); add an alias to [aliases] (${example}) or write the full name`
+                : `short name "${name}" is ambiguous on the nodes: ${search.length} unqualified-search-registries (${search.join(', ')}) and no alias in ${where}, which says short-name-mode "enforcing": the nodes may refuse this short name if CRI-O enforces short names (crio.conf short_name_mode); add an alias to [aliases] (${example}) or write the full name`,
           },
         };
       }

@@ -46,6 +46,9 @@ export interface ResolverDeps {
 /** What a mirror answers that ends the search: it had the manifest (containerd would pull from it). */
 const MIRROR_FINAL: ReadonlySet<RegistryOutcome> = new Set(['Resolved', 'PlatformMismatch', 'UnsupportedManifest', 'PullBudgetLow']);
 
+/** Refusals that the node's own credentials for a mirror could lift. */
+const AUTH_REFUSALS: ReadonlySet<RegistryOutcome> = new Set(['AuthRequired', 'CredentialsRejected', 'AccessDenied']);
+
 export class Resolver {
   readonly #config: RegistryConfig;
   readonly #deps: ResolverDeps;
@@ -83,6 +86,19 @@ export class Resolver {
       if ((endpoint.mirror || plan.source !== undefined) && !MIRROR_FINAL.has(out.reason) && !last) {
         notes.push(`mirror ${endpoint.host}: ${out.reason}${out.fields.status !== undefined ? ` (${out.fields.status})` : ''}${out.fields.cause ? ` (${out.fields.cause})` : ''}`);
         if (!isDefinite(out.reason)) unchecked ??= { host: endpoint.host, out };
+        // The node may hold credentials for a mirror that pullguard cannot see (k3s/RKE2 registries.yaml auth,
+        // containerd registry.configs."<mirror>".auth, CRI-O global_auth_file): its refusal of our anonymous
+        // request is not certain either.
+        else if (!endpoint.credentials && AUTH_REFUSALS.has(out.reason) && out.credentialsTried.every((c) => c === 'anonymous')) {
+          unchecked ??= {
+            host: endpoint.host,
+            out: {
+              ...out,
+              reason: 'NodeCredentialsAssumed',
+              fields: { ...out.fields, detail: `${endpoint.host} answered ${out.reason} to pullguard's anonymous request; the nodes may hold credentials for this mirror that pullguard cannot see (k3s/RKE2 registries.yaml, containerd registry.configs auth, CRI-O global_auth_file)` },
+            },
+          };
+        }
         continue;
       }
       if (unchecked && isDefinite(out.reason) && out.reason !== 'Resolved') {

@@ -9,6 +9,7 @@ import { findRegistry, isShortName, loadRegistriesConf, parseRegistriesConf, pla
 import { planEndpoints } from '../../src/registry/endpoints.ts';
 import { withDefaults } from '../../src/registry/config.ts';
 import { ref } from './registry-fixture.ts';
+import { verdictOf } from '../../src/verdict/reasons.ts';
 
 function conf(text: string): RegistriesConf {
   const p = parseRegistriesConf(text, 'registries.conf');
@@ -72,7 +73,9 @@ t.test('short names in short-name-mode "enforcing"', async (t) => {
   const enforcing = 'short-name-mode = "enforcing"\nunqualified-search-registries = ["registry.fedoraproject.org", "docker.io"]\n[aliases]\n"fedora" = "registry.fedoraproject.org/fedora"\n';
   const c = conf(enforcing);
   const plan = planFromConf(c, ref('nginx:1.27'), 'nginx:1.27', 'registries.conf');
-  t.equal(plan?.refused?.reason, 'AmbiguousShortName', 'two search registries, no alias: refused');
+  t.equal(plan?.refused?.reason, 'AmbiguousShortName', 'two search registries, no alias: flagged');
+  t.equal(verdictOf('AmbiguousShortName'), 'unknown', 'not a deny: CRI-O may not enforce short names (crio.conf short_name_mode)');
+  t.match(plan?.refused?.detail, /the nodes may refuse this short name if CRI-O enforces short names \(crio\.conf short_name_mode\)/);
   t.match(plan?.refused?.detail, /"nginx" = "docker\.io\/library\/nginx"/, 'the detail gives the alias to add: the name as containerd and Docker normalise it');
   t.same(sources(c, 'fedora:40', 'fedora:40'), ['registry.fedoraproject.org/fedora'], 'an alias resolves it, tag kept');
   t.equal(planFromConf(c, ref('docker.io/library/nginx:1.27'), 'docker.io/library/nginx:1.27', 'registries.conf'), undefined, 'a fully-qualified name is never a short name');
