@@ -11,7 +11,7 @@ import type { RegistryClient } from '../registry/index.ts';
 import type { Platform } from '../reference/platform.ts';
 import { isLoopbackHost, isShortName } from '../registry/index.ts';
 import { eligibleNodes, platformsAllowedBySpec, platformsOf, type SchedulingSpec } from './eligibility.ts';
-import { cachedImageRescues, decideSchema1 } from './runtime.ts';
+import { cachedImageRescues, decideSchema1, mayVerifyCachedCredentials } from './runtime.ts';
 import type { Finding, ImageTarget, Resolution, SecretNote } from './finding.ts';
 import { classify, resolution } from './classify.ts';
 import { beforeDeadline as waitUntil, CLUSTER_READS_SHARE } from './deadline.ts';
@@ -114,13 +114,16 @@ const PULL_DENIALS = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFou
  * A pull that would fail is no certain failure when an eligible node already has the image and the policy lets the
  * kubelet use it: the pod may start there. Say so, and keep what the registry said.
  */
-export function cachedOnNodes(r: Resolution, nodes: string[], eligible: number): Resolution {
+export function cachedOnNodes(r: Resolution, nodes: string[], eligible: number, verifying: string[] = []): Resolution {
   if (nodes.length === 0 || !PULL_DENIALS.has(r.reason)) return r;
+  const kep2535 = verifying.length > 0
+    ? `; the kubelet on ${verifying.slice(0, 3).join(', ')}${verifying.length > 3 ? ', …' : ''} (1.35+, KEP-2535) may verify the pod's credentials before using an image it pulled itself with credentials, but not a preloaded image (NeverVerifyPreloadedImages), which pullguard cannot tell apart`
+    : '';
   return {
     ...r,
     reason: 'CachedOnNodes',
     verdict: verdictOf('CachedOnNodes'),
-    detail: `the registry answer was ${r.reason}${r.registryMessage ? ` (${r.registryMessage})` : ''}, but ${nodes.length} of ${eligible} eligible nodes have the image cached (${nodes.slice(0, 3).join(', ')}${nodes.length > 3 ? ', …' : ''}); pods scheduled elsewhere will fail to pull`,
+    detail: `the registry answer was ${r.reason}${r.registryMessage ? ` (${r.registryMessage})` : ''}, but ${nodes.length} of ${eligible} eligible nodes have the image cached (${nodes.slice(0, 3).join(', ')}${nodes.length > 3 ? ', …' : ''}); pods scheduled elsewhere will fail to pull${kep2535}`,
   };
 }
 
@@ -277,6 +280,11 @@ export function createChecker(opts: CheckerOptions): Checker {
     return holding.filter((n) => cachedImageRescues(reason, n)).map((n) => n.name);
   }
 
+  /** Of those, nodes whose kubelet may still verify the pod's credentials (KEP-2535): said in the detail. */
+  function verifying(reason: string, holding: NodeInfo[]): string[] {
+    return holding.filter((n) => mayVerifyCachedCredentials(reason, n)).map((n) => n.name);
+  }
+
   function neverPull(target: ImageTarget, ref: Reference, nodes: NodeInfo[] | undefined): Partial<Finding> & { resolution: Resolution } {
     const withImage = nodesWithImage(target, ref, nodes);
     return {
@@ -345,7 +353,8 @@ export function createChecker(opts: CheckerOptions): Checker {
         // Which nodes hold the image matters only to qualify a denial: looked up then, not for every image.
         const qualify = (r: Resolution): Resolution => {
           if (!PULL_DENIALS.has(r.reason) || target.pullPolicy === 'Always') return r;
-          return cachedOnNodes(r, rescuing(r.reason, nodesHoldingImage(target, ref, platforms.nodes) ?? []), platforms.nodes?.length ?? 0);
+          const holding = nodesHoldingImage(target, ref, platforms.nodes) ?? [];
+          return cachedOnNodes(r, rescuing(r.reason, holding), platforms.nodes?.length ?? 0, verifying(r.reason, holding));
         };
         if (fatal) {
           const r = resolution('InvalidPullSecret', target.image, { reference: ref.canonical, detail: fatal.message ?? `secret ${fatal.name} is malformed` });

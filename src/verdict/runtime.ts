@@ -63,7 +63,9 @@ export function decideSchema1(nodes: readonly NodeInfo[] | undefined): Schema1De
  * KEP-2535 (feature gate KubeletEnsureSecretPulledImages: alpha 1.33–1.34, beta and on by default from 1.35;
  * kubelet imagePullCredentialsVerificationPolicy defaults to NeverVerifyPreloadedImages): an image the kubelet
  * pulled with credentials is used by another pod only after that pod's own credentials are verified against the
- * registry. So when the pod's credentials fail, a cached image rescues it only on older kubelets (or unknown ones).
+ * registry. But under the default policy an image that was preloaded, or pulled anonymously or with the node's
+ * credentials, is still used without any check, and status.images does not say which an image is. So a cached
+ * image may still rescue failing credentials on every kubelet: pullguard only says the kubelet may verify them.
  */
 export const ENSURE_SECRET_PULLED_IMAGES_DEFAULT_ON: readonly [number, number] = [1, 35];
 
@@ -77,7 +79,15 @@ export function verifiesCachedImageCredentials(node: NodeInfo): boolean {
 /** Registry refusals that are about the pod's credentials rather than the image's existence. */
 const CREDENTIAL_DENIALS: ReadonlySet<string> = new Set(['AuthRequired', 'CredentialsRejected', 'AccessDenied', 'InvalidPullSecret']);
 
-/** Whether a node's cached copy can still start the pod when the registry answered `reason`. */
-export function cachedImageRescues(reason: string, node: NodeInfo): boolean {
-  return !CREDENTIAL_DENIALS.has(reason) || !verifiesCachedImageCredentials(node);
+/**
+ * Whether a node's cached copy can still start the pod when the registry answered `reason`: always may, since a
+ * preloaded (or anonymously or node-credential pulled) image is used unverified under NeverVerifyPreloadedImages.
+ */
+export function cachedImageRescues(_reason: string, _node: NodeInfo): boolean {
+  return true;
+}
+
+/** A credential refusal on a KEP-2535 kubelet: its cached copy rescues the pod only if the kubelet did not pull it itself with credentials. */
+export function mayVerifyCachedCredentials(reason: string, node: NodeInfo): boolean {
+  return CREDENTIAL_DENIALS.has(reason) && verifiesCachedImageCredentials(node);
 }

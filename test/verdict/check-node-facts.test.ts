@@ -115,16 +115,18 @@ t.test('schema 1 is denied only when every eligible node refuses it', async (t) 
   t.match(none?.detail, 'Without the nodes\' runtime versions pullguard cannot tell');
 });
 
-t.test('KEP-2535: a cached image does not rescue failing credentials on 1.35+ kubelets, and still does on older ones', async (t) => {
+t.test('KEP-2535: a cached image may still rescue failing credentials on 1.35+ kubelets (preloaded images are not verified), and does on older ones', async (t) => {
   const auth = (ref: Reference) => resolution('AuthRequired', ref.canonical, { reference: ref.canonical });
   const image = 'example.com/private/app:1';
   const run = async (nodes: NodeInfo[]) => (await checker(stubRegistry(auth), cluster(nodes)).check(spec(), [target(image)], soon())).findings[0]?.resolution;
   const newer = await run([node('a', 'amd64', { kubeletVersion: 'v1.35.0', images: [image] }), node('b', 'amd64')]);
-  t.equal(newer?.reason, 'AuthRequired', 'the kubelet verifies the pod\'s credentials first');
-  t.equal(newer?.verdict, 'deny');
+  t.equal(newer?.reason, 'CachedOnNodes', 'NeverVerifyPreloadedImages: a preloaded image is used without verifying the pod\'s credentials');
+  t.equal(newer?.verdict, 'unknown');
+  t.match(newer?.detail, 'may verify the pod\'s credentials before using an image it pulled itself');
   const older = await run([node('a', 'amd64', { kubeletVersion: 'v1.34.2', images: [image] }), node('b', 'amd64', { kubeletVersion: 'v1.35.0', images: [image] })]);
   t.equal(older?.reason, 'CachedOnNodes');
-  t.match(older?.detail, '1 of 2 eligible nodes have the image cached (a)', 'only the node whose kubelet does not verify');
+  t.match(older?.detail, '2 of 2 eligible nodes have the image cached (a, b)', 'the 1.35 node too');
+  t.match(older?.detail, 'the kubelet on b (1.35+, KEP-2535)');
   const missing = (ref: Reference) => resolution('TagNotFound', ref.canonical, { reference: ref.canonical });
   const gone = await checker(stubRegistry(missing), cluster([node('a', 'amd64', { kubeletVersion: 'v1.35.0', images: [image] })])).check(spec(), [target(image)], soon());
   t.equal(gone.findings[0]?.resolution.reason, 'CachedOnNodes', 'a deleted tag: the cached copy may still start it');

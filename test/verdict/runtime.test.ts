@@ -2,7 +2,7 @@
 // pod whose credentials fail (KEP-2535).
 import t from 'tap';
 import type { NodeInfo } from '../../src/cluster/types.ts';
-import { cachedImageRescues, decideSchema1, parseKubeletVersion, parseRuntimeVersion, schema1Support, verifiesCachedImageCredentials } from '../../src/verdict/runtime.ts';
+import { cachedImageRescues, decideSchema1, mayVerifyCachedCredentials, parseKubeletVersion, parseRuntimeVersion, schema1Support, verifiesCachedImageCredentials } from '../../src/verdict/runtime.ts';
 
 const node = (name: string, runtime?: string, kubelet?: string): NodeInfo => ({
   name,
@@ -56,8 +56,10 @@ t.test('KEP-2535: kubelets from 1.35 verify the pod\'s credentials before using 
   const newer = node('new', undefined, 'v1.35.0');
   const older = node('old', undefined, 'v1.33.1');
   for (const reason of ['AuthRequired', 'CredentialsRejected', 'AccessDenied', 'InvalidPullSecret']) {
-    t.equal(cachedImageRescues(reason, newer), false, `${reason} on a 1.35 kubelet`);
+    t.equal(cachedImageRescues(reason, newer), true, `${reason} on a 1.35 kubelet: a preloaded image is used unverified (NeverVerifyPreloadedImages)`);
+    t.equal(mayVerifyCachedCredentials(reason, newer), true, `${reason} on a 1.35 kubelet: said in the detail`);
     t.equal(cachedImageRescues(reason, older), true, `${reason} on a 1.33 kubelet`);
+    t.equal(mayVerifyCachedCredentials(reason, older), false, `${reason} on a 1.33 kubelet`);
   }
   for (const reason of ['TagNotFound', 'DigestNotFound', 'RepositoryNotFound']) t.equal(cachedImageRescues(reason, newer), true, `${reason}: the pod's credentials still match the cached record`);
 });
