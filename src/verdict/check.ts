@@ -394,9 +394,11 @@ export function createChecker(opts: CheckerOptions): Checker {
           byImage.set(imageKey, pending);
         }
         let r = onTheNodes({ ...(await pending), image: target.image }, target, platforms.nodes);
-        // A secret the kubelet would use could not be read: an auth failure here proves nothing.
-        if (AUTH_REASONS.has(r.reason) && unreadable.length > 0) {
-          r = { ...r, reason: 'SecretsUnreadable', verdict: verdictOf('SecretsUnreadable'), detail: unreadable.map((n) => `${n.name}: ${n.message ?? n.status}`).join('; ') };
+        // A secret the kubelet would use could not be read: an auth failure here proves nothing, nor does a missing
+        // repository (GitLab, Harbor, GHCR answer 404 for a repository hidden from the account asking).
+        if ((AUTH_REASONS.has(r.reason) || r.reason === 'RepositoryNotFound') && unreadable.length > 0) {
+          const hidden = r.reason === 'RepositoryNotFound' ? 'the registry answered RepositoryNotFound, which registries also answer for a repository hidden from the account asking; ' : '';
+          r = { ...r, reason: 'SecretsUnreadable', verdict: verdictOf('SecretsUnreadable'), detail: hidden + unreadable.map((n) => `${n.name}: ${n.message ?? n.status}`).join('; ') };
         }
         return { ...base, target, resolution: qualify(r) };
       }));

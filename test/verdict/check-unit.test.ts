@@ -297,9 +297,11 @@ t.test('an auth failure becomes SecretsUnreadable only when a secret could not b
     ['forbidden, AuthRequired', { 'demo/s': forbidden }, 'AuthRequired', 'SecretsUnreadable'],
     ['unavailable, CredentialsRejected', { 'demo/s': unavailable }, 'CredentialsRejected', 'SecretsUnreadable'],
     ['forbidden, AccessDenied', { 'demo/s': forbidden }, 'AccessDenied', 'SecretsUnreadable'],
+    ['forbidden, RepositoryNotFound (a repository hidden from the account asking)', { 'demo/s': forbidden }, 'RepositoryNotFound', 'SecretsUnreadable'],
     ['forbidden, TagNotFound stays', { 'demo/s': forbidden }, 'TagNotFound', 'TagNotFound'],
     ['forbidden, Resolved stays', { 'demo/s': forbidden }, 'Resolved', 'Resolved'],
     ['not found, AuthRequired stays', {}, 'AuthRequired', 'AuthRequired'],
+    ['not found, RepositoryNotFound stays', {}, 'RepositoryNotFound', 'RepositoryNotFound'],
   ];
   for (const [name, secrets, answer, expected] of cases) {
     const registry = stubRegistry((ref) => resolution(answer, ref.canonical, { reference: ref.canonical, credentialsTried: ['anonymous'] }));
@@ -308,7 +310,7 @@ t.test('an auth failure becomes SecretsUnreadable only when a secret could not b
     t.equal(r.reason, expected, name);
     if (expected === 'SecretsUnreadable') {
       t.equal(r.verdict, 'unknown');
-      t.match(r.detail, /^s: (pullguard may not get secret demo\/locked|the API server answered 500)$/);
+      t.match(r.detail, /^(the registry answered RepositoryNotFound, which registries also answer for a repository hidden from the account asking; )?s: (pullguard may not get secret demo\/locked|the API server answered 500)$/);
       t.same(r.credentialsTried, ['anonymous'], 'what was tried is kept');
     }
   }
