@@ -108,7 +108,7 @@ const SINGLE_MANIFEST_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci
 const SCHEMA1_TYPES: ReadonlySet<string> = new Set(['application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v1+prettyjws']);
 
 /** Denials the kubelet never meets when it uses a cached image instead of pulling (policy IfNotPresent). */
-const PULL_DENIALS = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound', 'AuthRequired', 'CredentialsRejected', 'AccessDenied', 'InvalidPullSecret']);
+const PULL_DENIALS = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound', 'AuthRequired', 'CredentialsRejected', 'AccessDenied', 'InvalidPullSecret', 'UnsupportedManifest']);
 
 /**
  * A pull that would fail is no certain failure when an eligible node already has the image and the policy lets the
@@ -227,8 +227,8 @@ export function createChecker(opts: CheckerOptions): Checker {
       const decision = decideSchema1(nodes);
       if (decision.verdict === 'deny') return { ...r, detail: `every eligible node runs a runtime that refuses schema 1 (${decision.runtimes.join(', ')})` };
       const detail = decision.verdict === 'deprecated'
-        ? `Eligible nodes run ${decision.runtimes.join(', ')}; containerd 1.x and CRI-O still convert schema 1, containerd 2.0 refuses it by default and 2.1 removed it`
-        : 'Without the nodes\' runtime versions pullguard cannot tell: containerd 1.x and CRI-O still convert schema 1, containerd 2.0 refuses it by default and 2.1 removed it';
+        ? `Eligible nodes run ${decision.runtimes.join(', ')}; containerd 1.x and CRI-O still convert schema 1, containerd 2.0 refuses it unless CONTAINERD_ENABLE_DEPRECATED_PULL_SCHEMA_1_IMAGE=1 and 2.1 removed it`
+        : 'Without the nodes\' runtime versions pullguard cannot tell: containerd 1.x and CRI-O still convert schema 1, containerd 2.0 refuses it unless CONTAINERD_ENABLE_DEPRECATED_PULL_SCHEMA_1_IMAGE=1 and 2.1 removed it';
       return { ...r, reason: 'Schema1Deprecated', verdict: verdictOf('Schema1Deprecated'), detail };
     }
     return r;

@@ -32,15 +32,18 @@ export type Schema1Support = 'converts' | 'refuses' | 'unknown';
  * - containerd 1.x: the CRI plugin pulls with containerd.WithSchema1Conversion (pkg/cri/server/image_pull.go,
  *   v1.6/v1.7), so schema 1 images are converted and run.
  * - containerd 2.0: "Pulling Schema 1 images have been deprecated and disabled by default since containerd v2.0"
- *   unless CONTAINERD_ENABLE_DEPRECATED_PULL_SCHEMA_1_IMAGE=1 is set on the daemon (docs/containerd-2.0.md); we
- *   count the default.
+ *   unless CONTAINERD_ENABLE_DEPRECATED_PULL_SCHEMA_1_IMAGE=1 is set on the daemon (docs/containerd-2.0.md), which
+ *   the Node does not report: unknown.
  * - containerd 2.1 and later: removed ("will be completely removed in containerd v2.1", the same message).
  * - CRI-O pulls through containers/image, which still reads schema 1 (manifest/docker_schema1.go).
  * - anything else (cri-dockerd, unknown runtimes, unreadable versions): unknown.
  */
 export function schema1Support(runtime: RuntimeVersion | undefined): Schema1Support {
   if (!runtime) return 'unknown';
-  if (runtime.name === 'containerd') return runtime.major < 2 ? 'converts' : 'refuses';
+  if (runtime.name === 'containerd') {
+    if (runtime.major < 2) return 'converts';
+    return runtime.major === 2 && runtime.minor === 0 ? 'unknown' : 'refuses';
+  }
   if (runtime.name === 'cri-o') return 'converts';
   return 'unknown';
 }
@@ -49,7 +52,7 @@ export function schema1Support(runtime: RuntimeVersion | undefined): Schema1Supp
 export type Schema1Decision = { verdict: 'deny'; runtimes: string[] } | { verdict: 'deprecated'; runtimes: string[] } | { verdict: 'unknown' };
 
 /**
- * Deny only when every eligible node runs a runtime that refuses schema 1; when some may pull it, admit with a
+ * Deny only when every eligible node runs a runtime that refuses schema 1 (containerd 2.1 or later); when some may pull it, admit with a
  * deprecation warning; without a node inventory, unknown.
  */
 export function decideSchema1(nodes: readonly NodeInfo[] | undefined): Schema1Decision {

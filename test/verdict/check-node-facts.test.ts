@@ -97,10 +97,19 @@ t.test('an image volume is mounted, not run: no platform check, and an OCI artif
 t.test('schema 1 is denied only when every eligible node refuses it', async (t) => {
   const schema1 = (ref: Reference) => resolution('UnsupportedManifest', ref.canonical, { reference: ref.canonical, mediaType: SCHEMA1, digest: `sha256:${'d'.repeat(64)}` });
   const run = async (nodes: NodeInfo[], connected = true) => (await checker(stubRegistry(schema1), cluster(nodes, connected)).check(spec(), [target('example.com/old:1')], soon())).findings[0]?.resolution;
-  const refusing = await run([node('a', 'amd64', { containerRuntimeVersion: 'containerd://2.1.4' }), node('b', 'amd64', { containerRuntimeVersion: 'containerd://2.0.5' })]);
+  const refusing = await run([node('a', 'amd64', { containerRuntimeVersion: 'containerd://2.1.4' }), node('b', 'amd64', { containerRuntimeVersion: 'containerd://2.2.1' })]);
   t.equal(refusing?.reason, 'UnsupportedManifest');
   t.equal(refusing?.verdict, 'deny');
-  t.match(refusing?.detail, 'every eligible node runs a runtime that refuses schema 1 (containerd://2.1.4, containerd://2.0.5)');
+  t.match(refusing?.detail, 'every eligible node runs a runtime that refuses schema 1 (containerd://2.1.4, containerd://2.2.1)');
+  const twoZero = await run([node('a', 'amd64', { containerRuntimeVersion: 'containerd://2.1.4' }), node('b', 'amd64', { containerRuntimeVersion: 'containerd://2.0.5' })]);
+  t.equal(twoZero?.reason, 'Schema1Deprecated', 'containerd 2.0 pulls schema 1 with CONTAINERD_ENABLE_DEPRECATED_PULL_SCHEMA_1_IMAGE=1, which pullguard cannot see');
+  t.equal(twoZero?.verdict, 'unknown');
+  const cached = await run([node('a', 'amd64', { containerRuntimeVersion: 'containerd://2.1.4', images: ['example.com/old:1'] }), node('b', 'amd64', { containerRuntimeVersion: 'containerd://2.1.4' })]);
+  t.equal(cached?.reason, 'CachedOnNodes', 'a cached copy starts the pod without a pull');
+  t.equal(cached?.verdict, 'unknown');
+  t.match(cached?.detail, 'the registry answer was UnsupportedManifest');
+  const always = (await checker(stubRegistry(schema1), cluster([node('a', 'amd64', { containerRuntimeVersion: 'containerd://2.1.4', images: ['example.com/old:1'] })])).check(spec(), [{ ...target('example.com/old:1'), pullPolicy: 'Always' }], soon())).findings[0]?.resolution;
+  t.equal(always?.reason, 'UnsupportedManifest', 'pullPolicy Always pulls anyway');
   const mixed = await run([node('a', 'amd64', { containerRuntimeVersion: 'containerd://2.1.4' }), node('b', 'amd64', { containerRuntimeVersion: 'containerd://1.7.22' })]);
   t.equal(mixed?.reason, 'Schema1Deprecated');
   t.equal(mixed?.verdict, 'unknown', 'admitted, with a deprecation warning');

@@ -29,7 +29,7 @@ t.test('schema 1 support by runtime and version', async (t) => {
   const rows: [string, string][] = [
     ['containerd://1.6.33', 'converts'],
     ['containerd://1.7.27', 'converts'],
-    ['containerd://2.0.5', 'refuses'],
+    ['containerd://2.0.5', 'unknown'],
     ['containerd://2.1.4', 'refuses'],
     ['containerd://3.0.0', 'refuses'],
     ['cri-o://1.31.1', 'converts'],
@@ -40,7 +40,8 @@ t.test('schema 1 support by runtime and version', async (t) => {
 });
 
 t.test('schema 1 is denied only when every eligible node refuses it', async (t) => {
-  t.same(decideSchema1([node('a', 'containerd://2.1.4'), node('b', 'containerd://2.0.5')]), { verdict: 'deny', runtimes: ['containerd://2.1.4', 'containerd://2.0.5'] });
+  t.same(decideSchema1([node('a', 'containerd://2.1.4'), node('b', 'containerd://2.2.0')]), { verdict: 'deny', runtimes: ['containerd://2.1.4', 'containerd://2.2.0'] });
+  t.same(decideSchema1([node('a', 'containerd://2.1.4'), node('b', 'containerd://2.0.5')]), { verdict: 'deprecated', runtimes: ['containerd://2.1.4', 'containerd://2.0.5'] }, 'containerd 2.0 pulls it with CONTAINERD_ENABLE_DEPRECATED_PULL_SCHEMA_1_IMAGE=1');
   t.same(decideSchema1([node('a', 'containerd://2.1.4'), node('b', 'containerd://1.7.22')]), { verdict: 'deprecated', runtimes: ['containerd://2.1.4', 'containerd://1.7.22'] }, 'one node still converts it');
   t.same(decideSchema1([node('a', 'containerd://2.1.4'), node('b')]), { verdict: 'deprecated', runtimes: ['containerd://2.1.4', 'unknown runtime'] }, 'a node that reports no runtime may pull it');
   t.same(decideSchema1(undefined), { verdict: 'unknown' }, 'no inventory');
