@@ -25,6 +25,8 @@ export interface PodPullSpec extends SchedulingSpec {
   isTemplate: boolean;
   serviceAccountName: string;
   imagePullSecrets: string[];
+  /** The pod's RuntimeClass: its handler (a Wasm shim, Kata...) may run an image of another platform. */
+  runtimeClassName?: string;
   /** An image checked on its own (`pullguard resolve`): explanations speak of the image, not of a pod. */
   standalone?: boolean;
 }
@@ -214,13 +216,22 @@ export function createChecker(opts: CheckerOptions): Checker {
    * What the registry's answer means on the nodes: an index-less image of another platform pulls but cannot
    * start; an image volume is mounted, not executed, and may hold an OCI artifact; schema 1 depends on the runtime.
    */
-  function onTheNodes(r: Resolution, target: ImageTarget, nodes: NodeInfo[] | undefined): Resolution {
+  function onTheNodes(r: Resolution, target: ImageTarget, nodes: NodeInfo[] | undefined, spec: PodPullSpec): Resolution {
     const single = r.mediaType !== undefined && SINGLE_MANIFEST_TYPES.has(r.mediaType);
     if (target.field === 'volumes' && single && (r.reason === 'PlatformMismatch' || r.reason === 'UnsupportedManifest')) {
       const what = r.reason === 'PlatformMismatch' ? 'an image of another platform' : 'an OCI artifact';
       return { ...r, reason: 'Resolved', verdict: verdictOf('Resolved'), detail: `${what}: an image volume is mounted, not run, so its platform is not checked` };
     }
     if (r.reason === 'PlatformMismatch' && single) {
+      // Not run by runc on the node's CPU: a Wasm image (os wasi/wasm...) for a runwasi or Spin shim, or any image
+      // under a RuntimeClass whose handler pullguard cannot judge. Unknown, like execFormatError: warn.
+      const foreignOs = (r.platforms ?? []).find((p) => !['linux', 'windows'].includes(p.os.toLowerCase()));
+      const why = foreignOs !== undefined
+        ? `the image is for ${foreignOs.os}, which a RuntimeClass handler (e.g. a runwasi or Spin shim) runs, not the node's CPU; pullguard cannot tell whether it starts`
+        : spec.runtimeClassName !== undefined
+          ? `the pod sets runtimeClassName ${spec.runtimeClassName}, whose handler may run images of other platforms; pullguard cannot tell whether it starts`
+          : undefined;
+      if (why !== undefined) return { ...r, reason: 'ExecFormatError', verdict: 'unknown', detail: r.detail ? `${r.detail}; ${why}` : why };
       return { ...r, reason: 'ExecFormatError', verdict: opts.execFormatError === 'warn' ? 'unknown' : verdictOf('ExecFormatError') };
     }
     if (r.reason === 'UnsupportedManifest' && r.mediaType !== undefined && SCHEMA1_TYPES.has(r.mediaType)) {
@@ -393,7 +404,7 @@ export function createChecker(opts: CheckerOptions): Checker {
           );
           byImage.set(imageKey, pending);
         }
-        let r = onTheNodes({ ...(await pending), image: target.image }, target, platforms.nodes);
+        let r = onTheNodes({ ...(await pending), image: target.image }, target, platforms.nodes, spec);
         // A secret the kubelet would use could not be read: an auth failure here proves nothing, nor does a missing
         // repository (GitLab, Harbor, GHCR answer 404 for a repository hidden from the account asking).
         if ((AUTH_REASONS.has(r.reason) || r.reason === 'RepositoryNotFound') && unreadable.length > 0) {

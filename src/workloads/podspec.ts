@@ -27,6 +27,8 @@ export interface PodSpecView {
   toleratesUnschedulable: boolean;
   /** The raw `tolerations` list; scheduling matches it against node taints. */
   tolerations?: unknown;
+  /** The pod's RuntimeClass: a handler (Kata, gVisor, runwasi/Spin shims) that may run what runc cannot. */
+  runtimeClassName?: string;
   images: ImageTarget[];
   /** Malformed parts that were skipped, as sentences (`spec.containers[2] has no image`). */
   problems: string[];
@@ -96,6 +98,8 @@ function viewOf(kind: string, basePath: string, spec: Obj): PodSpecView {
   if (nodeName !== undefined) view.nodeName = nodeName;
   if (spec['affinity'] !== undefined && spec['affinity'] !== null) view.affinity = spec['affinity'];
   if (Array.isArray(spec['tolerations'])) view.tolerations = spec['tolerations'];
+  const runtimeClassName = nonEmptyString(spec['runtimeClassName']);
+  if (runtimeClassName !== undefined) view.runtimeClassName = runtimeClassName;
   return view;
 }
 

@@ -74,6 +74,22 @@ t.test('an index-less image of another platform than every eligible node pulls b
   t.equal(index.findings[0]?.resolution.reason, 'PlatformMismatch', 'an index without the platform fails the pull itself');
 });
 
+t.test('an index-less image run by a RuntimeClass handler (a Wasm image, or runtimeClassName set) is unknown, not ExecFormatError denied', async (t) => {
+  const nodes = [node('a', 'amd64')];
+  const wasm = (ref: Reference): Resolution =>
+    resolution('PlatformMismatch', ref.canonical, { reference: ref.canonical, mediaType: OCI_MANIFEST, digest: `sha256:${'e'.repeat(64)}`, platforms: [{ os: 'wasip1', architecture: 'wasm' }] });
+  const w = (await checker(stubRegistry(wasm), cluster(nodes)).check(spec(), [target('example.com/spin:1')], soon())).findings[0]?.resolution;
+  t.equal(w?.reason, 'ExecFormatError');
+  t.equal(w?.verdict, 'unknown', 'a Wasm image for a runwasi/Spin shim');
+  t.match(w?.detail, 'the image is for wasip1');
+  const rc = (await checker(stubRegistry(arm64Only(OCI_MANIFEST)), cluster(nodes)).check(spec({ runtimeClassName: 'kata' }), [target('example.com/app:1')], soon())).findings[0]?.resolution;
+  t.equal(rc?.reason, 'ExecFormatError');
+  t.equal(rc?.verdict, 'unknown', 'the pod sets runtimeClassName');
+  t.match(rc?.detail, 'runtimeClassName kata');
+  const plain = (await checker(stubRegistry(arm64Only(OCI_MANIFEST)), cluster(nodes)).check(spec(), [target('example.com/app:1')], soon())).findings[0]?.resolution;
+  t.equal(plain?.verdict, 'deny', 'a linux image without a RuntimeClass still cannot start');
+});
+
 t.test('clusters that emulate other architectures set execFormatError: warn, and are admitted with a warning', async (t) => {
   const { findings } = await checker(stubRegistry(arm64Only(OCI_MANIFEST)), cluster([node('a', 'amd64')]), { execFormatError: 'warn' }).check(spec(), [target('example.com/app:1')], soon());
   t.equal(findings[0]?.resolution.reason, 'ExecFormatError');

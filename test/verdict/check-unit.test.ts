@@ -315,3 +315,15 @@ t.test('an auth failure becomes SecretsUnreadable only when a secret could not b
     }
   }
 });
+
+t.test('the pod spec view carries runtimeClassName to the checker: an index-less image of another platform is then unknown', async (t) => {
+  const view = podSpecOf('Pod', { spec: { runtimeClassName: 'wasmtime-spin-v2', containers: [{ name: 'a', image: 'registry.example/spin:1' }] } });
+  if (!view.ok) throw new Error(view.reason);
+  t.equal(view.view.runtimeClassName, 'wasmtime-spin-v2');
+  const plain = podSpecOf('Pod', { spec: { runtimeClassName: '', containers: [{ name: 'a', image: 'registry.example/spin:1' }] } });
+  t.equal(plain.ok && plain.view.runtimeClassName, undefined, 'an empty name is no RuntimeClass');
+  const registry = stubRegistry((ref) => resolution('PlatformMismatch', ref.canonical, { reference: ref.canonical, mediaType: 'application/vnd.oci.image.manifest.v1+json', platforms: [{ os: 'linux', architecture: 'arm64' }] }));
+  const { findings } = await checker(registry, stubCluster({ nodes: [node('n', 'amd64')] })).check({ ...view.view, namespace: 'demo' }, view.view.images, soon());
+  t.equal(findings[0]?.resolution.reason, 'ExecFormatError');
+  t.equal(findings[0]?.resolution.verdict, 'unknown');
+});
