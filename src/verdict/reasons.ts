@@ -344,7 +344,7 @@ export const REASONS = {
   SecretsUnreadable: {
     verdict: 'unknown',
     meaning: 'the registry wants credentials and a pull secret the kubelet would use could not be read',
-    what: (f) => `${lead(f)}the registry requires credentials, and pull secrets the kubelet would use could not be read (${detail(f, 'unknown error')}); ${secretsSentence(f)}.${triedSentence(f)}`,
+    what: (f) => `${lead(f)}the registry refused the pull or hid the repository, and pull secrets the kubelet would use could not be read (${detail(f, 'unknown error')}); ${secretsSentence(f)}.${triedSentence(f)}`,
     fix: () => 'Not denied. Let pullguard read the pull secrets (RBAC get on secrets; for the CLI, --kubeconfig) so it can check with them.',
     short: () => 'pull secrets unreadable',
     firstFix: () => one('grant pullguard get on secrets'),
