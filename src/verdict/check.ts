@@ -406,8 +406,10 @@ export function createChecker(opts: CheckerOptions): Checker {
         }
         let r = onTheNodes({ ...(await pending), image: target.image }, target, platforms.nodes, spec);
         // A secret the kubelet would use could not be read: an auth failure here proves nothing, nor does a missing
-        // repository (GitLab, Harbor, GHCR answer 404 for a repository hidden from the account asking).
-        if ((AUTH_REASONS.has(r.reason) || r.reason === 'RepositoryNotFound') && unreadable.length > 0) {
+        // repository asked for with another credential (GitLab, Harbor, GHCR answer 404 for a repository hidden from
+        // the account asking; asked anonymously, a private repository is a 401, not a 404).
+        const hiddenFromAccount = r.reason === 'RepositoryNotFound' && r.credentialsTried.some((c) => c !== 'anonymous');
+        if ((AUTH_REASONS.has(r.reason) || hiddenFromAccount) && unreadable.length > 0) {
           const hidden = r.reason === 'RepositoryNotFound' ? 'the registry answered RepositoryNotFound, which registries also answer for a repository hidden from the account asking; ' : '';
           r = { ...r, reason: 'SecretsUnreadable', verdict: verdictOf('SecretsUnreadable'), detail: hidden + unreadable.map((n) => `${n.name}: ${n.message ?? n.status}`).join('; ') };
         }

@@ -293,25 +293,26 @@ t.test('an empty pull policy is defaulted as the API server does, and a defaulte
 t.test('an auth failure becomes SecretsUnreadable only when a secret could not be read', async (t) => {
   const forbidden: Lookup<DockerSecret> = { found: false, reason: 'Forbidden', message: 'pullguard may not get secret demo/locked' };
   const unavailable: Lookup<DockerSecret> = { found: false, reason: 'Unavailable', message: 'the API server answered 500' };
-  const cases: [string, Record<string, Lookup<DockerSecret>>, RegistryOutcome, ReasonCode][] = [
+  const cases: [string, Record<string, Lookup<DockerSecret>>, RegistryOutcome, ReasonCode, string[]?][] = [
     ['forbidden, AuthRequired', { 'demo/s': forbidden }, 'AuthRequired', 'SecretsUnreadable'],
     ['unavailable, CredentialsRejected', { 'demo/s': unavailable }, 'CredentialsRejected', 'SecretsUnreadable'],
     ['forbidden, AccessDenied', { 'demo/s': forbidden }, 'AccessDenied', 'SecretsUnreadable'],
-    ['forbidden, RepositoryNotFound (a repository hidden from the account asking)', { 'demo/s': forbidden }, 'RepositoryNotFound', 'SecretsUnreadable'],
+    ['forbidden, RepositoryNotFound asked with another credential (a repository hidden from the account asking)', { 'demo/s': forbidden }, 'RepositoryNotFound', 'SecretsUnreadable', ['docker-config /etc/pullguard/config.json']],
+    ['forbidden, RepositoryNotFound asked anonymously stays (a private repository answers 401 to anonymous)', { 'demo/s': forbidden }, 'RepositoryNotFound', 'RepositoryNotFound'],
     ['forbidden, TagNotFound stays', { 'demo/s': forbidden }, 'TagNotFound', 'TagNotFound'],
     ['forbidden, Resolved stays', { 'demo/s': forbidden }, 'Resolved', 'Resolved'],
     ['not found, AuthRequired stays', {}, 'AuthRequired', 'AuthRequired'],
     ['not found, RepositoryNotFound stays', {}, 'RepositoryNotFound', 'RepositoryNotFound'],
   ];
-  for (const [name, secrets, answer, expected] of cases) {
-    const registry = stubRegistry((ref) => resolution(answer, ref.canonical, { reference: ref.canonical, credentialsTried: ['anonymous'] }));
+  for (const [name, secrets, answer, expected, tried = ['anonymous']] of cases) {
+    const registry = stubRegistry((ref) => resolution(answer, ref.canonical, { reference: ref.canonical, credentialsTried: tried }));
     const { findings } = await checker(registry, stubCluster({ secrets })).check(spec({ imagePullSecrets: ['s'] }), targets('registry.example/app:1'), soon());
     const r = findings[0]!.resolution;
     t.equal(r.reason, expected, name);
     if (expected === 'SecretsUnreadable') {
       t.equal(r.verdict, 'unknown');
       t.match(r.detail, /^(the registry answered RepositoryNotFound, which registries also answer for a repository hidden from the account asking; )?s: (pullguard may not get secret demo\/locked|the API server answered 500)$/);
-      t.same(r.credentialsTried, ['anonymous'], 'what was tried is kept');
+      t.same(r.credentialsTried, tried, 'what was tried is kept');
     }
   }
 });
