@@ -107,6 +107,16 @@ function level(variant: string | undefined): number | undefined {
 const LAST_ARM64_V8_MINOR = 9;
 
 /**
+ * The highest levels any image names (amd64 v4, arm v8, arm64 v8.9 / v9.9). A node label may name any number
+ * (`pullguard.io/variant=v10000000`); containerd would list every level below it, so the lists start at most
+ * here: the node's own variant still comes first, and every real image variant it runs is still listed, but a
+ * hostile label cannot make a review build millions of platforms.
+ */
+const MAX_AMD64_LEVEL = 4;
+const MAX_ARM_LEVEL = 8;
+const MAX_ARM64_MINOR = 9;
+
+/**
  * The platforms a node of `candidate` can run, best first (containerd/platforms compare.go `platformVector`):
  * amd64/vN also runs lower amd64 levels and 386; arm/vN runs down to arm/v5; arm64 (v8 when unset) runs lower
  * v8.x levels, v9.x runs lower v9 minors and v8 up to v8.(x+5) (at most v8.9), and every arm64 runs arm/v8 to v5.
@@ -119,14 +129,14 @@ export function compatiblePlatforms(candidate: Platform): Platform[] {
     case 'amd64': {
       const v = level(p.variant);
       if (v !== undefined) {
-        for (let l = v - 1; l >= 1; l--) out.push(l === 1 ? { ...base, architecture: 'amd64' } : { ...base, architecture: 'amd64', variant: `v${l}` });
+        for (let l = Math.min(v - 1, MAX_AMD64_LEVEL); l >= 1; l--) out.push(l === 1 ? { ...base, architecture: 'amd64' } : { ...base, architecture: 'amd64', variant: `v${l}` });
       }
       out.push({ ...base, architecture: '386' });
       break;
     }
     case 'arm': {
       const v = level(p.variant);
-      if (v !== undefined) for (let l = v - 1; l >= 5; l--) out.push({ ...base, architecture: 'arm', variant: `v${l}` });
+      if (v !== undefined) for (let l = Math.min(v - 1, MAX_ARM_LEVEL); l >= 5; l--) out.push({ ...base, architecture: 'arm', variant: `v${l}` });
       break;
     }
     case 'arm64': {
@@ -135,11 +145,11 @@ export function compatiblePlatforms(candidate: Platform): Platform[] {
       let minor = m?.[2] !== undefined ? Number(m[2]) : 0;
       const arm64 = (variant: string): Platform => (variant === 'v8' ? { ...base, architecture: 'arm64' } : { ...base, architecture: 'arm64', variant });
       if (major === 9) {
-        for (let n = minor - 1; n >= 0; n--) out.push(arm64(n === 0 ? 'v9' : `v9.${n}`));
+        for (let n = Math.min(minor - 1, MAX_ARM64_MINOR); n >= 0; n--) out.push(arm64(n === 0 ? 'v9' : `v9.${n}`));
         minor = Math.min(minor + 5, LAST_ARM64_V8_MINOR);
         out.push(arm64(`v8.${minor}`));
       }
-      if (major === 8 || major === 9) for (let n = minor - 1; n >= 0; n--) out.push(arm64(n === 0 ? 'v8' : `v8.${n}`));
+      if (major === 8 || major === 9) for (let n = Math.min(minor - 1, LAST_ARM64_V8_MINOR); n >= 0; n--) out.push(arm64(n === 0 ? 'v8' : `v8.${n}`));
       for (let l = 8; l >= 5; l--) out.push({ ...base, architecture: 'arm', variant: `v${l}` });
       break;
     }

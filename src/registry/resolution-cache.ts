@@ -9,7 +9,7 @@ import { Singleflight } from './singleflight.ts';
 import { isShortName } from './registries-conf.ts';
 
 export interface ResolveOptionsLike {
-  platforms: { os: string; architecture: string; variant?: string }[];
+  platforms: { os: string; architecture: string; variant?: string; osVersion?: string }[];
   credentials: PullCredential[];
   nodeCredentials?: boolean;
   deadline?: number;
@@ -64,7 +64,8 @@ function forCaller(r: Resolution, sources: string[], caller: PullCredential[]): 
 export { credentialIdentity };
 
 export function cacheKey(ref: Reference, opts: ResolveOptionsLike): string {
-  const platforms = opts.platforms.map((p) => `${p.os}/${p.architecture}/${p.variant ?? ''}`).sort().join(',');
+  // osVersion too: Windows matching compares it, so pods pinned to different builds are different questions.
+  const platforms = opts.platforms.map((p) => `${p.os}(${p.osVersion ?? ''})/${p.architecture}/${p.variant ?? ''}`).sort().join(',');
   const creds = opts.credentials.map(credentialIdentity).join(',');
   // A short name (no registry as written) is its own entry: registries.conf may send it to another registry.
   const short = opts.image !== undefined && isShortName(opts.image.trim()) ? `|short:${opts.image.trim().replace(/@.*$/, '').replace(/:[^/]*$/, '')}` : '';

@@ -44,6 +44,7 @@ export class Transport implements Sender {
       this.#fallback = withHttpFallback(sender, settings.host);
       sender = this.#fallback;
     }
+    if (settings.headers) sender = withHostHeaders(sender, settings.host, settings.headers);
     this.#sender = withRedirects(sender, {
       origin: settings.host,
       allowPlainHTTP: settings.plainHTTP || Boolean(settings.httpFallback),
@@ -65,16 +66,35 @@ export class Transport implements Sender {
 
   /** Sends one request (following redirects when asked). Never throws. */
   send(req: HttpRequest): Promise<Result<HttpResponse>> {
-    const extra = this.settings.headers;
-    if (!extra) return this.#sender.send(req);
-    // hosts.toml `[header]`: containerd adds them to every request to the host; ours never replace our own.
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(extra)) headers[k.toLowerCase()] = v.join(', ');
-    return this.#sender.send({ ...req, headers: { ...headers, ...(req.headers ?? {}) } });
+    return this.#sender.send(req);
   }
 
   async close(): Promise<void> {
     this.#exchange.close();
     await this.#dispatchers.close();
   }
+}
+
+/**
+ * hosts.toml `[header]`: containerd adds them to the requests to that host only; ours never replace our own.
+ * Below the redirect layer, so each hop is checked: a token realm or a redirect to another host (host:port)
+ * gets none of them.
+ */
+function withHostHeaders(inner: Sender, host: string, extra: Readonly<Record<string, readonly string[]>>): Sender {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(extra)) headers[k.toLowerCase()] = v.join(', ');
+  const forHost = (url: string): boolean => {
+    try {
+      const u = new URL(url);
+      return u.host === new URL(`${u.protocol}//${host}`).host;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    send(req: HttpRequest): Promise<Result<HttpResponse>> {
+      if (!forHost(req.url)) return inner.send(req);
+      return inner.send({ ...req, headers: { ...headers, ...(req.headers ?? {}) } });
+    },
+  };
 }

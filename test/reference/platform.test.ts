@@ -121,3 +121,22 @@ t.test('a node without a variant label: arm may run any arm variant; amd64 and a
   t.notOk(matchPlatforms([{ os: 'linux', architecture: 'amd64' }], [{ os: 'linux', architecture: 'arm64', variant: 'v8' }]).matched, 'the architecture still has to match');
   t.ok(matchPlatforms([{ os: 'linux', architecture: 'amd64', variant: 'v3' }], [{ os: 'linux', architecture: 'amd64', variant: 'v3' }]).matched, 'a node labelled v3 runs a v3-only image');
 });
+
+t.test('a hostile variant label (v8.1000000, v10000000, v100000000) builds a short list and still runs every real lower variant', async (t) => {
+  const node = (architecture: string, variant: string): Platform => ({ os: 'linux', architecture, variant });
+  const cases: Array<{ node: Platform; runs: string[]; not: string[] }> = [
+    { node: node('arm64', 'v8.1000000'), runs: ['linux/arm64/v8.9', 'linux/arm64/v8.2', 'linux/arm64', 'linux/arm/v7'], not: ['linux/arm64/v9', 'linux/amd64'] },
+    { node: node('arm64', 'v9.1000000'), runs: ['linux/arm64/v9.5', 'linux/arm64/v9', 'linux/arm64/v8.9', 'linux/arm64', 'linux/arm/v5'], not: ['linux/amd64'] },
+    { node: node('amd64', 'v10000000'), runs: ['linux/amd64/v4', 'linux/amd64/v3', 'linux/amd64', 'linux/386'], not: ['linux/arm64'] },
+    { node: node('arm', 'v100000000'), runs: ['linux/arm/v8', 'linux/arm/v7', 'linux/arm/v5'], not: ['linux/arm64'] },
+    { node: node('amd64', `v${'9'.repeat(400)}`), runs: ['linux/amd64/v2', 'linux/amd64'], not: [] },
+  ];
+  for (const c of cases) {
+    const list = compatiblePlatforms(c.node);
+    t.ok(list.length <= 30, `${formatPlatform(c.node)}: ${list.length} platforms`);
+    t.same(list[0], c.node, 'the node\'s own variant first');
+    for (const image of c.runs) t.ok(platformMatches(c.node, P(image)), `${formatPlatform(c.node)} runs ${image}`);
+    for (const image of c.not) t.notOk(platformMatches(c.node, P(image)), `${formatPlatform(c.node)} does not run ${image}`);
+    t.ok(matchPlatforms([c.node], c.runs.map(P)).matched, 'matchPlatforms agrees');
+  }
+});

@@ -119,3 +119,17 @@ t.test('an answer shared with another caller names that caller\'s own secrets', 
   t.same(a.credentialsTried, ['secret demo/a', 'anonymous']);
   t.same(b.credentialsTried, ['secret other/b', 'anonymous'], 'a cache hit is renamed for the caller');
 });
+
+t.test('platforms differing only in the Windows osVersion are different questions', async (t) => {
+  const win = (osVersion: string) => ({ os: 'windows', architecture: 'amd64', osVersion });
+  const k2019 = cacheKey(ref('app'), { platforms: [win('10.0.17763')], credentials: [] });
+  const k2022 = cacheKey(ref('app'), { platforms: [win('10.0.20348')], credentials: [] });
+  const unknown = cacheKey(ref('app'), { platforms: [{ os: 'windows', architecture: 'amd64' }], credentials: [] });
+  t.not(k2019, k2022, 'a 2019-pinned pod does not share the answer of a 2022-pinned one');
+  t.not(k2019, unknown, 'nor with a pod of unknown build');
+  const inner = fakeResolver(() => 'Resolved');
+  const cache = withResolutionCache(inner, opts);
+  await cache.resolve(ref('app'), { platforms: [win('10.0.17763')], credentials: [] });
+  await cache.resolve(ref('app'), { platforms: [win('10.0.20348')], credentials: [] });
+  t.equal(inner.calls.length, 2, 'each pin is asked of the registry');
+});

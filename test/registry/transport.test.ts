@@ -6,6 +6,7 @@ import t from 'tap';
 import { TokenCache, credentialIdentity, tokenLifetimeMs } from '../../src/registry/auth.ts';
 import { nextLink } from '../../src/registry/repository.ts';
 import { createRegistryClient } from '../../src/registry/client.ts';
+import { Transport } from '../../src/registry/transport.ts';
 import type { Reference } from '../../src/reference/reference.ts';
 import { clientFor, ref } from './registry-fixture.ts';
 
@@ -111,4 +112,37 @@ t.test('resolve never throws, even for nonsense input', async (t) => {
   const closed = createRegistryClient({}, { env: {} });
   await closed.close();
   t.equal((await closed.resolve(ref('r.invalid/x:1'), { platforms: [], credentials: [] })).reason, 'RegistryError', 'a closed client answers, too');
+});
+
+t.test('hosts.toml [header] values go only to their own host: not to a token realm or a redirect elsewhere', async (t) => {
+  const seen: Array<{ server: string; path: string; custom: string | undefined }> = [];
+  const listen = async (name: string, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> => {
+    const server = createServer((req, res) => {
+      seen.push({ server: name, path: req.url ?? '', custom: req.headers['x-custom'] as string | undefined });
+      handler(req, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const other = await listen('other', (_req, res) => void res.writeHead(200, { 'content-length': '0' }).end());
+  const registry = await listen('registry', (req, res) => {
+    if (req.url === '/away') return void res.writeHead(307, { location: `http://${other}/landed`, 'content-length': '0' }).end();
+    res.writeHead(200, { 'content-length': '0' }).end();
+  });
+  const transport = new Transport(
+    { host: registry, plainHTTP: true, headers: { 'X-Custom': ['a', 'b'] }, insecureSkipVerify: false, maxConcurrency: 4 },
+    { clock: Date.now, env: {}, requestTimeoutMs: 5000 },
+  );
+  t.teardown(() => transport.close());
+  const get = (url: string) => transport.send({ method: 'GET', url, operation: 'manifest', maxBytes: 1024, followRedirects: true });
+  t.ok((await get(`http://${registry}/v2/`)).ok);
+  t.ok((await get(`http://${other}/token?scope=x`)).ok, 'a token fetch through this transport to another host');
+  t.ok((await get(`http://${registry}/away`)).ok, 'a redirect to another host');
+  t.same(seen, [
+    { server: 'registry', path: '/v2/', custom: 'a, b' },
+    { server: 'other', path: '/token?scope=x', custom: undefined },
+    { server: 'registry', path: '/away', custom: 'a, b' },
+    { server: 'other', path: '/landed', custom: undefined },
+  ]);
 });
