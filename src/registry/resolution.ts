@@ -38,7 +38,7 @@ const DEFINITE: ReadonlySet<RegistryOutcome> = new Set<RegistryOutcome>([
   'PlatformMismatch',
   'UnsupportedManifest',
   'RegistryBlocked',
-  'AmbiguousShortName',
+  // AmbiguousShortName is not here: whether CRI-O enforces short names is in crio.conf, which pullguard cannot read.
 ]);
 
 /** A definite answer about the image (cacheable; a refusal that is certain), not a temporary one. */

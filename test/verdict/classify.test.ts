@@ -15,7 +15,7 @@ const OUTCOMES: [RegistryOutcome, boolean][] = [
   ['PlatformMismatch', true],
   ['UnsupportedManifest', true],
   ['RegistryBlocked', true],
-  ['AmbiguousShortName', true],
+  ['AmbiguousShortName', false],
   ['NodeCredentialsAssumed', false],
   ['RateLimited', false],
   ['PullBudgetLow', false],
