@@ -9,6 +9,7 @@ import t from 'tap';
 import { startFakeApiServer, type FakeApiServer } from '../harness/fake-apiserver.ts';
 import { cli, closedPort, MAIN, run, startCliEnv, type CliEnv, type CliResult } from '../cli/env.ts';
 import { runAudit } from '../../src/cli/audit.ts';
+import type { FindingRow } from '../../src/audit/summary.ts';
 import { cronJob, daemonSet, deployment, job, pod, replicaSet, replicationController, statefulSet } from './workloads.ts';
 
 t.setTimeout(600_000);
@@ -63,17 +64,8 @@ t.teardown(async () => {
 const audit = (args: string[]) => run(['audit', '--kubeconfig', api.kubeconfigFile, '--registry-config', env.registryConfig, ...args]);
 const spawned = (args: string[]) => cli(['audit', '--kubeconfig', api.kubeconfigFile, '--registry-config', env.registryConfig, ...args]);
 
-interface Row {
-  kind: string;
-  namespace: string;
-  name: string;
-  container: string;
-  field: string;
-  image: string;
-  verdict: string;
-  reason: string;
-  message: string;
-}
+// The rows --json prints, as src/audit/summary.ts declares them.
+type Row = FindingRow;
 
 interface JsonOut {
   findings: Row[];

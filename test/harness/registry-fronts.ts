@@ -17,6 +17,13 @@ export interface FrontRequest {
   status?: number;
 }
 
+/** Logs a request as a front saw it (method, path, the Authorization it carried); the handler adds the status. */
+function record(req: IncomingMessage, requests: FrontRequest[]): FrontRequest {
+  const entry: FrontRequest = { method: req.method ?? 'GET', path: req.url ?? '/', ...(req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {}) };
+  requests.push(entry);
+  return entry;
+}
+
 export interface Front {
   url: string;
   host: string;
@@ -45,10 +52,8 @@ export async function startRelay(target: { url: string; caPem: string }, opts: R
   const requests: FrontRequest[] = [];
   const server = await startLoopbackServer(
     (req: IncomingMessage, res: ServerResponse) => {
-      const method = req.method ?? 'GET';
-      const path = req.url ?? '/';
-      const entry: FrontRequest = { method, path, ...(req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {}) };
-      requests.push(entry);
+      const entry = record(req, requests);
+      const { method, path } = entry;
       const upPath = opts.rewrite ? opts.rewrite(path) : path;
       const extra = opts.headers?.({ method, path }) ?? {};
       if (upPath === undefined) {
@@ -117,10 +122,8 @@ export async function startRedirectingFront(backend: string, opts: RedirectingFr
   const locate = opts.locate ?? ((rest: string) => `${backend}${K8S_BACKEND_PREFIX}${rest}`);
   const server = await startLoopbackServer(
     (req, res) => {
-      const method = req.method ?? 'GET';
-      const path = req.url ?? '/';
-      const entry: FrontRequest = { method, path, ...(req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {}) };
-      requests.push(entry);
+      const entry = record(req, requests);
+      const { method, path } = entry;
       req.resume();
       if (path === '/v2/' || path === '/v2') {
         entry.status = 200;
@@ -149,10 +152,8 @@ export async function startHostileTarget(opts: { tls?: boolean } = {}): Promise<
   let self = '';
   const server = await startLoopbackServer(
     (req, res) => {
-      const method = req.method ?? 'GET';
-      const path = req.url ?? '/';
-      const entry: FrontRequest = { method, path, ...(req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {}) };
-      requests.push(entry);
+      const entry = record(req, requests);
+      const { path } = entry;
       req.resume();
       if (path.startsWith('/token')) {
         entry.status = 200;
