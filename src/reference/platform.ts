@@ -228,3 +228,71 @@ export function matchPlatforms(candidates: Platform[], offered: Platform[]): Pla
   }
   return matched ? { matched, unsupported } : { unsupported };
 }
+
+/**
+ * How a node's runtime picks an entry of an index for itself. They differ only in the fallbacks they allow:
+ * - `containerd`: `platforms.Only(DefaultSpec())` — the compatibility vector above (386 on amd64, lower arm
+ *   variants, 32-bit arm on arm64). containerd 1.x's CRI pulls with the client's default matcher
+ *   (client.go `platforms.Default()`, defaults_unix.go `Only(DefaultSpec())`), and so does 2.x with
+ *   `use_local_image_pull = true` (internal/cri/server/images/image_pull.go pullImageWithLocalPull, v2.1/v2.2).
+ * - `containerd-strict`: 2.x's default transfer-service pull, whose image store fetches only the children that
+ *   `platforms.Ordered(DefaultSpec())` matches (image_pull.go pullImageWithTransferService `WithPlatforms`,
+ *   core/transfer/image/imagestore.go ImageFilter, v2.1/v2.2): `Ordered` builds plain `NewMatcher`s, equality of
+ *   the normalised os/architecture/variant (containerd/platforms compare.go, platforms.go), no fallback.
+ * - `cri-o`: containers/image `WantedPlatforms` + `MatchesPlatform` (internal/pkg/platform/platform_matcher.go,
+ *   go.podman.io/image/v5 in containers/container-libs): exact strings, no normalising, no 386, no 32-bit arm on
+ *   arm64, no arm64 v8.x; an OCI index entry without a platform is taken when nothing matches (oci_index.go
+ *   chooseInstance).
+ */
+export type IndexMatcher = 'containerd' | 'containerd-strict' | 'cri-o';
+
+/**
+ * containers/image WantedPlatforms for an explicit os/architecture/variant choice (platform_matcher.go, the
+ * `compatibility` table of go.podman.io/image/v5): with a known variant, it and the less capable ones of its
+ * architecture, then no variant; without one, no variant first, then every known variant of the architecture.
+ */
+export function containersImageWantedPlatforms(choice: { os: string; architecture: string; variant?: string }): Platform[] {
+  const order = CONTAINERS_IMAGE_COMPATIBILITY[choice.architecture];
+  const wanted = choice.variant ?? '';
+  let variants: string[];
+  if (wanted !== '') {
+    const i = order ? order.indexOf(wanted) : -1;
+    variants = [...(i >= 0 && order ? order.slice(i) : [wanted]), ''];
+  } else {
+    variants = ['', ...(order ?? [])];
+  }
+  return variants.map((v) => (v === '' ? { os: choice.os, architecture: choice.architecture } : { os: choice.os, architecture: choice.architecture, variant: v }));
+}
+
+/** platform_matcher.go `compatibility`: most capable first; architectures without variants have no entry. */
+const CONTAINERS_IMAGE_COMPATIBILITY: Readonly<Record<string, readonly string[]>> = { arm: ['v8', 'v7', 'v6', 'v5'], arm64: ['v8'] };
+
+/**
+ * What CRI-O wants on a node of `candidate`: CRI-O leaves the architecture/variant choice unset (pkg/config
+ * DefaultConfig's SystemContext, server/image_pull.go contextForNamespace), so c/image reads the variant from
+ * /proc/cpuinfo on arm and arm64 only (getCPUVariant): every arm64 CPU reports "CPU architecture: 8" (v8); a
+ * 32-bit arm node's variant is the pullguard.io/variant label when set, else unknown; amd64 and others have none.
+ */
+export function criOWantedPlatforms(candidate: Platform): Platform[] {
+  const p = normalizePlatform(candidate);
+  const variant = p.architecture === 'arm64' ? 'v8' : p.architecture === 'arm' && candidate.variant ? (p.variant ?? '') : '';
+  return containersImageWantedPlatforms({ os: p.os, architecture: p.architecture, variant });
+}
+
+/** Whether a node of `candidate` whose runtime picks entries as `matcher` takes the index entry `offered`. */
+export function indexEntryMatches(matcher: IndexMatcher, candidate: Platform, offered: Platform): boolean {
+  const c = normalizePlatform(candidate);
+  // Only 32-bit arm nodes detect their variant from the CPU; without the label any arm variant may be theirs.
+  if (c.architecture === 'arm' && !candidate.variant && normalizePlatform(offered).architecture === 'arm' && normalizePlatform(offered).os === c.os) return true;
+  switch (matcher) {
+    case 'containerd':
+      return platformMatches(candidate, offered);
+    case 'containerd-strict': {
+      const o = normalizePlatform(offered);
+      return sameTriple(c, o) && (o.os !== 'windows' || windowsVersionCompatible(candidate.osVersion, o.osVersion));
+    }
+    case 'cri-o':
+      // MatchesPlatform compares the index entry's strings as written: no lower-casing, no aliases.
+      return criOWantedPlatforms(candidate).some((w) => w.os === offered.os && w.architecture === offered.architecture && (w.variant ?? '') === (offered.variant ?? ''));
+  }
+}

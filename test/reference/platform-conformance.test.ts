@@ -1,9 +1,10 @@
 // containerd/platforms' own test tables (test/fixtures/conformance/conformance-platforms.json, transcribed from
 // compare_test.go, platforms_test.go, defaults_test.go and the Windows compatibility tests) run against
-// pullguard's platform functions. A case pullguard has no counterpart API for is skipped here with its reason.
+// pullguard's platform functions: TestOnly against platformMatches, TestOnlyStrict against the transfer-service
+// matcher (indexEntryMatches 'containerd-strict'). A case pullguard has no counterpart API for is skipped here with its reason.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { formatPlatform, matchPlatforms, parsePlatform, platformMatches, type Platform } from '../../src/reference/platform.ts';
+import { formatPlatform, indexEntryMatches, matchPlatforms, parsePlatform, platformMatches, type Platform } from '../../src/reference/platform.ts';
 
 interface Case {
   id: string;
@@ -54,6 +55,14 @@ for (const c of table.cases) {
         const want = c.expect?.match === true;
         t.equal(platformMatches(node, image), want, `a ${formatPlatform(node)} node ${want ? 'runs' : 'does not run'} a ${formatPlatform(image)} image`);
         t.equal(matchPlatforms([node], [image]).matched !== undefined, want, 'matchPlatforms agrees');
+        return;
+      }
+      case 'onlyStrict': {
+        // OnlyStrict(p) is Ordered(Normalize(p)): the matcher containerd 2.x's transfer-service pull fetches with.
+        const node = platform(c.candidate);
+        const image = platform(c.offered);
+        const want = c.expect?.match === true;
+        t.equal(indexEntryMatches('containerd-strict', node, image), want, `a ${formatPlatform(node)} node's transfer-service pull ${want ? 'takes' : 'does not take'} a ${formatPlatform(image)} entry`);
         return;
       }
       default:
