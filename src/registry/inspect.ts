@@ -85,11 +85,11 @@ function matchOffered(o: OfferedPlatforms, wanted: Platform[], base: Fields): In
   const list = (ps: Platform[]): string => ps.map(formatPlatform).join(', ') || 'none';
   if (match.matched) {
     const partial = match.unsupported.length > 0 ? `no image for ${list(match.unsupported)} (the pod may be scheduled there)` : undefined;
-    return done('Resolved', { ...base, platforms, matchedPlatform: match.matched.offered, ...(partial ? { detail: partial } : {}) });
+    return done('Resolved', { ...base, platforms, matchedPlatform: match.matched.offered, ...(o.platformless ? { platformless: o.platformless } : {}), ...(partial ? { detail: partial } : {}) });
   }
   if (o.nested) return done('RegistryError', { ...base, platforms, detail: 'the index nests other indexes, which were not inspected; platform not checked' });
   if (o.skipped) return done('RegistryError', { ...base, platforms, detail: `the index has ${o.skipped} entries without a platform that were not inspected; platform not checked` });
-  return done('PlatformMismatch', { ...base, platforms, detail: `the image offers ${list(platforms)}; the pod may run on ${list(wanted)}` });
+  return done('PlatformMismatch', { ...base, platforms, ...(o.platformless ? { platformless: o.platformless } : {}), detail: `the image offers ${list(platforms)}; the pod may run on ${list(wanted)}` });
 }
 
 /** The platforms an index or manifest offers (undefined: the config does not say), or why it is unsupported. */
@@ -123,7 +123,9 @@ async function offeredPlatforms(c: RepositoryClient, digest: string, kind: 'inde
     if (!p.ok) return p;
     if (p.value.platform) offered.push(p.value.platform);
   }
-  return { ok: true, value: { offered, nested, ...(skipped ? { skipped } : {}) } };
+  // A Docker list entry without a platform decodes as an empty one, which containers/image never picks.
+  const platformless = mediaType === MEDIA_TYPES.ociIndex ? allUnlabelled.length : 0;
+  return { ok: true, value: { offered, nested, ...(skipped ? { skipped } : {}), ...(platformless ? { platformless } : {}) } };
 }
 
 async function manifestPlatform(c: RepositoryClient, body: Buffer, mediaType: string): Promise<Result<{ platform?: Platform; unsupported?: string }>> {

@@ -10,6 +10,8 @@ export interface OfferedPlatforms {
   nested: boolean;
   /** Index entries without a platform that were not inspected. */
   skipped?: number;
+  /** OCI index entries without a platform, inspected or not: CRI-O takes one when no entry matches (c/image oci_index.go). */
+  platformless?: number;
   /** Why the image cannot be run at all (an OCI artifact): no platform applies. */
   unsupported?: string;
 }

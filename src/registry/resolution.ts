@@ -80,6 +80,8 @@ export interface Resolution {
   mediaType?: string;
   /** The platforms the image offers (from the index, or the config blob of a single manifest). */
   platforms?: Platform[];
+  /** OCI index entries without a platform (their configs' platforms are among `platforms`, up to a few). */
+  platformless?: number;
   /** The platform that was matched against the candidates. */
   matchedPlatform?: Platform;
   /** Closest existing tags, for TagNotFound. */

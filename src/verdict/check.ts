@@ -8,10 +8,10 @@ import { credentialsFromSecret } from '../credentials/secret.ts';
 import type { CredentialProviders, ProviderOutcome } from '../credentials/provider.ts';
 import { parseReference, type Reference } from '../reference/reference.ts';
 import type { RegistryClient } from '../registry/index.ts';
-import type { Platform } from '../reference/platform.ts';
+import { formatPlatform, type Platform } from '../reference/platform.ts';
 import { isLoopbackHost, isShortName } from '../registry/index.ts';
 import { eligibleNodes, platformsAllowedBySpec, platformsOf, type SchedulingSpec } from './eligibility.ts';
-import { cachedImageRescues, decideSchema1, mayVerifyCachedCredentials } from './runtime.ts';
+import { cachedImageRescues, decideIndexPlatform, decideSchema1, mayVerifyCachedCredentials } from './runtime.ts';
 import type { Finding, ImageTarget, Resolution, SecretNote } from './finding.ts';
 import { classify, resolution } from './classify.ts';
 import { beforeDeadline as waitUntil, CLUSTER_READS_SHARE } from './deadline.ts';
@@ -107,6 +107,7 @@ export function withProviderGap(r: Resolution, provided: ProviderOutcome | undef
 
 /** Manifests that are one image, not an index: containerd pulls them on any node, whatever their platform. */
 const SINGLE_MANIFEST_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
+const INDEX_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 const SCHEMA1_TYPES: ReadonlySet<string> = new Set(['application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v1+prettyjws']);
 
 /** Denials the kubelet never meets when it uses a cached image instead of pulling (policy IfNotPresent). */
@@ -233,6 +234,18 @@ export function createChecker(opts: CheckerOptions): Checker {
           : undefined;
       if (why !== undefined) return { ...r, reason: 'ExecFormatError', verdict: 'unknown', detail: r.detail ? `${r.detail}; ${why}` : why };
       return { ...r, reason: 'ExecFormatError', verdict: opts.execFormatError === 'warn' ? 'unknown' : verdictOf('ExecFormatError') };
+    }
+    if ((r.reason === 'Resolved' || r.reason === 'PlatformMismatch') && r.mediaType !== undefined && INDEX_TYPES.has(r.mediaType) && r.platforms && nodes && nodes.length > 0) {
+      // The registry matched the index as containerd's platforms.Only does; each node's runtime may take less.
+      const decision = decideIndexPlatform(nodes, r.platforms, r.platformless);
+      if (decision.verdict === 'mismatch' && r.reason === 'Resolved') {
+        const detail = `the eligible nodes' runtimes (${decision.runtimes.join(', ')}) take no entry of this index: CRI-O (containers/image) takes only the node's exact os/architecture/variant, arm variants aside (no 386 on amd64, no 32-bit arm on arm64)`;
+        return { ...r, reason: 'PlatformMismatch', verdict: verdictOf('PlatformMismatch'), detail };
+      }
+      if (decision.verdict === 'uncertain' || (decision.verdict === 'match' && r.reason === 'PlatformMismatch')) {
+        const why = decision.verdict === 'uncertain' ? `${decision.reasons.join('; ')} (nodes running ${decision.runtimes.join(', ')} on ${decision.platforms.map(formatPlatform).join(', ')})` : 'some eligible node\'s runtime may take an entry of this index';
+        return { ...r, reason: 'PlatformFallbackUncertain', verdict: verdictOf('PlatformFallbackUncertain'), detail: why };
+      }
     }
     if (r.reason === 'UnsupportedManifest' && r.mediaType !== undefined && SCHEMA1_TYPES.has(r.mediaType)) {
       const decision = decideSchema1(nodes);

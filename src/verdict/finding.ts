@@ -13,6 +13,7 @@ export type Verdict = 'allow' | 'deny' | 'unknown';
 export type PodReason =
   | 'InvalidReference'
   | 'ExecFormatError'
+  | 'PlatformFallbackUncertain'
   | 'Schema1Deprecated'
   | 'InvalidPullSecret'
   | 'CachedOnNodes'

@@ -1,6 +1,7 @@
 // What the nodes' kubelet and container runtime versions decide, each rule from the runtime's own source. Pure
 // functions of the facts a Node reports (status.nodeInfo.containerRuntimeVersion, kubeletVersion).
 import type { NodeInfo } from '../cluster/types.ts';
+import { formatPlatform, indexEntryMatches, type IndexMatcher, type Platform } from '../reference/platform.ts';
 
 export interface RuntimeVersion {
   /** `containerd`, `cri-o`, `docker`, or whatever the node reports before `://`. */
@@ -94,3 +95,107 @@ export function cachedImageRescues(_reason: string, _node: NodeInfo): boolean {
 export function mayVerifyCachedCredentials(reason: string, node: NodeInfo): boolean {
   return CREDENTIAL_DENIALS.has(reason) && verifiesCachedImageCredentials(node);
 }
+
+/**
+ * The ways a node's runtime may pick an index entry (src/reference/platform.ts IndexMatcher), from its version:
+ * - containerd 1.x: the CRI plugin pulls with client.Pull and the client's default `platforms.Default()`
+ *   (pkg/cri/server/image_pull.go and client.go, v1.6/v1.7): `containerd`.
+ * - containerd 2.0 and later: the CRI plugin pulls through the transfer service unless `use_local_image_pull`
+ *   is set (or forced by an option the transfer service lacks: internal/cri/config CheckLocalImagePullConfigs);
+ *   the transfer service fetches only `platforms.Ordered(DefaultSpec())`, the local pull `platforms.Only`
+ *   (internal/cri/server/images/image_pull.go, core/transfer/image/imagestore.go, v2.1/v2.2). The Node does not
+ *   report that setting: either.
+ * - CRI-O: containers/image's table: `cri-o`.
+ * - anything else, or no version: any of them.
+ */
+export function indexMatchers(runtime: RuntimeVersion | undefined): readonly IndexMatcher[] {
+  if (runtime?.name === 'containerd') return runtime.major < 2 ? CONTAINERD_1 : CONTAINERD_2;
+  if (runtime?.name === 'cri-o') return CRI_O;
+  return ANY_RUNTIME;
+}
+
+const CONTAINERD_1: readonly IndexMatcher[] = ['containerd'];
+const CONTAINERD_2: readonly IndexMatcher[] = ['containerd', 'containerd-strict'];
+const CRI_O: readonly IndexMatcher[] = ['cri-o'];
+const ANY_RUNTIME: readonly IndexMatcher[] = ['containerd', 'containerd-strict', 'cri-o'];
+
+/** Eligible nodes grouped by what decides their pick: platform and the runtime's ways of matching. */
+interface IndexPicker {
+  platform: Platform;
+  matchers: readonly IndexMatcher[];
+  runtimes: string[];
+}
+
+/**
+ * What the eligible nodes' runtimes do with an index offering `offered`:
+ * - `match`: the runtime of some node picks an entry whatever its configuration (the pod may land there);
+ * - `uncertain`: no node certainly does, but some may (containerd 2.x takes 386 on amd64 only with
+ *   use_local_image_pull; a runtime the Node does not name; CRI-O taking an entry without a platform);
+ * - `mismatch`: no node's runtime takes any entry.
+ * `platformless` counts the OCI index's entries without a platform, which CRI-O takes when nothing matches.
+ */
+export type IndexDecision =
+  | { verdict: 'match' }
+  | { verdict: 'uncertain'; platforms: Platform[]; runtimes: string[]; reasons: string[] }
+  | { verdict: 'mismatch'; runtimes: string[] };
+
+export function decideIndexPlatform(nodes: readonly NodeInfo[], offered: readonly Platform[], platformless = 0): IndexDecision {
+  const pickers = pickersOf(nodes);
+  // A node whose platform is unknown could run anything (eligibility.ts platformsOf): nothing to decide.
+  if (pickers === undefined || pickers.length === 0) return { verdict: 'match' };
+  const uncertain: IndexPicker[] = [];
+  const reasons = new Set<string>();
+  for (const picker of pickers) {
+    const exact = picker.matchers.map((m) => offered.some((o) => indexEntryMatches(m, picker.platform, o)));
+    if (exact.every(Boolean)) return { verdict: 'match' };
+    // CRI-O's pick of an entry without a platform is a pull that succeeds; whether it runs there is its config's question.
+    const takesPlatformless = picker.matchers.map((m, i) => exact[i] !== true && m === 'cri-o' && platformless > 0);
+    if (!exact.some(Boolean) && !takesPlatformless.some(Boolean)) continue;
+    picker.matchers.forEach((m, i) => {
+      if (exact[i] !== true) reasons.add(takesPlatformless[i] === true ? PLATFORMLESS : WHY_NOT[m]);
+    });
+    uncertain.push(picker);
+  }
+  const runtimes = [...new Set(pickers.flatMap((p) => p.runtimes))];
+  if (uncertain.length === 0) return { verdict: 'mismatch', runtimes };
+  return { verdict: 'uncertain', platforms: uncertain.map((p) => p.platform), runtimes: [...new Set(uncertain.flatMap((p) => p.runtimes))], reasons: [...reasons] };
+}
+
+const PLATFORMLESS = 'CRI-O takes an index entry without a platform when no entry matches (containers/image oci_index.go), whatever that entry is built for';
+const WHY_NOT: Record<IndexMatcher, string> = {
+  containerd: 'containerd\'s platforms.Only does not take it',
+  'containerd-strict': 'containerd 2.x pulls through its transfer service by default, which takes only the node\'s own platform (no 386 on amd64, no arm/v6 on arm/v7, no 32-bit arm on arm64) unless use_local_image_pull = true, which the Node does not report',
+  'cri-o': 'CRI-O (containers/image) takes only the node\'s exact os/architecture/variant, arm variants aside',
+};
+
+// Eligible-node arrays are shared between reviews (eligibility.ts eligibleByClass): group each once.
+const pickerCache = new WeakMap<readonly NodeInfo[], IndexPicker[] | undefined>();
+
+function pickersOf(nodes: readonly NodeInfo[]): IndexPicker[] | undefined {
+  if (pickerCache.has(nodes)) return pickerCache.get(nodes);
+  const byKey = new Map<string, IndexPicker>();
+  let unknown = false;
+  for (const n of nodes) {
+    const p: unknown = n?.platform;
+    if (typeof p !== 'object' || p === null) continue;
+    const { os, architecture, variant, osVersion } = p as Partial<Platform>;
+    if (typeof os !== 'string' || typeof architecture !== 'string' || os === '' || architecture === '') {
+      unknown = true;
+      break;
+    }
+    const platform: Platform = { os, architecture, ...(typeof variant === 'string' && variant !== '' ? { variant } : {}), ...(typeof osVersion === 'string' && osVersion !== '' ? { osVersion } : {}) };
+    const matchers = indexMatchers(parseRuntimeVersion(n.containerRuntimeVersion));
+    const key = `${formatPlatform(platform)}(${platform.osVersion ?? ''})|${matchers.join(',')}`;
+    const runtime = typeof n.containerRuntimeVersion === 'string' && n.containerRuntimeVersion !== '' ? n.containerRuntimeVersion : 'an unreported runtime';
+    const picker = byKey.get(key);
+    if (picker) {
+      if (!picker.runtimes.includes(runtime) && picker.runtimes.length < MAX_RUNTIMES_NAMED) picker.runtimes.push(runtime);
+    } else byKey.set(key, { platform, matchers, runtimes: [runtime] });
+  }
+  const out = unknown ? undefined : [...byKey.values()];
+  pickerCache.set(nodes, out);
+  return out;
+}
+
+/** Runtime versions named per platform in an explanation (a cluster mid-upgrade has a few, not hundreds). */
+const MAX_RUNTIMES_NAMED = 4;

@@ -2,7 +2,8 @@
 // pod whose credentials fail (KEP-2535).
 import t from 'tap';
 import type { NodeInfo } from '../../src/cluster/types.ts';
-import { cachedImageRescues, decideSchema1, mayVerifyCachedCredentials, parseKubeletVersion, parseRuntimeVersion, schema1Support, verifiesCachedImageCredentials } from '../../src/verdict/runtime.ts';
+import { cachedImageRescues, decideIndexPlatform, decideSchema1, indexMatchers, mayVerifyCachedCredentials, parseKubeletVersion, parseRuntimeVersion, schema1Support, verifiesCachedImageCredentials } from '../../src/verdict/runtime.ts';
+import type { Platform } from '../../src/reference/platform.ts';
 
 const node = (name: string, runtime?: string, kubelet?: string): NodeInfo => ({
   name,
@@ -63,4 +64,49 @@ t.test('KEP-2535: kubelets from 1.35 verify the pod\'s credentials before using 
     t.equal(mayVerifyCachedCredentials(reason, older), false, `${reason} on a 1.33 kubelet`);
   }
   for (const reason of ['TagNotFound', 'DigestNotFound', 'RepositoryNotFound']) t.equal(cachedImageRescues(reason, newer), true, `${reason}: the pod's credentials still match the cached record`);
+});
+
+t.test('how a node picks an index entry follows its runtime: containerd 1.x platforms.Only, 2.x either way, CRI-O its own table', async (t) => {
+  t.same(indexMatchers(parseRuntimeVersion('containerd://1.7.22')), ['containerd']);
+  t.same(indexMatchers(parseRuntimeVersion('containerd://1.6.33')), ['containerd']);
+  t.same(indexMatchers(parseRuntimeVersion('containerd://2.0.0')), ['containerd', 'containerd-strict'], 'transfer service unless use_local_image_pull');
+  t.same(indexMatchers(parseRuntimeVersion('containerd://2.2.1')), ['containerd', 'containerd-strict']);
+  t.same(indexMatchers(parseRuntimeVersion('cri-o://1.31.1')), ['cri-o']);
+  t.same(indexMatchers(parseRuntimeVersion('docker://24.0.7')), ['containerd', 'containerd-strict', 'cri-o'], 'cri-dockerd: not decided');
+  t.same(indexMatchers(undefined), ['containerd', 'containerd-strict', 'cri-o'], 'no version reported');
+});
+
+const on = (name: string, platform: Platform, runtime?: string): NodeInfo => ({ ...node(name, runtime), platform });
+const amd64: Platform = { os: 'linux', architecture: 'amd64' };
+const arm64: Platform = { os: 'linux', architecture: 'arm64' };
+const armv7: Platform = { os: 'linux', architecture: 'arm', variant: 'v7' };
+const i386: Platform = { os: 'linux', architecture: '386' };
+
+t.test('an index with only a fallback platform: match, uncertain or mismatch by the eligible nodes\' runtimes', async (t) => {
+  const cases: [string, NodeInfo[], Platform[], 'match' | 'uncertain' | 'mismatch', number?][] = [
+    ['containerd 1.7 takes 386 on amd64', [on('a', amd64, 'containerd://1.7.22')], [i386], 'match'],
+    ['containerd 2.1 may (use_local_image_pull) or may not (transfer service)', [on('a', amd64, 'containerd://2.1.4')], [i386], 'uncertain'],
+    ['CRI-O does not', [on('a', amd64, 'cri-o://1.31.1')], [i386], 'mismatch'],
+    ['a node that reports no runtime may be either', [on('a', amd64)], [i386], 'uncertain'],
+    ['the exact platform is taken by every runtime', [on('a', amd64, 'cri-o://1.31.1'), on('b', amd64, 'containerd://2.1.4')], [amd64], 'match'],
+    ['one node whose runtime takes it is enough', [on('a', amd64, 'cri-o://1.31.1'), on('b', amd64, 'containerd://1.7.22')], [i386], 'match'],
+    ['CRI-O on arm64 takes no 32-bit arm', [on('a', arm64, 'cri-o://1.30.4')], [armv7], 'mismatch'],
+    ['containerd 2.x on arm64 may take 32-bit arm', [on('a', arm64, 'containerd://2.0.5')], [armv7], 'uncertain'],
+    ['CRI-O on arm/v7 takes arm/v6', [on('a', armv7, 'cri-o://1.31.1')], [{ os: 'linux', architecture: 'arm', variant: 'v6' }], 'match'],
+    ['containerd 2.x on arm/v7 may take arm/v6', [on('a', armv7, 'containerd://2.1.4')], [{ os: 'linux', architecture: 'arm', variant: 'v6' }], 'uncertain'],
+    ['CRI-O takes an OCI index entry without a platform when nothing matches', [on('a', amd64, 'cri-o://1.31.1')], [arm64], 'uncertain', 1],
+    ['nothing any runtime takes', [on('a', amd64, 'containerd://1.7.22'), on('b', amd64, 'cri-o://1.31.1')], [arm64], 'mismatch'],
+    ['a node of unknown platform could run anything', [on('a', { os: '', architecture: '' }, 'cri-o://1.31.1')], [arm64], 'match'],
+  ];
+  for (const [what, nodes, offered, verdict, platformless] of cases) t.equal(decideIndexPlatform(nodes, offered, platformless).verdict, verdict, what);
+});
+
+t.test('an uncertain decision says which runtimes, which platforms, and why', async (t) => {
+  const d = decideIndexPlatform([on('a', amd64, 'containerd://2.1.4'), on('b', amd64, 'containerd://2.1.3'), on('c', arm64, 'cri-o://1.31.1')], [i386]);
+  if (d.verdict !== 'uncertain') return t.fail(`expected uncertain, got ${d.verdict}`);
+  t.same(d.platforms, [amd64], 'the arm64 CRI-O node takes nothing: not among the uncertain');
+  t.same(d.runtimes, ['containerd://2.1.4', 'containerd://2.1.3']);
+  t.match(d.reasons.join('; '), /transfer service.*use_local_image_pull/);
+  const mismatch = decideIndexPlatform([on('a', amd64, 'cri-o://1.31.1')], [i386]);
+  t.same(mismatch, { verdict: 'mismatch', runtimes: ['cri-o://1.31.1'] });
 });
