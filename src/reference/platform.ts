@@ -279,6 +279,17 @@ export function criOWantedPlatforms(candidate: Platform): Platform[] {
   return containersImageWantedPlatforms({ os: p.os, architecture: p.architecture, variant });
 }
 
+/**
+ * The platform containerd's DefaultSpec() reports on a node of `candidate`: no amd64 level and arm64 always v8
+ * (defaults_unix.go, cpuinfo.go cpuVariant), so a pullguard.io/variant label there does not narrow what the
+ * transfer service fetches; a 32-bit arm node's variant is its label (read from the CPU by containerd).
+ */
+export function containerdDefaultSpec(candidate: Platform): Platform {
+  const p = normalizePlatform(candidate);
+  if (p.architecture !== 'amd64' && p.architecture !== 'arm64') return candidate;
+  return { os: p.os, architecture: p.architecture, ...(p.osVersion ? { osVersion: p.osVersion } : {}) };
+}
+
 /** Whether a node of `candidate` whose runtime picks entries as `matcher` takes the index entry `offered`. */
 export function indexEntryMatches(matcher: IndexMatcher, candidate: Platform, offered: Platform): boolean {
   const c = normalizePlatform(candidate);
@@ -288,6 +299,7 @@ export function indexEntryMatches(matcher: IndexMatcher, candidate: Platform, of
     case 'containerd':
       return platformMatches(candidate, offered);
     case 'containerd-strict': {
+      // OnlyStrict(candidate): for a node, pass containerdDefaultSpec(node) as the candidate.
       const o = normalizePlatform(offered);
       return sameTriple(c, o) && (o.os !== 'windows' || windowsVersionCompatible(candidate.osVersion, o.osVersion));
     }

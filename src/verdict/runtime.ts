@@ -1,7 +1,7 @@
 // What the nodes' kubelet and container runtime versions decide, each rule from the runtime's own source. Pure
 // functions of the facts a Node reports (status.nodeInfo.containerRuntimeVersion, kubeletVersion).
 import type { NodeInfo } from '../cluster/types.ts';
-import { formatPlatform, indexEntryMatches, type IndexMatcher, type Platform } from '../reference/platform.ts';
+import { containerdDefaultSpec, formatPlatform, indexEntryMatches, type IndexMatcher, type Platform } from '../reference/platform.ts';
 
 export interface RuntimeVersion {
   /** `containerd`, `cri-o`, `docker`, or whatever the node reports before `://`. */
@@ -100,8 +100,9 @@ export function mayVerifyCachedCredentials(reason: string, node: NodeInfo): bool
  * The ways a node's runtime may pick an index entry (src/reference/platform.ts IndexMatcher), from its version:
  * - containerd 1.x: the CRI plugin pulls with client.Pull and the client's default `platforms.Default()`
  *   (pkg/cri/server/image_pull.go and client.go, v1.6/v1.7): `containerd`.
- * - containerd 2.0 and later: the CRI plugin pulls through the transfer service unless `use_local_image_pull`
- *   is set (or forced by an option the transfer service lacks: internal/cri/config CheckLocalImagePullConfigs);
+ * - containerd 2.0 and later: the CRI plugin pulls through the transfer service (the default since
+ *   containerd/containerd#8515, in 2.0) unless `use_local_image_pull` is set (or forced by an option the transfer
+ *   service lacks: internal/cri/config CheckLocalImagePullConfigs);
  *   the transfer service fetches only `platforms.Ordered(DefaultSpec())`, the local pull `platforms.Only`
  *   (internal/cri/server/images/image_pull.go, core/transfer/image/imagestore.go, v2.1/v2.2). The Node does not
  *   report that setting: either.
@@ -146,7 +147,7 @@ export function decideIndexPlatform(nodes: readonly NodeInfo[], offered: readonl
   const uncertain: IndexPicker[] = [];
   const reasons = new Set<string>();
   for (const picker of pickers) {
-    const exact = picker.matchers.map((m) => offered.some((o) => indexEntryMatches(m, picker.platform, o)));
+    const exact = picker.matchers.map((m) => offered.some((o) => indexEntryMatches(m, m === 'containerd-strict' ? containerdDefaultSpec(picker.platform) : picker.platform, o)));
     if (exact.every(Boolean)) return { verdict: 'match' };
     // CRI-O's pick of an entry without a platform is a pull that succeeds; whether it runs there is its config's question.
     const takesPlatformless = picker.matchers.map((m, i) => exact[i] !== true && m === 'cri-o' && platformless > 0);

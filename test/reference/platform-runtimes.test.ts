@@ -3,7 +3,7 @@
 // where they part: 386 on amd64, lower arm variants, 32-bit arm on arm64, arm64 v8.x, spellings containerd normalises.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { containersImageWantedPlatforms, criOWantedPlatforms, formatPlatform, indexEntryMatches, parsePlatform, type IndexMatcher, type Platform } from '../../src/reference/platform.ts';
+import { containerdDefaultSpec, containersImageWantedPlatforms, criOWantedPlatforms, formatPlatform, indexEntryMatches, parsePlatform, type IndexMatcher, type Platform } from '../../src/reference/platform.ts';
 
 interface Case {
   id: string;
@@ -77,4 +77,13 @@ t.test('CRI-O compares index entries as written, so a platform containerd normal
   t.notOk(indexEntryMatches('cri-o', P('linux/amd64'), { os: 'Linux', architecture: 'amd64' }), 'no lower-casing');
   t.ok(indexEntryMatches('containerd', P('linux/amd64'), { os: 'Linux', architecture: 'amd64' }), 'containerd lower-cases');
   t.notOk(indexEntryMatches('cri-o', P('linux/arm64'), { os: 'linux', architecture: 'arm64', variant: '8' }), 'no "8" → "v8"');
+});
+
+t.test('the transfer service fetches for DefaultSpec as containerd detects it: a variant label on amd64 or arm64 does not count', async (t) => {
+  t.same(containerdDefaultSpec({ os: 'linux', architecture: 'amd64', variant: 'v3' }), { os: 'linux', architecture: 'amd64' });
+  t.same(containerdDefaultSpec({ os: 'linux', architecture: 'arm64', variant: 'v8.2' }), { os: 'linux', architecture: 'arm64' });
+  t.same(containerdDefaultSpec({ os: 'linux', architecture: 'arm', variant: 'v6' }), { os: 'linux', architecture: 'arm', variant: 'v6' });
+  t.same(containerdDefaultSpec({ os: 'windows', architecture: 'amd64', osVersion: '10.0.20348' }), { os: 'windows', architecture: 'amd64', osVersion: '10.0.20348' });
+  t.ok(indexEntryMatches('containerd-strict', containerdDefaultSpec({ os: 'linux', architecture: 'amd64', variant: 'v3' }), P('linux/amd64')));
+  t.notOk(indexEntryMatches('containerd-strict', containerdDefaultSpec({ os: 'linux', architecture: 'amd64', variant: 'v3' }), P('linux/amd64/v3')));
 });

@@ -96,6 +96,7 @@ t.test('an index with only a fallback platform: match, uncertain or mismatch by 
     ['containerd 2.x on arm/v7 may take arm/v6', [on('a', armv7, 'containerd://2.1.4')], [{ os: 'linux', architecture: 'arm', variant: 'v6' }], 'uncertain'],
     ['CRI-O takes an OCI index entry without a platform when nothing matches', [on('a', amd64, 'cri-o://1.31.1')], [arm64], 'uncertain', 1],
     ['nothing any runtime takes', [on('a', amd64, 'containerd://1.7.22'), on('b', amd64, 'cri-o://1.31.1')], [arm64], 'mismatch'],
+    ['a variant label on amd64 does not narrow containerd 2.x\'s transfer service (DefaultSpec has no level)', [on('a', { os: 'linux', architecture: 'amd64', variant: 'v3' }, 'containerd://2.1.4')], [amd64], 'match'],
     ['a node of unknown platform could run anything', [on('a', { os: '', architecture: '' }, 'cri-o://1.31.1')], [arm64], 'match'],
   ];
   for (const [what, nodes, offered, verdict, platformless] of cases) t.equal(decideIndexPlatform(nodes, offered, platformless).verdict, verdict, what);
