@@ -71,6 +71,9 @@ t.test('on containerd 2.1 nodes it depends on use_local_image_pull, which the No
   t.equal(out.response.allowed, true);
   t.match(out.response.warnings?.[0], `container c0: ${img('legacy/i386:1.0')}: PlatformFallbackUncertain (not denied)`);
   t.match(out.response.warnings?.[0], 'nodes run linux/amd64, image has linux/386');
+  const full = out.response.auditAnnotations?.['image-0'] ?? '';
+  t.match(full, 'PlatformFallbackUncertain: the image offers linux/386, but not the nodes\' own platform (linux/amd64).');
+  t.match(full, 'unless use_local_image_pull = true, which the Node does not report (nodes running containerd://2.1.4 on linux/amd64)');
 });
 
 t.test('a runtime pullguard does not model (cri-dockerd) is not judged by a matcher it may not use', async (t) => {
