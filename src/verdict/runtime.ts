@@ -177,25 +177,54 @@ function pickersOf(nodes: readonly NodeInfo[]): IndexPicker[] | undefined {
   const byKey = new Map<string, IndexPicker>();
   let unknown = false;
   for (const n of nodes) {
-    const p: unknown = n?.platform;
-    if (typeof p !== 'object' || p === null) continue;
-    const { os, architecture, variant, osVersion } = p as Partial<Platform>;
-    if (typeof os !== 'string' || typeof architecture !== 'string' || os === '' || architecture === '') {
+    const fact = pickerFact(n);
+    if (fact === undefined) continue;
+    if (fact === 'unknown') {
       unknown = true;
       break;
     }
-    const platform: Platform = { os, architecture, ...(typeof variant === 'string' && variant !== '' ? { variant } : {}), ...(typeof osVersion === 'string' && osVersion !== '' ? { osVersion } : {}) };
-    const matchers = indexMatchers(parseRuntimeVersion(n.containerRuntimeVersion));
-    const key = `${formatPlatform(platform)}(${platform.osVersion ?? ''})|${matchers.join(',')}`;
-    const runtime = typeof n.containerRuntimeVersion === 'string' && n.containerRuntimeVersion !== '' ? n.containerRuntimeVersion : 'an unreported runtime';
-    const picker = byKey.get(key);
+    const picker = byKey.get(fact.key);
     if (picker) {
-      if (!picker.runtimes.includes(runtime) && picker.runtimes.length < MAX_RUNTIMES_NAMED) picker.runtimes.push(runtime);
-    } else byKey.set(key, { platform, matchers, runtimes: [runtime] });
+      if (!picker.runtimes.includes(fact.runtime) && picker.runtimes.length < MAX_RUNTIMES_NAMED) picker.runtimes.push(fact.runtime);
+    } else byKey.set(fact.key, { platform: fact.platform, matchers: fact.matchers, runtimes: [fact.runtime] });
   }
   const out = unknown ? undefined : [...byKey.values()];
   pickerCache.set(nodes, out);
   return out;
+}
+
+interface PickerFact {
+  key: string;
+  platform: Platform;
+  matchers: readonly IndexMatcher[];
+  runtime: string;
+}
+
+// A node's facts outlive reviews and snapshots (the inventory projects each Node once): read each node once.
+const factCache = new WeakMap<NodeInfo, PickerFact | 'unknown' | undefined>();
+const matchersByRuntime = new Map<string, readonly IndexMatcher[]>();
+
+function pickerFact(n: NodeInfo): PickerFact | 'unknown' | undefined {
+  if (typeof n !== 'object' || n === null) return undefined;
+  if (factCache.has(n)) return factCache.get(n);
+  let fact: PickerFact | 'unknown' | undefined;
+  const p: unknown = n.platform;
+  if (typeof p === 'object' && p !== null) {
+    const { os, architecture, variant, osVersion } = p as Partial<Platform>;
+    if (typeof os !== 'string' || typeof architecture !== 'string' || os === '' || architecture === '') fact = 'unknown';
+    else {
+      const platform: Platform = { os, architecture, ...(typeof variant === 'string' && variant !== '' ? { variant } : {}), ...(typeof osVersion === 'string' && osVersion !== '' ? { osVersion } : {}) };
+      const runtime = typeof n.containerRuntimeVersion === 'string' && n.containerRuntimeVersion !== '' ? n.containerRuntimeVersion : 'an unreported runtime';
+      let matchers = matchersByRuntime.get(runtime);
+      if (!matchers) {
+        matchers = indexMatchers(parseRuntimeVersion(n.containerRuntimeVersion));
+        if (matchersByRuntime.size < 1024) matchersByRuntime.set(runtime, matchers);
+      }
+      fact = { key: `${formatPlatform(platform)}(${platform.osVersion ?? ''})|${matchers.join(',')}`, platform, matchers, runtime };
+    }
+  }
+  factCache.set(n, fact);
+  return fact;
 }
 
 /** Runtime versions named per platform in an explanation (a cluster mid-upgrade has a few, not hundreds). */
