@@ -239,8 +239,8 @@ export function createChecker(opts: CheckerOptions): Checker {
       // The registry matched the index as containerd's platforms.Only does; each node's runtime may take less.
       const decision = decideIndexPlatform(nodes, r.platforms, r.platformless);
       if (decision.verdict === 'mismatch' && r.reason === 'Resolved') {
-        const detail = `the eligible nodes' runtimes (${decision.runtimes.join(', ')}) take no entry of this index: CRI-O (containers/image) takes only the node's exact os/architecture/variant, arm variants aside (no 386 on amd64, no 32-bit arm on arm64)`;
-        return { ...r, reason: 'PlatformMismatch', verdict: verdictOf('PlatformMismatch'), detail };
+        const runtimeNote = `The eligible nodes run ${decision.runtimes.join(', ')}: CRI-O (containers/image) takes only an entry for the node's exact os/architecture/variant, arm variants aside, so no 386 entry on amd64 and no 32-bit arm entry on arm64`;
+        return { ...r, reason: 'PlatformMismatch', verdict: verdictOf('PlatformMismatch'), detail: runtimeNote, runtimeNote };
       }
       if (decision.verdict === 'uncertain' || (decision.verdict === 'match' && r.reason === 'PlatformMismatch')) {
         const why = decision.verdict === 'uncertain' ? `${decision.reasons.join('; ')} (nodes running ${decision.runtimes.join(', ')} on ${decision.platforms.map(formatPlatform).join(', ')})` : 'some eligible node\'s runtime may take an entry of this index';

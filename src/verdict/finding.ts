@@ -29,6 +29,8 @@ export type ReasonCode = RegistryOutcome | PodReason;
 export interface Resolution extends Omit<RegistryResolution, 'reason' | 'definite'> {
   verdict: Verdict;
   reason: ReasonCode;
+  /** Why the nodes' container runtime decided the reason (a CRI-O node takes no fallback entry), when it did. */
+  runtimeNote?: string;
 }
 
 export type ImageField = 'containers' | 'initContainers' | 'ephemeralContainers' | 'volumes';

@@ -231,7 +231,7 @@ export const REASONS = {
   PlatformMismatch: {
     verdict: 'deny',
     meaning: 'no platform in the image\'s index that an eligible node\'s runtime takes (containerd\'s `platforms.Only`; on CRI-O nodes containers/image\'s exact table)',
-    what: (f) => `${lead(f)}the image offers ${list(imagePlatforms(f)) || 'no runnable platform'}, but ${f.platformSource === 'nodes' ? 'the nodes this pod may land on run' : 'the platforms asked for are'} ${list(f.eligiblePlatforms.map(formatPlatform))}.`,
+    what: (f) => `${lead(f)}the image offers ${list(imagePlatforms(f)) || 'no runnable platform'}, but ${f.platformSource === 'nodes' ? 'the nodes this pod may land on run' : 'the platforms asked for are'} ${list(f.eligiblePlatforms.map(formatPlatform))}.${f.resolution.runtimeNote ? ` ${plain(f.resolution.runtimeNote, 400)}.` : ''}`,
     fix: (f) => {
       const arch = f.resolution.platforms?.[0]?.architecture ?? '';
       const pin = imagePlatforms(f).length > 0 ? ` with a nodeSelector such as kubernetes.io/arch: ${arch === '' || isPlatformField(arch) ? arch : quote(arch, 40)}` : '';

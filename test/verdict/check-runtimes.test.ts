@@ -57,7 +57,8 @@ const pod = (image: string, pool: string) => reviewOf('Pod', { containers: conta
 t.test('a 386-only index on amd64 CRI-O nodes is denied: containers/image wants amd64 only', async (t) => {
   const out = await pg.post(pod(img('legacy/i386:1.0'), 'crio'));
   t.equal(out.response.allowed, false);
-  t.match(out.response.status?.message, `image "${img('legacy/i386:1.0')}": PlatformMismatch: the image offers linux/386, but the nodes this pod may land on run linux/amd64.`);
+  t.match(out.response.status?.message, `image "${img('legacy/i386:1.0')}": PlatformMismatch: the image offers linux/386, but the nodes this pod may land on run linux/amd64. The eligible nodes run cri-o://1.31.1: CRI-O (containers/image) takes only an entry for the node's exact os/architecture/variant`);
+  t.match(out.response.status?.message, 'Fix: build the image for linux/amd64 (multi-arch)');
 });
 
 t.test('the same index on containerd 1.7 nodes pulls (platforms.Only takes 386 on amd64)', async (t) => {
