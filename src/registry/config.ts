@@ -1,7 +1,9 @@
 // Per-registry connection settings (TLS, plain HTTP, mirrors, limits), read from a YAML or JSON file and
-// validated with ajv. Pure: text in, typed config or readable errors out; CA files are read by transport.ts.
-import { Ajv, type ErrorObject, type JSONSchemaType } from 'ajv';
+// validated with the shared Ajv (src/schema.ts). Pure: text in, typed config or readable errors out; CA files are
+// read by transport.ts.
+import type { ErrorObject, JSONSchemaType } from 'ajv';
 import { parseDocument } from 'yaml';
+import { ajv, formatSchemaErrors, type SchemaWording } from '../schema.ts';
 import type { NodeRegistries } from './node-hosts.ts';
 
 /** A mirror tried before the upstream registry, with containerd hosts.toml semantics. */
@@ -134,8 +136,8 @@ export const registryConfigSchema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
-const validate = ajv.compile<RegistryConfig>(registryConfigSchema);
+// The schema's `default`s document the file; withDefaults (the same values) fills them in after validation.
+const validate = ajv.compile<RegistryConfigInput>(registryConfigSchema);
 
 export type LoadResult = { ok: true; config: RegistryConfig } | { ok: false; errors: string[] };
 
@@ -158,10 +160,10 @@ export function loadRegistryConfig(text: string, source: string): LoadResult {
 /** Validates an already-parsed value (defaults filled in on a copy). */
 export function validateRegistryConfig(data: unknown, source: string): LoadResult {
   const copy: unknown = structuredClone(data);
-  if (validate(copy)) return { ok: true, config: copy };
+  if (validate(copy)) return { ok: true, config: withDefaults(copy) };
   // A bad registry key yields both a `pattern` and a `propertyNames` error: keep the clearer one.
   const errors = (validate.errors ?? []).filter((e) => !e.schemaPath.includes('/propertyNames/'));
-  return { ok: false, errors: errors.map((e) => `${source}: ${describe(e)}`) };
+  return { ok: false, errors: formatSchemaErrors(errors, source, wording(copy)) };
 }
 
 /** Fills defaults for a programmatic config (what createRegistryClient accepts). */
@@ -177,21 +179,32 @@ function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
-function describe(e: ErrorObject): string {
-  const path = e.instancePath ? e.instancePath.replace(/~1/g, '/').replace(/~0/g, '~') : '/';
-  const p = e.params as Record<string, unknown>;
-  switch (e.keyword) {
-    case 'additionalProperties':
-      return `${path}: unknown key "${String(p.additionalProperty)}"`;
-    case 'required':
-      return `${path}: missing required key "${String(p.missingProperty)}"`;
-    case 'type':
-      return `${path}: must be ${String(p.type)}`;
-    case 'pattern':
-      return `${path}: must be host[:port], got ${JSON.stringify(e.data)}`;
-    case 'propertyNames':
-      return `${path}: registry key "${String(p.propertyName)}" is not host[:port]`;
-    default:
-      return `${path}: ${e.message ?? e.keyword}`;
+/** Registry keys are host names (dots), hence JSON pointers; a pattern is said as what it means, with the value. */
+function wording(doc: unknown): SchemaWording {
+  return {
+    path: 'pointer',
+    explain(e: ErrorObject): string | undefined {
+      const p = e.params as Record<string, unknown>;
+      switch (e.keyword) {
+        case 'required':
+          return `missing required key "${String(p['missingProperty'])}"`;
+        case 'pattern':
+          return `must be ${p['pattern'] === HOST_PATTERN ? 'host[:port]' : 'a CIDR (address/prefix)'}, got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
+        case 'propertyNames':
+          return `registry key "${String(p['propertyName'])}" is not host[:port]`;
+        default:
+          return undefined;
+      }
+    },
+  };
+}
+
+/** The value a JSON pointer (`/registries/a.example/mirrors/0/host`) names in `doc`. */
+function valueAt(doc: unknown, pointer: string): unknown {
+  let at = doc;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined;
   }
+  return at;
 }

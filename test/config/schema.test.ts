@@ -32,3 +32,16 @@ t.test('a document format can word unknown keys its own way and list enum values
 t.test('no errors, no lines', async (t) => {
   t.same(formatSchemaErrors(null, 'x'), []);
 });
+
+t.test('a document with dotted keys can name places by JSON pointer and say its own sentence for a keyword', async (t) => {
+  const hosts = ajv.compile({ type: 'object', additionalProperties: { type: 'object', additionalProperties: false, required: ['host'], properties: { host: { type: 'string' } } } });
+  t.notOk(hosts({ 'r.example.com': { hots: 'x' }, 'a~b/c': { host: 1 } }));
+  const explain = (e: { keyword: string }) => (e.keyword === 'required' ? 'missing required key' : undefined);
+  t.same(formatSchemaErrors(hosts.errors, 'cfg', { path: 'pointer', explain }).sort(), [
+    'cfg: /a~b/c/host: must be string',
+    'cfg: /r.example.com: missing required key',
+    'cfg: /r.example.com: unknown key "hots"',
+  ]);
+  t.notOk(validate([]));
+  t.same(formatSchemaErrors(validate.errors, 'cfg', { path: 'pointer' }), ['cfg: /: must be object']);
+});

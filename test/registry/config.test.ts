@@ -2,7 +2,7 @@
 // and clear path + problem messages for mistakes.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { DEFAULT_REGISTRY_DEFAULTS, loadRegistryConfig, registryConfigSchema, withDefaults } from '../../src/registry/config.ts';
+import { DEFAULT_REGISTRY_DEFAULTS, loadRegistryConfig, registryConfigSchema, validateRegistryConfig, withDefaults } from '../../src/registry/config.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -51,6 +51,7 @@ t.test('mistakes are reported with the file, the path and the problem', async (t
     ['a registry key that is not a host', 'registries:\n  "https://r.example.com/":\n    plainHTTP: true\n', /registry key "https:\/\/r\.example\.com\/" is not host\[:port\]/],
     ['a mirror without a host', 'registries:\n  r.example.com:\n    mirrors:\n      - plainHTTP: true\n', /\/registries\/r\.example\.com\/mirrors\/0: missing required key "host"/],
     ['a mirror host with a scheme', 'registries:\n  r.example.com:\n    mirrors:\n      - host: https://m.example.com\n', /\/mirrors\/0\/host: must be host\[:port\], got "https:\/\/m\.example\.com"/],
+    ['an internal network that is not a CIDR', 'defaults:\n  internalNetworks: ["10.0.0.0"]\n', /cfg: \/defaults\/internalNetworks\/0: must be a CIDR \(address\/prefix\), got "10\.0\.0\.0"/],
     ['a zero concurrency', 'defaults:\n  maxConcurrency: 0\n', /\/defaults\/maxConcurrency: must be >= 1/],
     ['an unknown top-level key', 'registry:\n  a: 1\n', /cfg: \/: unknown key "registry"/],
     ['a list where a map goes', '- a\n- b\n', /cfg: \/: must be object/],
@@ -74,6 +75,21 @@ t.test('a YAML alias bomb is refused', async (t) => {
   const bomb = 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n';
   const r = loadRegistryConfig(bomb, 'bomb');
   t.notOk(r.ok);
+});
+
+t.test('the defaults filled in are the ones the schema documents', async (t) => {
+  const documented = Object.fromEntries(Object.entries(registryConfigSchema.properties.defaults.properties)
+    .flatMap(([key, s]) => ('default' in s ? [[key, s.default]] : [])));
+  t.same(documented, DEFAULT_REGISTRY_DEFAULTS);
+  const r = loadRegistryConfig('registries:\n  a.example: {}\ndefaults:\n  maxTagPages: 2\n', 'cfg');
+  t.same(r.ok && r.config, { registries: { 'a.example': {} }, defaults: { ...DEFAULT_REGISTRY_DEFAULTS, maxTagPages: 2 } });
+});
+
+t.test('validating fills defaults into a copy, never into the document given', async (t) => {
+  const doc = { registries: { 'a.example': { plainHTTP: true } } };
+  const r = validateRegistryConfig(doc, 'doc');
+  t.ok(r.ok);
+  t.same(doc, { registries: { 'a.example': { plainHTTP: true } } });
 });
 
 t.test('withDefaults completes a programmatic config', async (t) => {
