@@ -1,4 +1,5 @@
 import t from 'tap';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { startFakeApiServer } from '../harness/fake-apiserver.ts';
 import type { FakeApiServer } from '../harness/fake-apiserver.ts';
 
@@ -117,6 +118,33 @@ t.test('fake API server', async (t) => {
     t.match(body, { kind: 'Status', reason: 'NotFound' });
   });
 
+  t.test('version and discovery answer as the API server does, for clients such as helm that map kinds first', async (t) => {
+    t.match(await getJson(api, '/version'), { status: 200, body: { major: '1', gitVersion: /^v1\.\d+\.\d+$/ } });
+    t.match(await getJson(api, '/api'), { status: 200, body: { kind: 'APIVersions', versions: ['v1'] } });
+    const groups = await getJson(api, '/apis');
+    t.match(groups.body, { kind: 'APIGroupList' });
+    const names = (groups.body['groups'] as { name: string; preferredVersion: { groupVersion: string } }[]).map((g) => g.name);
+    for (const g of ['apps', 'batch', 'coordination.k8s.io', 'admissionregistration.k8s.io', 'rbac.authorization.k8s.io']) t.ok(names.includes(g), g);
+    const core = await getJson(api, '/api/v1');
+    t.match(core.body, { kind: 'APIResourceList', groupVersion: 'v1' });
+    t.match(core.body['resources'], [{ name: 'namespaces', kind: 'Namespace', namespaced: false }]);
+    const apps = (await getJson(api, '/apis/apps/v1')).body;
+    t.match(apps, { groupVersion: 'apps/v1' });
+    t.ok((apps['resources'] as { name: string; namespaced: boolean }[]).some((r) => r.name === 'deployments' && r.namespaced), 'deployments are namespaced');
+    t.equal((await getJson(api, '/apis/example.com/v1')).status, 404, 'a group it does not serve is not discovered');
+    t.equal((await getJson(api, '/version', {})).status, 401, 'discovery wants a token too');
+  });
+
+  t.test('any object stored at its path is served as given to GET, and other methods get 405', async (t) => {
+    const path = '/api/v1/namespaces/pullguard/secrets/pullguard-tls';
+    const body = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'pullguard-tls', namespace: 'pullguard', labels: { 'app.kubernetes.io/managed-by': 'Helm' } }, data: { 'ca.crt': 'Q0E=' } };
+    api.setObject(path, body);
+    t.same(await getJson(api, path), { status: 200, body });
+    const put = await fetch(api.url + path, { method: 'PUT', headers: auth, body: '{}' });
+    t.equal(put.status, 405);
+    t.match(await put.json(), { kind: 'Status', reason: 'MethodNotAllowed' });
+  });
+
   t.test('every request is recorded with its path and query', async (t) => {
     const before = api.requests.length;
     await getJson(api, '/api/v1/nodes?limit=5');
@@ -178,4 +206,14 @@ t.test('node list and watch', async (t) => {
     api.closeWatches();
     t.same(await events.next(1), []);
   });
+});
+
+t.test('with tls the server speaks HTTPS with the test CA, which its kubeconfig names, and client-node reads through it', async (t) => {
+  const api = await startFakeApiServer({ tls: true });
+  t.teardown(() => api.stop());
+  t.match(api.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+  api.setNamespace('demo', { team: 'a' });
+  const ns = await api.kubeConfig().makeApiClient(CoreV1Api).readNamespace({ name: 'demo' });
+  t.same(ns.metadata?.labels, { team: 'a', 'kubernetes.io/metadata.name': 'demo' });
+  t.same(api.requests.at(-1), { method: 'GET', path: '/api/v1/namespaces/demo', query: '' });
 });

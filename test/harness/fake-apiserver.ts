@@ -1,12 +1,17 @@
 // An in-process Kubernetes API server with just what src/cluster reads: the real paths, the real JSON (objects,
-// lists, Status errors) and real chunked watch streams, so @kubernetes/client-node talks to it unmodified.
-// Plain HTTP on 127.0.0.1; any bearer token is accepted, a request without one gets 401 like the real thing.
+// lists, Status errors) and real chunked watch streams, so @kubernetes/client-node talks to it unmodified. It also
+// answers version and discovery (/version, /api, /apis, each group's resource list) and GETs of any object stored
+// at its path (setObject), which is what `helm template --dry-run=server` needs for the chart's `lookup`.
+// Plain HTTP on 127.0.0.1 (or HTTPS with the test PKI, `tls: true`: Go clients such as helm send no bearer token
+// over plain HTTP); any bearer token is accepted, a request without one gets 401 like the real thing.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { makeTestPki } from './pki.ts';
 
 export interface FakeNode {
   name: string;
@@ -66,6 +71,11 @@ export interface FakeApiServer {
    * filled in. Served by the LIST endpoints, paginated by `limit` and `continue` like the real API server.
    */
   setWorkload(object: Record<string, unknown>): void;
+  /**
+   * Any other object, served as given to GET at its API path (e.g. `/api/v1/namespaces/NS/secrets/NAME` with Helm's
+   * ownership labels, as `helm upgrade`'s lookup reads it); other methods on that path get 405.
+   */
+  setObject(path: string, body: unknown): void;
   /** coordination.k8s.io/v1 Leases by `namespace/name`, as stored (GET, POST, PUT with resourceVersion checks). */
   leases: Map<string, Record<string, unknown>>;
   /** core/v1 Events created (POST /api/v1/namespaces/NS/events), in order. */
@@ -84,7 +94,12 @@ interface WatchEvent {
 
 const USER = 'system:serviceaccount:pullguard:pullguard';
 
-export async function startFakeApiServer(): Promise<FakeApiServer> {
+export interface FakeApiServerOptions {
+  /** Serve HTTPS with the test PKI's certificate for 127.0.0.1; the kubeconfig names its CA. Default plain HTTP. */
+  tls?: boolean;
+}
+
+export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
   let revision = 1000;
   const secrets = new Map<string, KubeObject>();
   const serviceAccounts = new Map<string, KubeObject>();
@@ -100,12 +115,15 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
   const workloads = new Map<string, KubeObject>();
   const leases = new Map<string, Record<string, unknown>>();
   const events: Record<string, unknown>[] = [];
+  const objects = new Map<string, unknown>();
 
-  const server = http.createServer((req, res) => {
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1) });
     handle(req, res, url);
-  });
+  };
+  const pki = opts.tls ? await makeTestPki() : undefined;
+  const server = pki ? https.createServer({ cert: pki.certPem, key: pki.keyPem }, listener) : http.createServer(listener);
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
     const p = url.pathname;
@@ -117,6 +135,12 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     if (failure) {
       failure.remaining--;
       return sendStatus(res, failure.status, failureReason(failure.status), `injected failure ${failure.status}`);
+    }
+    const served = discovery(p) ?? objects.get(p);
+    if (served !== undefined) {
+      if (forbidden.some((prefix) => p.startsWith(prefix))) return sendStatus(res, 403, 'Forbidden', `forbidden: User "${USER}" cannot ${req.method?.toLowerCase()} path "${p}"`);
+      if (req.method !== 'GET') return sendStatus(res, 405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+      return sendJson(res, 200, served);
     }
     const writable = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/.exec(p) ?? /^\/api\/v1\/namespaces\/([^/]+)\/(events)$/.exec(p);
     if (writable) {
@@ -351,6 +375,9 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
       const previous = workloads.get(key);
       workloads.set(key, { ...structuredClone(object), metadata: { ...structuredClone(m), ...meta(name, namespace, previous) } });
     },
+    setObject(path, body) {
+      objects.set(path, structuredClone(body));
+    },
     forbid(pathPrefix) {
       forbidden.push(pathPrefix);
     },
@@ -379,11 +406,61 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
-  api.url = `http://127.0.0.1:${port}`;
+  api.url = `${pki ? 'https' : 'http'}://127.0.0.1:${port}`;
   const dir = mkdtempSync(path.join(tmpdir(), 'pullguard-fake-apiserver-'));
   api.kubeconfigFile = path.join(dir, 'kubeconfig');
-  writeFileSync(api.kubeconfigFile, kubeconfigYaml(api.url));
+  writeFileSync(api.kubeconfigFile, kubeconfigYaml(api.url, pki?.caFile));
   return api;
+}
+
+/** [group, resource, kind, namespaced] of the kinds discovery lists: those served here and those the chart renders. */
+const DISCOVERED: [string, string, string, boolean][] = [
+  ['', 'namespaces', 'Namespace', false],
+  ['', 'nodes', 'Node', false],
+  ['', 'pods', 'Pod', true],
+  ['', 'replicationcontrollers', 'ReplicationController', true],
+  ['', 'secrets', 'Secret', true],
+  ['', 'serviceaccounts', 'ServiceAccount', true],
+  ['', 'configmaps', 'ConfigMap', true],
+  ['', 'services', 'Service', true],
+  ['', 'events', 'Event', true],
+  ['apps', 'deployments', 'Deployment', true],
+  ['apps', 'statefulsets', 'StatefulSet', true],
+  ['apps', 'daemonsets', 'DaemonSet', true],
+  ['apps', 'replicasets', 'ReplicaSet', true],
+  ['batch', 'jobs', 'Job', true],
+  ['batch', 'cronjobs', 'CronJob', true],
+  ['coordination.k8s.io', 'leases', 'Lease', true],
+  ['policy', 'poddisruptionbudgets', 'PodDisruptionBudget', true],
+  ['rbac.authorization.k8s.io', 'clusterroles', 'ClusterRole', false],
+  ['rbac.authorization.k8s.io', 'clusterrolebindings', 'ClusterRoleBinding', false],
+  ['rbac.authorization.k8s.io', 'roles', 'Role', true],
+  ['rbac.authorization.k8s.io', 'rolebindings', 'RoleBinding', true],
+  ['admissionregistration.k8s.io', 'validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', false],
+  ['networking.k8s.io', 'networkpolicies', 'NetworkPolicy', true],
+];
+const GROUPS = [...new Set(DISCOVERED.map(([g]) => g).filter((g) => g !== ''))];
+
+/** The version and discovery documents (every group at v1 only), or undefined for any other path. */
+function discovery(p: string): unknown {
+  if (p === '/version') return { major: '1', minor: '33', gitVersion: 'v1.33.0', platform: 'linux/amd64' };
+  if (p === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] };
+  if (p === '/apis') {
+    return {
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: GROUPS.map((name) => ({ name, versions: [{ groupVersion: `${name}/v1`, version: 'v1' }], preferredVersion: { groupVersion: `${name}/v1`, version: 'v1' } })),
+    };
+  }
+  const group = p === '/api/v1' ? '' : /^\/apis\/([^/]+)\/v1$/.exec(p)?.[1];
+  if (group === undefined || (group !== '' && !GROUPS.includes(group))) return undefined;
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group ? `${group}/v1` : 'v1',
+    resources: DISCOVERED.filter(([g]) => g === group)
+      .map(([, name, kind, namespaced]) => ({ name, singularName: kind.toLowerCase(), kind, namespaced, verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'] })),
+  };
 }
 
 interface Route {
@@ -522,7 +599,7 @@ function sendJson(res: http.ServerResponse, code: number, body: unknown): void {
   res.end(text);
 }
 
-function kubeconfigYaml(server: string): string {
+function kubeconfigYaml(server: string, caFile: string | undefined): string {
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -531,7 +608,7 @@ function kubeconfigYaml(server: string): string {
     '  cluster:',
     `    server: ${server}`,
     // client-node refuses plain http unless TLS verification is explicitly off.
-    '    insecure-skip-tls-verify: true',
+    caFile ? `    certificate-authority: ${caFile}` : '    insecure-skip-tls-verify: true',
     'users:',
     '- name: fake',
     '  user:',
