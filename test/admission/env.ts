@@ -1,18 +1,15 @@
-// A whole pullguard wired as in production (buildRuntime from a Config) against a real registry with images
+// A whole pullguard wired as in production (test/harness/pullguard-kit.ts) against a real registry with images
 // pushed into it, and a fake API server with nodes, namespaces and pull secrets. Plus fixture helpers that keep
 // the real AdmissionReview envelopes from test/fixtures/admission and change only the images.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
-import { DEFAULT_CONFIG, type Config } from '../../src/config.ts';
-import { createMetrics, type Metrics } from '../../src/metrics.ts';
-import { buildRuntime, checkerFor, type Runtime } from '../../src/cli/runtime.ts';
-import { buildWebhookApp } from '../../src/admission/server.ts';
-import { startRegistry, type TestRegistry } from '../harness/registry.ts';
-import { pushImage } from '../harness/push.ts';
-import { startFakeApiServer, type FakeApiServer } from '../harness/fake-apiserver.ts';
-import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Config } from '../../src/config.ts';
+import type { Metrics } from '../../src/metrics.ts';
+import type { Runtime } from '../../src/cli/runtime.ts';
+import type { TestRegistry } from '../harness/registry.ts';
+import type { FakeApiServer } from '../harness/fake-apiserver.ts';
+import type { FaultProxy } from '../harness/fault-proxy.ts';
+import { AMD64, ARM64, startKit, type Pullguard } from '../harness/pullguard-kit.ts';
 
 export const FIXTURES = new URL('../fixtures/admission/', import.meta.url);
 
@@ -32,62 +29,49 @@ export interface Env {
   metrics: Metrics;
   runtime: Runtime;
   dir: string;
-  app(overrides?: Partial<Config>): ReturnType<typeof buildWebhookApp>;
+  app: Pullguard['app'];
   close(): Promise<void>;
 }
 
+/**
+ * The kit's world for webhook tests: one registry (auth none) with team/app 1.0 and 2.0 (amd64+arm64),
+ * team/sidecar 1.0 (amd64), team/arm-only 1.0 (arm/v7), a fault proxy in front of it, and a cluster with namespaces
+ * demo, relaxed (warn) and ignored (off), demo's default ServiceAccount and an amd64 and an arm64 node.
+ */
 export async function startEnv(configOverrides: (c: Config) => void = () => {}, opts: { logger?: Logger } = {}): Promise<Env> {
-  const registry = await startRegistry({ auth: 'none' });
-  const proxy = await startFaultProxy(registry);
-  await Promise.all([
-    pushImage(registry, { repository: 'team/app', tag: '1.0', platforms: [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }] }),
-    pushImage(registry, { repository: 'team/app', tag: '2.0', platforms: [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }] }),
-    pushImage(registry, { repository: 'team/sidecar', tag: '1.0', platforms: [{ os: 'linux', architecture: 'amd64' }] }),
-    pushImage(registry, { repository: 'team/arm-only', tag: '1.0', platforms: [{ os: 'linux', architecture: 'arm', variant: 'v7' }] }),
-  ]);
-  const api = await startFakeApiServer();
-  api.setNamespace('demo', {});
-  api.setNamespace('relaxed', { 'pullguard.io/mode': 'warn' });
-  api.setNamespace('ignored', { 'pullguard.io/mode': 'off' });
-  api.setServiceAccount('demo', 'default', []);
-  api.setNode({ name: 'node-amd64', arch: 'amd64' });
-  api.setNode({ name: 'node-arm64', arch: 'arm64' });
-
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-env-'));
-  const registryConfig = join(dir, 'registries.yaml');
-  writeFileSync(registryConfig, JSON.stringify({
-    registries: { [registry.host]: { ca: registry.caFile }, [proxy.host]: { ca: registry.caFile } },
-    defaults: { requestTimeoutMs: 3000 },
-  }));
-  const config: Config = structuredClone(DEFAULT_CONFIG);
-  config.registry.configFile = registryConfig;
-  config.kubernetes = { enabled: true, kubeconfig: api.kubeconfigFile, secretTtlSeconds: 0 };
-  configOverrides(config);
-  const metrics = createMetrics({ defaultMetrics: false });
-  const logger = opts.logger ?? pino({ level: 'silent' });
-  const built = buildRuntime(config, { log: logger, metrics });
-  if (!built.ok) throw new Error(built.errors.join('\n'));
-  const runtime = built.runtime;
+  const kit = await startKit({
+    registries: { registry: { auth: 'none' } },
+    proxyFor: 'registry',
+    images: [
+      { registry: 'registry', repository: 'team/app', tag: '1.0', platforms: [AMD64, ARM64] },
+      { registry: 'registry', repository: 'team/app', tag: '2.0', platforms: [AMD64, ARM64] },
+      { registry: 'registry', repository: 'team/sidecar', tag: '1.0', platforms: [AMD64] },
+      { registry: 'registry', repository: 'team/arm-only', tag: '1.0', platforms: [{ os: 'linux', architecture: 'arm', variant: 'v7' }] },
+    ],
+    cluster(api) {
+      api.setNamespace('demo', {});
+      api.setNamespace('relaxed', { 'pullguard.io/mode': 'warn' });
+      api.setNamespace('ignored', { 'pullguard.io/mode': 'off' });
+      api.setServiceAccount('demo', 'default', []);
+      api.setNode({ name: 'node-amd64', arch: 'amd64' });
+      api.setNode({ name: 'node-arm64', arch: 'arm64' });
+    },
+    dirPrefix: 'pullguard-env-',
+  }, { configure: configOverrides, ...(opts.logger ? { logger: opts.logger } : {}) });
+  const registry = kit.registries['registry']!;
+  const proxy = kit.proxy!;
   return {
     registry,
     proxy,
-    api,
+    api: kit.api!,
     image: (name) => `${registry.host}/${name}`,
     proxied: (name) => `${proxy.host}/${name}`,
-    config,
-    metrics,
-    runtime,
-    dir,
-    app(overrides = {}) {
-      const merged = { ...config, ...overrides };
-      const checker = Object.keys(overrides).length > 0 ? checkerFor(merged, runtime) : runtime.checker;
-      return buildWebhookApp({ config: merged, checker, cluster: runtime.cluster, metrics, logger });
-    },
-    async close() {
-      await runtime.close();
-      await Promise.allSettled([api.stop(), proxy.stop()]);
-      await registry.stop();
-    },
+    config: kit.pullguard.config,
+    metrics: kit.pullguard.metrics,
+    runtime: kit.pullguard.runtime,
+    dir: kit.dir,
+    app: kit.pullguard.app,
+    close: kit.close,
   };
 }
 

@@ -1,16 +1,14 @@
 // The CLI as a user runs it: `node src/cli/main.ts ...` in a child process (cli), or the same commands in this
-// process (run, most cases: no Node start-up each), against real registries (none,
-// basic and token auth) with images pushed into them, configured only through files and flags.
+// process (run, most cases: no Node start-up each), against real registries (none, basic and token auth) with
+// images pushed into them (the kit's startWorld), configured only through files and flags.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { startRegistry, type TestRegistry } from '../harness/registry.ts';
-import { pushImage, type PushedImage } from '../harness/push.ts';
-import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
+import type { TestRegistry } from '../harness/registry.ts';
+import type { PushedImage } from '../harness/push.ts';
+import type { FaultProxy } from '../harness/fault-proxy.ts';
+import { AMD64, ARM64, dockerConfigJson, startWorld } from '../harness/pullguard-kit.ts';
 
 export const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -102,9 +100,6 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-const AMD64 = { os: 'linux', architecture: 'amd64' };
-const ARM64 = { os: 'linux', architecture: 'arm64' };
-
 export interface CliEnv {
   /** auth none: team/app 1.0, 1.1, latest (amd64+arm64), team/amd-only 1.0 (amd64 only). */
   open: TestRegistry;
@@ -126,54 +121,33 @@ export interface CliEnv {
   close(): Promise<void>;
 }
 
+/** The kit's world (test/harness/pullguard-kit.ts) for the CLI: three registries and a proxy, no cluster. */
 export async function startCliEnv(): Promise<CliEnv> {
-  const [open, basic, token] = await Promise.all([startRegistry({ auth: 'none' }), startRegistry({ auth: 'basic' }), startRegistry({ auth: 'token' })]);
-  const proxy = await startFaultProxy(open);
-  const regs = { open, basic, token };
-  const images: [keyof typeof regs, string, string, (typeof AMD64)[]][] = [
-    ['open', 'team/app', '1.0', [AMD64, ARM64]],
-    ['open', 'team/app', '1.1', [AMD64, ARM64]],
-    ['open', 'team/app', 'latest', [AMD64, ARM64]],
-    ['open', 'team/amd-only', '1.0', [AMD64]],
-    ['basic', 'private/app', '1.0', [AMD64, ARM64]],
-    ['token', 'public/app', '1.0', [AMD64]],
-    ['token', 'private/app', '1.0', [AMD64]],
-  ];
-  const pushed: Record<string, PushedImage> = {};
-  await Promise.all(images.map(async ([reg, repository, tag, platforms]) => {
-    pushed[`${reg}/${repository}:${tag}`] = await pushImage(regs[reg], { repository, tag, platforms });
-  }));
-
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-cli-'));
-  const file = (name: string, content: string) => {
-    const path = join(dir, name);
-    writeFileSync(path, content);
-    return path;
-  };
-  const registryConfig = file('registries.yaml', [
-    'registries:',
-    ...[open, basic, token, proxy].map((r) => `  "${r.host}":\n    ca: ${open.caFile}`),
-    'defaults:',
-    '  requestTimeoutMs: 3000',
-    '',
-  ].join('\n'));
+  const world = await startWorld({
+    registries: { open: { auth: 'none' }, basic: { auth: 'basic' }, token: { auth: 'token' } },
+    proxyFor: 'open',
+    images: [
+      { registry: 'open', repository: 'team/app', tag: '1.0', platforms: [AMD64, ARM64] },
+      { registry: 'open', repository: 'team/app', tag: '1.1', platforms: [AMD64, ARM64] },
+      { registry: 'open', repository: 'team/app', tag: 'latest', platforms: [AMD64, ARM64] },
+      { registry: 'open', repository: 'team/amd-only', tag: '1.0', platforms: [AMD64] },
+      { registry: 'basic', repository: 'private/app', tag: '1.0', platforms: [AMD64, ARM64] },
+      { registry: 'token', repository: 'public/app', tag: '1.0', platforms: [AMD64] },
+      { registry: 'token', repository: 'private/app', tag: '1.0', platforms: [AMD64] },
+    ],
+    dirPrefix: 'pullguard-cli-',
+  });
+  const { open, basic, token } = world.registries as Record<'open' | 'basic' | 'token', TestRegistry>;
   return {
     open,
     basic,
     token,
-    proxy,
-    pushed,
-    dir,
-    registryConfig,
-    file,
-    dockerConfig(name, auths, extra = {}) {
-      const entries = Object.fromEntries(Object.entries(auths).map(([host, c]) => [host, { auth: Buffer.from(`${c.username}:${c.password}`).toString('base64') }]));
-      return file(name, JSON.stringify({ auths: entries, ...extra }));
-    },
-    async close() {
-      await proxy.stop();
-      await Promise.allSettled([open.stop(), basic.stop(), token.stop()]);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    proxy: world.proxy!,
+    pushed: world.pushed,
+    dir: world.dir,
+    registryConfig: world.registryConfig,
+    file: world.file,
+    dockerConfig: (name, auths, extra = {}) => world.file(name, dockerConfigJson(auths, 'auth', extra)),
+    close: world.close,
   };
 }
