@@ -2,18 +2,10 @@
 // no logger at all, so the redaction never ran). A full review against a token-auth registry with a pull secret,
 // at trace level: the requests are logged, and no password, base64 auth, bearer token or `account=USER` appears.
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { DEFAULT_CONFIG, type Config } from '../../src/config.ts';
-import { createMetrics } from '../../src/metrics.ts';
-import { buildRuntime, type Runtime } from '../../src/cli/runtime.ts';
 import { createServeLogger } from '../../src/cli/serve.ts';
-import { buildWebhookApp } from '../../src/admission/server.ts';
-import { startRegistry, type TestRegistry } from '../harness/registry.ts';
-import { pushImage } from '../harness/push.ts';
-import { startFakeApiServer, type FakeApiServer } from '../harness/fake-apiserver.ts';
+import type { TestRegistry } from '../harness/registry.ts';
+import { AMD64, dockerConfigJson, startKit, type Kit } from '../harness/pullguard-kit.ts';
 import { podReview, type ReviewAnswer } from './reviews.ts';
 
 const lines: string[] = [];
@@ -24,45 +16,29 @@ const sink = new Writable({
   },
 });
 
+let kit: Kit;
 let registry: TestRegistry;
-let api: FakeApiServer;
-let runtime: Runtime;
-let config: Config;
 const logger = createServeLogger('trace', sink);
 
 t.before(async () => {
-  registry = await startRegistry({ auth: 'token' });
-  await pushImage(registry, { repository: 'team/app', tag: '1.0', platforms: [{ os: 'linux', architecture: 'amd64' }] });
-  api = await startFakeApiServer();
-  api.setNamespace('demo', {});
-  api.setServiceAccount('demo', 'default', []);
-  api.setNode({ name: 'node-amd64', arch: 'amd64' });
-  const user = registry.users[0]!;
-  api.setSecret('demo', 'regcred', 'kubernetes.io/dockerconfigjson', {
-    '.dockerconfigjson': JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${user.username}:${user.password}`).toString('base64') } } }),
-  });
-  api.setSecret('demo', 'named', 'kubernetes.io/dockerconfigjson', {
-    '.dockerconfigjson': JSON.stringify({ auths: { [registry.host]: { username: user.username, password: user.password } } }),
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-logs-'));
-  const registryConfig = join(dir, 'registries.yaml');
-  writeFileSync(registryConfig, JSON.stringify({ registries: { [registry.host]: { ca: registry.caFile } } }));
-  config = structuredClone(DEFAULT_CONFIG);
-  config.logLevel = 'trace';
-  config.registry.configFile = registryConfig;
-  config.kubernetes = { enabled: true, kubeconfig: api.kubeconfigFile, secretTtlSeconds: 0 };
-  const built = buildRuntime(config, { log: logger, metrics: createMetrics({ defaultMetrics: false }) });
-  if (!built.ok) throw new Error(built.errors.join('\n'));
-  runtime = built.runtime;
+  kit = await startKit({
+    registries: { registry: { auth: 'token' } },
+    images: [{ registry: 'registry', repository: 'team/app', tag: '1.0', platforms: [AMD64] }],
+    cluster(api, { registry }) {
+      const user = registry!.users[0]!;
+      api.setNamespace('demo', {});
+      api.setServiceAccount('demo', 'default', []);
+      api.setNode({ name: 'node-amd64', arch: 'amd64' });
+      api.setSecret('demo', 'regcred', 'kubernetes.io/dockerconfigjson', { '.dockerconfigjson': dockerConfigJson({ [registry!.host]: user }) });
+      api.setSecret('demo', 'named', 'kubernetes.io/dockerconfigjson', { '.dockerconfigjson': dockerConfigJson({ [registry!.host]: user }, 'fields') });
+    },
+  }, { logger, configure: (c) => void (c.logLevel = 'trace') });
+  registry = kit.registries['registry']!;
 });
-t.teardown(async () => {
-  await runtime?.close();
-  await api?.stop();
-  await registry?.stop();
-});
+t.teardown(() => kit?.close());
 
 t.test('registry requests are logged at debug, and no secret reaches the log at trace level', async (t) => {
-  const app = buildWebhookApp({ config, checker: runtime.checker, cluster: runtime.cluster, metrics: createMetrics({ defaultMetrics: false }), logger });
+  const app = kit.pullguard.app();
   const image = (name: string) => `${registry.host}/${name}`;
   const reviews: { images: string[]; pullSecrets?: string[]; allowed: boolean }[] = [
     { images: [image('team/app:1.0')], pullSecrets: ['regcred'], allowed: true },

@@ -87,7 +87,7 @@ export interface WorldOptions {
   /** A fault proxy in front of this registry, trusted in the registry config as a registry of its own. */
   proxyFor?: string;
   /** Start the fake API server, and seed it with this function (namespaces, service accounts, nodes, secrets). */
-  cluster?: (api: FakeApiServer) => void;
+  cluster?: (api: FakeApiServer, registries: Record<string, TestRegistry>) => void;
   /** The temp dir's name prefix. */
   dirPrefix?: string;
 }
@@ -126,7 +126,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
   let api: FakeApiServer | undefined;
   if (opts.cluster) {
     api = await startFakeApiServer();
-    opts.cluster(api);
+    opts.cluster(api, registries);
   }
   const dir = makeDir(opts.dirPrefix);
   const trusted = [...started, ...(proxy ? [{ host: proxy.host, caFile: registryNamed(opts.proxyFor!).caFile }] : [])];
