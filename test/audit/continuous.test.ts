@@ -1,8 +1,7 @@
 // The continuous audit of `serve`, in process against the fake API server (workload lists, Leases, Events) and a
 // real registry: one of two replicas audits (the Lease), the metrics it fills and their series cap, GET /audit on
 // the metrics port, Events off by default and on when asked, and the config's namespace filter.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import t from 'tap';
@@ -12,35 +11,34 @@ import { setupContinuousAudit, type AuditInServe } from '../../src/audit/in-serv
 import { buildRuntime, checkerFor, type Runtime } from '../../src/cli/runtime.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
-import { startFakeApiServer, type FakeApiServer } from '../harness/fake-apiserver.ts';
-import { pushImage } from '../harness/push.ts';
-import { startRegistry, type TestRegistry } from '../harness/registry.ts';
+import type { FakeApiServer } from '../harness/fake-apiserver.ts';
+import { AMD64, startWorld, type World } from '../harness/pullguard-kit.ts';
 import { deployment, statefulSet } from './workloads.ts';
 
 t.setTimeout(300_000);
 
-let registry: TestRegistry;
+let world: World;
 let api: FakeApiServer;
 let dir: string;
 const log = pino({ level: 'silent' });
-const image = (name: string) => `${registry.host}/${name}`;
 
 t.before(async () => {
-  [registry, api] = await Promise.all([startRegistry({ auth: 'none' }), startFakeApiServer()]);
-  await pushImage(registry, { repository: 'team/app', tag: '1.0', platforms: [{ os: 'linux', architecture: 'amd64' }] });
-  api.setNode({ name: 'node-1' });
-  api.setWorkload(deployment('web', { namespace: 'shop', images: [image('team/app:1.0'), image('team/app:1.9')] }));
-  api.setWorkload(statefulSet('db', { namespace: 'shop', images: [image('team/gone:1.0')] }));
-  api.setWorkload(deployment('tool', { namespace: 'kube-system', images: [image('team/app:2.0')] }));
-  for (let i = 0; i < 3; i++) api.setWorkload(deployment(`fine-${i}`, { namespace: 'ok', images: [image('team/app:1.0')] }));
-  dir = mkdtempSync(join(tmpdir(), 'pullguard-audit-serve-'));
-  writeFileSync(join(dir, 'registries.yaml'), `registries:\n  "${registry.host}":\n    ca: ${registry.caFile}\n`);
+  world = await startWorld({
+    registries: { registry: { auth: 'none' } },
+    images: [{ registry: 'registry', repository: 'team/app', tag: '1.0', platforms: [AMD64] }],
+    cluster(cluster, { registry: seeded }) {
+      const at = (name: string) => `${seeded!.host}/${name}`;
+      cluster.setNode({ name: 'node-1' });
+      cluster.setWorkload(deployment('web', { namespace: 'shop', images: [at('team/app:1.0'), at('team/app:1.9')] }));
+      cluster.setWorkload(statefulSet('db', { namespace: 'shop', images: [at('team/gone:1.0')] }));
+      cluster.setWorkload(deployment('tool', { namespace: 'kube-system', images: [at('team/app:2.0')] }));
+      for (let i = 0; i < 3; i++) cluster.setWorkload(deployment(`fine-${i}`, { namespace: 'ok', images: [at('team/app:1.0')] }));
+    },
+    dirPrefix: 'pullguard-audit-serve-',
+  });
+  [api, dir] = [world.api!, world.dir];
 });
-t.teardown(async () => {
-  await api?.stop();
-  await registry?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+t.teardown(() => world?.close());
 
 interface Replica {
   config: Config;
@@ -53,7 +51,7 @@ interface Replica {
 function replica(identity: string, audit: Record<string, unknown> = {}): Replica {
   const file = join(dir, `${identity}.yaml`);
   writeFileSync(file, JSON.stringify({ logLevel: 'silent', audit: { enabled: true, intervalMinutes: 0.001, lease: { namespace: 'pullguard' }, namespaces: { exclude: ['kube-*'] }, ...audit } }));
-  const loaded = loadConfig({ file, flags: { kubeconfig: api.kubeconfigFile, registryConfig: join(dir, 'registries.yaml') } });
+  const loaded = loadConfig({ file, flags: { kubeconfig: api.kubeconfigFile, registryConfig: world.registryConfig } });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   const config = loaded.config;
   const metrics = createMetrics({ defaultMetrics: false });

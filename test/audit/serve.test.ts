@@ -1,41 +1,39 @@
 // `pullguard serve` with config.audit.enabled, as a real process: the wiring in serve (the Lease, the checker over
 // the shared runtime, GET /audit on the metrics port, the metrics) and a clean shutdown that releases the Lease.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { request } from 'undici';
-import { startFakeApiServer, type FakeApiServer } from '../harness/fake-apiserver.ts';
+import type { FakeApiServer } from '../harness/fake-apiserver.ts';
 import { makeTestPki } from '../harness/pki.ts';
-import { pushImage } from '../harness/push.ts';
-import { startRegistry, type TestRegistry } from '../harness/registry.ts';
+import { AMD64, startWorld, type World } from '../harness/pullguard-kit.ts';
 import { MAIN } from '../cli/env.ts';
 import { deployment } from './workloads.ts';
 
 t.setTimeout(300_000);
 
-let registry: TestRegistry;
+let world: World;
 let api: FakeApiServer;
 let dir: string;
 t.before(async () => {
-  [registry, api] = await Promise.all([startRegistry({ auth: 'none' }), startFakeApiServer()]);
-  await pushImage(registry, { repository: 'team/app', tag: '1.0', platforms: [{ os: 'linux', architecture: 'amd64' }] });
-  api.setNode({ name: 'node-1' });
-  api.setWorkload(deployment('web', { namespace: 'shop', images: [`${registry.host}/team/app:1.0`, `${registry.host}/team/app:1.9`] }));
-  dir = mkdtempSync(join(tmpdir(), 'pullguard-audit-serve-proc-'));
+  world = await startWorld({
+    registries: { registry: { auth: 'none' } },
+    images: [{ registry: 'registry', repository: 'team/app', tag: '1.0', platforms: [AMD64] }],
+    cluster(cluster, { registry }) {
+      cluster.setNode({ name: 'node-1' });
+      cluster.setWorkload(deployment('web', { namespace: 'shop', images: [`${registry!.host}/team/app:1.0`, `${registry!.host}/team/app:1.9`] }));
+    },
+    dirPrefix: 'pullguard-audit-serve-proc-',
+  });
+  [api, dir] = [world.api!, world.dir];
 });
-t.teardown(async () => {
-  await api?.stop();
-  await registry?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+t.teardown(() => world?.close());
 
 t.test('serve audits on start, answers GET /audit and fills the metrics, and gives the Lease back on SIGTERM', async (t) => {
   const pki = await makeTestPki();
-  const registries = join(dir, 'registries.yaml');
-  writeFileSync(registries, `registries:\n  "${registry.host}":\n    ca: ${registry.caFile}\n`);
+  const registries = world.registryConfig;
   const config = join(dir, 'config.yaml');
   writeFileSync(config, JSON.stringify({
     server: { host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0 },
