@@ -15,7 +15,7 @@ function sources(dir: string): string[] {
 }
 
 /** `file:line` of every Ajv built (`new Ajv`, `new Ajv2019`, ...) or imported as a value rather than a type. */
-export function ajvMakers(files: { name: string; text: string }[]): string[] {
+function ajvMakers(files: { name: string; text: string }[]): string[] {
   const made = /\bnew\s+Ajv\w*\s*\(/;
   const valueImport = /^\s*import\s+(?!type\b)[^;]*\bAjv\w*\b[^;]*from\s+'ajv[^']*'/;
   return files.flatMap(({ name, text }) => text.split('\n').flatMap((line, i) => {
