@@ -207,9 +207,11 @@ const matchersByRuntime = new Map<string, readonly IndexMatcher[]>();
 function pickerFact(n: NodeInfo): PickerFact | 'unknown' | undefined {
   if (typeof n !== 'object' || n === null) return undefined;
   if (factCache.has(n)) return factCache.get(n);
-  let fact: PickerFact | 'unknown' | undefined;
+  let fact: PickerFact | 'unknown';
   const p: unknown = n.platform;
-  if (typeof p === 'object' && p !== null) {
+  // No platform, or half of one: any platform, as eligibility.ts platformsOf takes it (never a narrower verdict).
+  if (typeof p !== 'object' || p === null) fact = 'unknown';
+  else {
     const { os, architecture, variant, osVersion } = p as Partial<Platform>;
     if (typeof os !== 'string' || typeof architecture !== 'string' || os === '' || architecture === '') fact = 'unknown';
     else {

@@ -98,6 +98,7 @@ t.test('an index with only a fallback platform: match, uncertain or mismatch by 
     ['nothing any runtime takes', [on('a', amd64, 'containerd://1.7.22'), on('b', amd64, 'cri-o://1.31.1')], [arm64], 'mismatch'],
     ['a variant label on amd64 does not narrow containerd 2.x\'s transfer service (DefaultSpec has no level)', [on('a', { os: 'linux', architecture: 'amd64', variant: 'v3' }, 'containerd://2.1.4')], [amd64], 'match'],
     ['a node of unknown platform could run anything', [on('a', { os: '', architecture: '' }, 'cri-o://1.31.1')], [arm64], 'match'],
+    ['a node that reports no platform at all could run anything, like eligibility.ts platformsOf', [on('a', amd64, 'cri-o://1.31.1'), { ...node('b', 'cri-o://1.31.1'), platform: undefined } as unknown as NodeInfo], [i386], 'match'],
   ];
   for (const [what, nodes, offered, verdict, platformless] of cases) t.equal(decideIndexPlatform(nodes, offered, platformless).verdict, verdict, what);
 });
