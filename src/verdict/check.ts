@@ -110,8 +110,13 @@ const SINGLE_MANIFEST_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci
 const INDEX_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 const SCHEMA1_TYPES: ReadonlySet<string> = new Set(['application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v1+prettyjws']);
 
-/** Denials the kubelet never meets when it uses a cached image instead of pulling (policy IfNotPresent). */
-const PULL_DENIALS = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound', 'AuthRequired', 'CredentialsRejected', 'AccessDenied', 'InvalidPullSecret', 'UnsupportedManifest']);
+/**
+ * Denials the kubelet never meets when it uses a cached image instead of pulling (policy IfNotPresent). An index
+ * with no entry the node's runtime takes is one: the node could not have pulled it for itself, so its copy was
+ * pulled while the tag still had its platform, or preloaded. An index-less image of another platform is not: the
+ * copy pulled on any node is that same image (ExecFormatError).
+ */
+const PULL_DENIALS = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound', 'AuthRequired', 'CredentialsRejected', 'AccessDenied', 'InvalidPullSecret', 'UnsupportedManifest', 'PlatformMismatch']);
 
 /**
  * A pull that would fail is no certain failure when an eligible node already has the image and the policy lets the
@@ -126,6 +131,7 @@ export function cachedOnNodes(r: Resolution, nodes: string[], eligible: number, 
     ...r,
     reason: 'CachedOnNodes',
     verdict: verdictOf('CachedOnNodes'),
+    cachedInsteadOf: r.reason,
     detail: `the registry answer was ${r.reason}${r.registryMessage ? ` (${r.registryMessage})` : ''}, but ${nodes.length} of ${eligible} eligible nodes have the image cached (${nodes.slice(0, 3).join(', ')}${nodes.length > 3 ? ', …' : ''}); pods scheduled elsewhere will fail to pull${kep2535}`,
   };
 }

@@ -31,6 +31,8 @@ export interface Resolution extends Omit<RegistryResolution, 'reason' | 'definit
   reason: ReasonCode;
   /** Why the nodes' container runtime decided the reason (a CRI-O node takes no fallback entry), when it did. */
   runtimeNote?: string;
+  /** The denial an eligible node's cached copy stands in for, when the reason is CachedOnNodes. */
+  cachedInsteadOf?: ReasonCode;
 }
 
 export type ImageField = 'containers' | 'initContainers' | 'ephemeralContainers' | 'volumes';

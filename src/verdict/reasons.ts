@@ -312,11 +312,13 @@ export const REASONS = {
   },
   CachedOnNodes: {
     verdict: 'unknown',
-    meaning: 'the registry would refuse the pull, but an eligible node has the image cached and the policy is not `Always`',
+    meaning: 'the registry (or, for an index with no entry for them, the nodes\' runtime) would refuse the pull, but an eligible node has the image cached and the policy is not `Always`',
     what: (f) => `${lead(f)}${detail(f, 'the registry would refuse the pull, but eligible nodes have the image cached')}.`,
-    fix: () => 'Not denied. Push the image again (or fix the credentials) so that every node can pull it.',
-    short: () => 'not in registry; cached on some nodes',
-    firstFix: () => one('push it again so every node can pull it'),
+    fix: (f) => (f.resolution.cachedInsteadOf === 'PlatformMismatch'
+      ? `Not denied. Build the image for ${list(f.eligiblePlatforms.map(formatPlatform)) || 'the nodes\' platform'} (multi-arch) so that every node can pull it.`
+      : 'Not denied. Push the image again (or fix the credentials) so that every node can pull it.'),
+    short: (f) => (f.resolution.cachedInsteadOf === 'PlatformMismatch' ? 'no entry the nodes take; cached on some nodes' : 'not in registry; cached on some nodes'),
+    firstFix: (f) => one(f.resolution.cachedInsteadOf === 'PlatformMismatch' ? 'build it for the nodes\' platform' : 'push it again so every node can pull it'),
   },
   NeverPull: {
     verdict: 'unknown',

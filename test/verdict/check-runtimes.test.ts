@@ -42,6 +42,9 @@ t.before(async () => {
   api.setNode({ name: 'c21-amd', labels: linux('c21-amd', 'amd64', 'c21'), containerRuntimeVersion: 'containerd://2.1.4' });
   api.setNode({ name: 'c21-arm', arch: 'arm64', labels: linux('c21-arm', 'arm64', 'c21-arm'), containerRuntimeVersion: 'containerd://2.1.4' });
   api.setNode({ name: 'other-amd', labels: linux('other-amd', 'amd64', 'other'), containerRuntimeVersion: 'docker://24.0.7' });
+  // A CRI-O node that holds the 386 image already (preloaded into the storage it shares with podman, or pulled while
+  // the tag still had an amd64 entry): under IfNotPresent the kubelet asks for no pull.
+  api.setNode({ name: 'crio-cached', labels: linux('crio-cached', 'amd64', 'crio-cached'), containerRuntimeVersion: 'cri-o://1.31.1', images: [img('legacy/i386:1.0')] });
   pg = startPullguard(api, writeRegistryConfig(work.dir, [reg]));
 });
 
@@ -109,4 +112,15 @@ t.test('an OCI index entry without a platform: containerd reads its config (amd6
   const crio = await pg.post(pod(img('bare/index:1.0'), 'crio-arm'));
   t.equal(crio.response.allowed, true, 'the pull succeeds on CRI-O; whether the entry runs there is not certain');
   t.match(crio.response.warnings?.[0], 'PlatformFallbackUncertain (not denied)');
+});
+
+t.test('an index no CRI-O node takes is no certain failure where an eligible node has the image cached and the policy lets the kubelet use it', async (t) => {
+  const cached = await pg.post(pod(img('legacy/i386:1.0'), 'crio-cached'));
+  t.equal(cached.response.allowed, true, 'the kubelet starts the pod from the cached image without pulling');
+  t.match(cached.response.warnings?.[0], `container c0: ${img('legacy/i386:1.0')}: CachedOnNodes (not denied): build it for the nodes' platform`);
+  t.match(cached.response.auditAnnotations?.['image-0'], 'Build the image for linux/amd64 (multi-arch) so that every node can pull it.');
+  t.match(cached.response.auditAnnotations?.['image-0'], /the registry answer was PlatformMismatch, but 1 of 1 eligible nodes have the image cached \(crio-cached\)/);
+  const always = await pg.post(reviewOf('Pod', { containers: [{ name: 'c0', image: img('legacy/i386:1.0'), imagePullPolicy: 'Always' }], nodeSelector: { pool: 'crio-cached' } }));
+  t.equal(always.response.allowed, false, 'Always pulls, and CRI-O takes no 386 entry on amd64');
+  t.match(always.response.status?.message, 'PlatformMismatch: the image offers linux/386');
 });

@@ -39,3 +39,14 @@ t.test('the README reason table lists exactly the codes, each with its verdict',
   t.same(rows.map(([code]) => code).sort(), [...REASON_CODES].sort(), 'the same codes, none missing, none extra');
   for (const [code, verdict] of rows) t.equal(verdict, verdictOf(code as ReasonCode), `${code}: verdict`);
 });
+
+t.test('a cached copy standing in for an index no node takes says to build for the nodes, not to push again', async (t) => {
+  const f = finding('CachedOnNodes');
+  const platform: Finding = { ...f, resolution: { ...f.resolution, cachedInsteadOf: 'PlatformMismatch' } };
+  t.equal(REASONS.CachedOnNodes.short(platform), 'no entry the nodes take; cached on some nodes');
+  t.equal(REASONS.CachedOnNodes.fix(platform), 'Not denied. Build the image for linux/amd64 (multi-arch) so that every node can pull it.');
+  t.equal(REASONS.CachedOnNodes.firstFix(platform).lead, 'build it for the nodes\' platform');
+  const missing: Finding = { ...f, resolution: { ...f.resolution, cachedInsteadOf: 'TagNotFound' } };
+  t.equal(REASONS.CachedOnNodes.short(missing), 'not in registry; cached on some nodes');
+  t.match(REASONS.CachedOnNodes.fix(missing), 'Push the image again');
+});
