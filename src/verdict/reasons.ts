@@ -261,7 +261,7 @@ export const REASONS = {
   },
   PlatformFallbackUncertain: {
     verdict: 'unknown',
-    meaning: 'the index has no entry for the eligible nodes\' own platform, only one their runtime may or may not take (386 on amd64, a lower arm variant, 32-bit arm on arm64, an entry without a platform): containerd 1.x takes it, 2.x only with `use_local_image_pull`, CRI-O not, and the Node does not report the setting (or names no runtime)',
+    meaning: 'the index has no entry for the eligible nodes\' own platform, only one their runtime may or may not take: a fallback (386 on amd64, a lower arm variant, 32-bit arm on arm64), which containerd 1.x takes and 2.x only with `use_local_image_pull` (the Node does not report it), or an OCI index entry without a platform, which CRI-O takes when nothing else matches; also when the nodes name no runtime pullguard models',
     what: (f) => `${lead(f)}the image offers ${list(imagePlatforms(f)) || 'no runnable platform'}, but not the nodes' own platform (${list(f.eligiblePlatforms.map(formatPlatform))}). ${detail(f, 'Whether the nodes\' runtime takes a compatible entry depends on its configuration')}.`,
     fix: (f) => `Not denied. Build the image for ${list(f.eligiblePlatforms.map(formatPlatform))} (multi-arch), or pin the pod to nodes whose runtime takes it.`,
     short: () => 'only a fallback platform; runtime decides',
