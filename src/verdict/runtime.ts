@@ -106,14 +106,19 @@ export function mayVerifyCachedCredentials(reason: string, node: NodeInfo): bool
  *   the transfer service fetches only `platforms.Ordered(DefaultSpec())`, the local pull `platforms.Only`
  *   (internal/cri/server/images/image_pull.go, core/transfer/image/imagestore.go, v2.1/v2.2). The Node does not
  *   report that setting: either.
- * - CRI-O: containers/image's table: `cri-o`.
+ * - CRI-O: containers/image's table: `cri-o`. Before its variant matcher (containers/image#854, March 2020)
+ *   containers/image compared os and architecture only; CRI-O 1.17 vendored v5.1 (cri-o/cri-o#3050), 1.20 v5.10
+ *   (cri-o/cri-o#4531): an older CRI-O may be either, so any of them.
  * - anything else, or no version: any of them.
  */
 export function indexMatchers(runtime: RuntimeVersion | undefined): readonly IndexMatcher[] {
   if (runtime?.name === 'containerd') return runtime.major < 2 ? CONTAINERD_1 : CONTAINERD_2;
-  if (runtime?.name === 'cri-o') return CRI_O;
+  if (runtime?.name === 'cri-o') return runtime.major > 1 || (runtime.major === 1 && runtime.minor >= CRI_O_VARIANT_MATCHER_MINOR) ? CRI_O : ANY_RUNTIME;
   return ANY_RUNTIME;
 }
+
+/** The first CRI-O 1.x minor known to vendor containers/image with the variant matcher (cri-o/cri-o#4531). */
+const CRI_O_VARIANT_MATCHER_MINOR = 20;
 
 const CONTAINERD_1: readonly IndexMatcher[] = ['containerd'];
 const CONTAINERD_2: readonly IndexMatcher[] = ['containerd', 'containerd-strict'];

@@ -72,6 +72,10 @@ t.test('how a node picks an index entry follows its runtime: containerd 1.x plat
   t.same(indexMatchers(parseRuntimeVersion('containerd://2.0.0')), ['containerd', 'containerd-strict'], 'transfer service unless use_local_image_pull');
   t.same(indexMatchers(parseRuntimeVersion('containerd://2.2.1')), ['containerd', 'containerd-strict']);
   t.same(indexMatchers(parseRuntimeVersion('cri-o://1.31.1')), ['cri-o']);
+  t.same(indexMatchers(parseRuntimeVersion('cri-o://1.20.0')), ['cri-o'], 'containers/image v5.10 (cri-o/cri-o#4531)');
+  t.same(indexMatchers(parseRuntimeVersion('cri-o://2.0.0')), ['cri-o']);
+  t.same(indexMatchers(parseRuntimeVersion('cri-o://1.19.6')), ['containerd', 'containerd-strict', 'cri-o'], 'containers/image before its variant matcher (2020) or after: not decided');
+  t.same(indexMatchers(parseRuntimeVersion('cri-o://1.17.0')), ['containerd', 'containerd-strict', 'cri-o'], 'containers/image v5.1 (cri-o/cri-o#3050) ignored variants');
   t.same(indexMatchers(parseRuntimeVersion('docker://24.0.7')), ['containerd', 'containerd-strict', 'cri-o'], 'cri-dockerd: not decided');
   t.same(indexMatchers(undefined), ['containerd', 'containerd-strict', 'cri-o'], 'no version reported');
 });
