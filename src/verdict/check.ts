@@ -248,6 +248,10 @@ export function createChecker(opts: CheckerOptions): Checker {
         const runtimeNote = `The eligible nodes run ${decision.runtimes.join(', ')}: CRI-O (containers/image) takes only an entry for the node's exact os/architecture/variant, arm variants aside, so no 386 entry on amd64 and no 32-bit arm entry on arm64`;
         return { ...r, reason: 'PlatformMismatch', verdict: verdictOf('PlatformMismatch'), detail: runtimeNote, runtimeNote };
       }
+      if (decision.verdict === 'match' && decision.without && r.reason === 'Resolved') {
+        const note = `no entry that nodes running ${decision.without.runtimes.join(', ')} on ${decision.without.platforms.map(formatPlatform).join(', ')} take (CRI-O takes no 386 on amd64, no 32-bit arm on arm64; the pod may be scheduled there)`;
+        return { ...r, detail: r.detail ? `${r.detail}; ${note}` : note };
+      }
       if (decision.verdict === 'uncertain' || (decision.verdict === 'match' && r.reason === 'PlatformMismatch')) {
         const why = decision.verdict === 'uncertain' ? `${decision.reasons.join('; ')} (nodes running ${decision.runtimes.join(', ')} on ${decision.platforms.map(formatPlatform).join(', ')})` : 'some eligible node\'s runtime may take an entry of this index';
         return { ...r, reason: 'PlatformFallbackUncertain', verdict: verdictOf('PlatformFallbackUncertain'), detail: why };

@@ -139,9 +139,11 @@ interface IndexPicker {
  *   use_local_image_pull; a runtime the Node does not name; CRI-O taking an entry without a platform);
  * - `mismatch`: no node's runtime takes any entry.
  * `platformless` counts the OCI index's entries without a platform, which CRI-O takes when nothing matches.
+ * A `match` names in `without` the CRI-O nodes that take nothing although platforms.Only would (the registry's own
+ * answer names the nodes platforms.Only fails on): pods scheduled there fail to pull.
  */
 export type IndexDecision =
-  | { verdict: 'match' }
+  | { verdict: 'match'; without?: { platforms: Platform[]; runtimes: string[] } }
   | { verdict: 'uncertain'; platforms: Platform[]; runtimes: string[]; reasons: string[] }
   | { verdict: 'mismatch'; runtimes: string[] };
 
@@ -150,18 +152,27 @@ export function decideIndexPlatform(nodes: readonly NodeInfo[], offered: readonl
   // A node whose platform is unknown could run anything (eligibility.ts platformsOf): nothing to decide.
   if (pickers === undefined || pickers.length === 0) return { verdict: 'match' };
   const uncertain: IndexPicker[] = [];
+  const none: IndexPicker[] = [];
   const reasons = new Set<string>();
+  let matched = false;
   for (const picker of pickers) {
     const exact = picker.matchers.map((m) => offered.some((o) => indexEntryMatches(m, m === 'containerd-strict' ? containerdDefaultSpec(picker.platform) : picker.platform, o)));
-    if (exact.every(Boolean)) return { verdict: 'match' };
+    if (exact.every(Boolean)) {
+      matched = true;
+      continue;
+    }
     // CRI-O's pick of an entry without a platform is a pull that succeeds; whether it runs there is its config's question.
     const takesPlatformless = picker.matchers.map((m, i) => exact[i] !== true && m === 'cri-o' && platformless > 0);
-    if (!exact.some(Boolean) && !takesPlatformless.some(Boolean)) continue;
+    if (!exact.some(Boolean) && !takesPlatformless.some(Boolean)) {
+      if (!picker.matchers.includes('containerd') && offered.some((o) => indexEntryMatches('containerd', picker.platform, o))) none.push(picker);
+      continue;
+    }
     picker.matchers.forEach((m, i) => {
       if (exact[i] !== true) reasons.add(takesPlatformless[i] === true ? PLATFORMLESS : WHY_NOT[m]);
     });
     uncertain.push(picker);
   }
+  if (matched) return none.length > 0 ? { verdict: 'match', without: { platforms: none.map((p) => p.platform), runtimes: [...new Set(none.flatMap((p) => p.runtimes))] } } : { verdict: 'match' };
   const runtimes = [...new Set(pickers.flatMap((p) => p.runtimes))];
   if (uncertain.length === 0) return { verdict: 'mismatch', runtimes };
   return { verdict: 'uncertain', platforms: uncertain.map((p) => p.platform), runtimes: [...new Set(uncertain.flatMap((p) => p.runtimes))], reasons: [...reasons] };

@@ -172,3 +172,15 @@ t.test('without a node inventory the pod\'s arch/os constraints choose the platf
     t.equal(findings[0]?.platformSource, source, `${why}: source`);
   }
 });
+
+t.test('an index some eligible nodes\' runtime takes is admitted, and the detail names the CRI-O nodes that take nothing', async (t) => {
+  const i386Only = (ref: Reference): Resolution =>
+    resolution('Resolved', ref.canonical, { reference: ref.canonical, mediaType: OCI_INDEX, digest: `sha256:${'d'.repeat(64)}`, platforms: [{ os: 'linux', architecture: '386' }], matchedPlatform: { os: 'linux', architecture: '386' } });
+  const mixed = [node('crio', 'amd64', { containerRuntimeVersion: 'cri-o://1.31.1' }), node('c17', 'amd64', { containerRuntimeVersion: 'containerd://1.7.22' })];
+  const r = (await checker(stubRegistry(i386Only), cluster(mixed)).check(spec(), [target('example.com/legacy:1')], soon())).findings[0]?.resolution;
+  t.equal(r?.reason, 'Resolved', 'the pod may land on the containerd 1.7 node, which takes 386');
+  t.equal(r?.verdict, 'allow');
+  t.match(r?.detail, 'no entry that nodes running cri-o://1.31.1 on linux/amd64 take (CRI-O takes no 386 on amd64, no 32-bit arm on arm64; the pod may be scheduled there)');
+  const alone = (await checker(stubRegistry(i386Only), cluster([mixed[1]!])).check(spec(), [target('example.com/legacy:1')], soon())).findings[0]?.resolution;
+  t.equal(alone?.detail, undefined, 'nothing to say when every eligible node takes it');
+});

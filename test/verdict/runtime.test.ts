@@ -113,6 +113,9 @@ t.test('an uncertain decision says which runtimes, which platforms, and why', as
   t.same(d.platforms, [amd64], 'the arm64 CRI-O node takes nothing: not among the uncertain');
   t.same(d.runtimes, ['containerd://2.1.4', 'containerd://2.1.3']);
   t.match(d.reasons.join('; '), /transfer service.*use_local_image_pull/);
+  const partly = decideIndexPlatform([on('a', amd64, 'cri-o://1.31.1'), on('b', arm64, 'cri-o://1.31.1'), on('c', amd64, 'containerd://1.7.22'), on('d', arm64, 'containerd://1.7.22')], [i386]);
+  t.same(partly, { verdict: 'match', without: { platforms: [amd64], runtimes: ['cri-o://1.31.1'] } }, 'a match names the CRI-O nodes that take nothing where platforms.Only would; the arm64 nodes take nothing under any runtime, which the registry says');
+  t.same(decideIndexPlatform([on('a', amd64, 'cri-o://1.31.1'), on('b', amd64, 'containerd://2.1.4')], [amd64]), { verdict: 'match' }, 'nothing to name when every node takes it');
   const mismatch = decideIndexPlatform([on('a', amd64, 'cri-o://1.31.1')], [i386]);
   t.same(mismatch, { verdict: 'mismatch', runtimes: ['cri-o://1.31.1'] });
 });
