@@ -49,6 +49,23 @@ const MIRROR_FINAL: ReadonlySet<RegistryOutcome> = new Set(['Resolved', 'Platfor
 /** Refusals that the node's own credentials for a mirror could lift. */
 const AUTH_REFUSALS: ReadonlySet<RegistryOutcome> = new Set(['AuthRequired', 'CredentialsRejected', 'AccessDenied']);
 
+/**
+ * A host that is not the image's own registry refusing pullguard's anonymous request (it gets no pod secret) is
+ * not the node's answer, wherever it stands in the order: the node may hold credentials for it that pullguard cannot
+ * see (k3s/RKE2 registries.yaml, containerd registry.configs."<host>".auth, CRI-O global_auth_file), and containerd
+ * may send it the pod's (ParseAuth sets no ServerAddress). containerd's Resolve (core/remotes/docker/resolver.go
+ * v2.1) and containers/image's newImageSource (docker/docker_image_src.go, go.podman.io/image v5) end with the last
+ * host's error only after the node's own credentials failed there, so a mirror's refusal never becomes a deny.
+ */
+function mirrorAuthUnsure(endpoint: Endpoint, out: Outcome): Outcome {
+  if (endpoint.credentials || !AUTH_REFUSALS.has(out.reason) || !out.credentialsTried.every((c) => c === 'anonymous')) return out;
+  return {
+    ...out,
+    reason: 'NodeCredentialsAssumed',
+    fields: { ...out.fields, detail: `${endpoint.host} answered ${out.reason} to pullguard's anonymous request; the nodes may hold credentials for this mirror that pullguard cannot see (k3s/RKE2 registries.yaml, containerd registry.configs auth, CRI-O global_auth_file)` },
+  };
+}
+
 export class Resolver {
   readonly #config: RegistryConfig;
   readonly #deps: ResolverDeps;
@@ -79,26 +96,13 @@ export class Resolver {
     // A host passed over that pullguard could not check (down for us, withheld credentials) may serve the node.
     let unchecked: { host: string; out: Outcome } | undefined;
     for (const [i, endpoint] of endpoints.entries()) {
-      const out = await this.#resolveAt(endpoint, ref, opts);
+      const out = mirrorAuthUnsure(endpoint, await this.#resolveAt(endpoint, ref, opts));
       const last = i === endpoints.length - 1;
       // With the node's configuration every host but the last is left on any failure (containerd's Resolve
       // moves on after a 404, other 4xx, 5xx or network error; containers/image tries each pull source).
       if ((endpoint.mirror || plan.source !== undefined) && !MIRROR_FINAL.has(out.reason) && !last) {
         notes.push(`mirror ${endpoint.host}: ${out.reason}${out.fields.status !== undefined ? ` (${out.fields.status})` : ''}${out.fields.cause ? ` (${out.fields.cause})` : ''}`);
         if (!isDefinite(out.reason)) unchecked ??= { host: endpoint.host, out };
-        // The node may hold credentials for a mirror that pullguard cannot see (k3s/RKE2 registries.yaml auth,
-        // containerd registry.configs."<mirror>".auth, CRI-O global_auth_file): its refusal of our anonymous
-        // request is not certain either.
-        else if (!endpoint.credentials && AUTH_REFUSALS.has(out.reason) && out.credentialsTried.every((c) => c === 'anonymous')) {
-          unchecked ??= {
-            host: endpoint.host,
-            out: {
-              ...out,
-              reason: 'NodeCredentialsAssumed',
-              fields: { ...out.fields, detail: `${endpoint.host} answered ${out.reason} to pullguard's anonymous request; the nodes may hold credentials for this mirror that pullguard cannot see (k3s/RKE2 registries.yaml, containerd registry.configs auth, CRI-O global_auth_file)` },
-            },
-          };
-        }
         continue;
       }
       if (unchecked && isDefinite(out.reason) && out.reason !== 'Resolved') {

@@ -189,3 +189,21 @@ t.test('a mirror that refuses pullguard without the secret the node may send it 
   t.match(anonymous.detail, new RegExp(`answered AuthRequired, but the node may still pull the image from ${locked.host.replace(/\./g, '\\.')}`));
   t.match(anonymous.detail, /may hold credentials for this mirror/);
 });
+
+t.test('server = a mirror that refuses pullguard\'s anonymous request: unknown, never a deny, and the upstream is not asked', async (t) => {
+  // The last host is the mirror (containerd never asks the image's own registry then). Its 401 to our anonymous
+  // request is not the node's answer: the node may hold credentials for it (registry.configs auth, k3s
+  // registries.yaml) or send the pod's secret we withhold. containerd's Resolve (core/remotes/docker/resolver.go
+  // v2.1) fails with the last host's auth error only after the node's own credentials failed.
+  const c = clientWith(up.host, `server = "https://${locked.host}"\nca = "ca.pem"\n`);
+  t.teardown(() => c.close());
+  const [l, u] = [since(locked), since(up)];
+  const anonymous = await c.resolve(ref(`${up.host}/team/app:v1`), { platforms: [], credentials: [] });
+  t.equal(anonymous.reason, 'NodeCredentialsAssumed', anonymous.detail ?? '');
+  t.equal(verdictOf(anonymous.reason), 'unknown');
+  t.match(anonymous.detail, new RegExp(`${locked.host.replace(/\./g, '\\.')} answered AuthRequired to pullguard's anonymous request`));
+  const withSecret = await c.resolve(ref(`${up.host}/team/app:v1`), { platforms: [], credentials: [secret] });
+  t.equal(withSecret.reason, 'NodeCredentialsAssumed', withSecret.detail ?? '');
+  t.ok(l().length > 0 && l().every((x) => x.authorization === undefined), 'the mirror was asked, never with the secret');
+  t.same(u(), [], 'the upstream was never asked');
+});

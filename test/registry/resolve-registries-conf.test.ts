@@ -126,3 +126,17 @@ t.test('a mirror that refuses pullguard without the secret CRI-O would send keep
   t.equal(anonymous.reason, 'NodeCredentialsAssumed');
   t.match(anonymous.detail, /answered AuthRequired, but the node may still pull the image from/);
 });
+
+t.test('a location on another host that refuses pullguard\'s anonymous request is unknown, never a deny', async (t) => {
+  // The rewritten location is the last (only) pull source: CRI-O sends its global_auth_file credentials there, and
+  // containers/image drops the kubelet's for another domain (docker/docker_image_src.go newImageSourceAttempt,
+  // go.podman.io/image v5 @523e87c): an anonymous 401 from us is not what the node gets.
+  const c = clientWith(`[[registry]]\nprefix = "${up.host}/team"\nlocation = "${locked.host}/team"\n`);
+  t.teardown(() => c.close());
+  const [l, u] = [since(locked), since(up)];
+  const r = await c.resolve(ref(`${up.host}/team/app:v1`), { platforms: [], credentials: [] });
+  t.equal(r.reason, 'NodeCredentialsAssumed', r.detail ?? '');
+  t.equal(verdictOf(r.reason), 'unknown');
+  t.ok(l().length > 0 && l().every((x) => x.authorization === undefined), 'asked anonymously');
+  t.same(u(), [], 'the image\'s own registry is not a pull source here');
+});
