@@ -232,6 +232,9 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
       opts.log.warn({ reason: kc.reason }, 'no cluster access: using only the configured credentials and platforms');
     }
   }
+  const inClusterNow = runsInCluster(config.server.inCluster, opts.detectInCluster === true, process.env, kc?.ok ? kc.source : undefined);
+  // In a pod the nodes' loopback is not ours: the registry layer never asks it in their place (endpoints.ts).
+  if (inClusterNow) registryConfig.loopbackIsNodes = true;
   // `observer`: a command's own count of registry requests (the audit's progress line), beside the metrics.
   const observer = bothObservers(registryObserver(opts.metrics, configuredHosts(registryConfig)), opts.observer);
   const client = createRegistryClient(registryConfig, {
@@ -255,7 +258,7 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
     ? createCredentialProviders(providerConfig.providers, { log: opts.log, ...(execMetric ? { onExec: (provider: string, result: string) => execMetric.inc({ provider, result }) } : {}) })
     : undefined;
   if (credentialProviders) opts.log.info({ providers: credentialProviders.providers.map((p) => p.name) }, 'running the kubelet credential provider plugins for the images they match');
-  const inCluster = runsInCluster(config.server.inCluster, opts.detectInCluster === true, process.env, kc?.ok ? kc.source : undefined)
+  const inCluster = inClusterNow
     ? { configuredRegistries: Object.keys(registryConfig.registries) }
     : undefined;
   if (inCluster) opts.log.info({ configuredRegistries: inCluster.configuredRegistries.filter(isLoopbackHost) }, 'running in a pod: loopback image hosts are the nodes\' own, checked only when the registry config names them');

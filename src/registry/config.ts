@@ -61,6 +61,8 @@ export interface RegistryConfig {
   defaults: RegistryDefaults;
   /** The nodes' own registry configuration (hosts.toml tree, registries.conf): wins over `registries` mirrors. */
   node?: NodeRegistries;
+  /** pullguard runs in a pod (server.inCluster): a loopback host the node would ask is the node's, not ours. */
+  loopbackIsNodes?: boolean;
 }
 
 /** Input form: every section optional. */
@@ -68,6 +70,7 @@ export interface RegistryConfigInput {
   registries?: Record<string, RegistryHostConfig>;
   defaults?: Partial<RegistryDefaults>;
   node?: NodeRegistries;
+  loopbackIsNodes?: boolean;
 }
 
 export const DEFAULT_REGISTRY_DEFAULTS: Readonly<RegistryDefaults> = Object.freeze({
@@ -172,6 +175,7 @@ export function withDefaults(input: RegistryConfigInput | RegistryConfig | undef
     registries: { ...(input?.registries ?? {}) },
     defaults: { ...DEFAULT_REGISTRY_DEFAULTS, ...(input?.defaults ?? {}) },
     ...(input?.node ? { node: input.node } : {}),
+    ...(input?.loopbackIsNodes ? { loopbackIsNodes: true } : {}),
   };
 }
 

@@ -30,6 +30,11 @@ export interface EndpointPlan {
   /** The node configuration the endpoints come from, for explanations. */
   source?: string;
   refused?: NodePlan['refused'];
+  /**
+   * Hosts the node would ask that pullguard cannot reach: the node's own loopback, seen from a pod
+   * (RegistryConfig.loopbackIsNodes). They are not asked, and a "no" from the others is then not certain.
+   */
+  nodeOnly?: string[];
 }
 
 export function endpointsFor(ref: Reference, config: RegistryConfig, internalNetworks?: BlockList): Endpoint[] {
@@ -52,6 +57,9 @@ export function planEndpoints(ref: Reference, config: RegistryConfig, internalNe
     // As for a hosts.toml mirror (fromNodePlan): the node may send the secret we withhold.
     ...(m.host === upstream || m.host === ref.registry ? {} : { withheldCredentials: true }),
   }));
+  // In a pod, a loopback registry with mirrors is reached through them only: after they miss, the node asks its own
+  // loopback, which is not pullguard's (asking ours is a wasted request whose answer proves nothing, #11).
+  if (config.loopbackIsNodes && out.length > 0 && isLoopbackHost(upstream)) return { endpoints: out, nodeOnly: [upstream] };
   out.push(upstreamEndpoint(ref, config, internalNetworks));
   return { endpoints: out };
 }
@@ -99,7 +107,10 @@ function fromNodePlan(ref: Reference, plan: NodePlan, config: RegistryConfig, in
       },
     };
   }
-  const endpoints = usable.map((h): Endpoint => {
+  // In a pod, a loopback host of the node's file is the node's own, unless pullguard's config names it (#11).
+  const unreachable = (h: NodeHost) => config.loopbackIsNodes === true && isLoopbackHost(h.host) && !Object.keys(config.registries).some((k) => k.toLowerCase() === h.host.toLowerCase());
+  const nodeOnly = usable.filter(unreachable).map((h) => h.host);
+  const endpoints = usable.filter((h) => !unreachable(h)).map((h): Endpoint => {
     const own = h.host === upstream || h.host === ref.registry;
     if (own && h.repository === ref.repository && isPlainUpstream(h)) {
       // The registry itself with no node-specific settings: pullguard's own settings for it apply.
@@ -116,7 +127,7 @@ function fromNodePlan(ref: Reference, plan: NodePlan, config: RegistryConfig, in
       ...(!own && h.nodeSendsCredentials ? { withheldCredentials: true } : {}),
     };
   });
-  return { endpoints, source: plan.source };
+  return { endpoints, source: plan.source, ...(nodeOnly.length > 0 ? { nodeOnly } : {}) };
 }
 
 function isPlainUpstream(h: NodeHost): boolean {

@@ -95,6 +95,14 @@ export class Resolver {
     if (plan.source) notes.push(`hosts from ${plan.source}`);
     // A host passed over that pullguard could not check (down for us, withheld credentials) may serve the node.
     let unchecked: { host: string; out: Outcome } | undefined;
+    const nodeOnly = plan.nodeOnly?.[0];
+    if (nodeOnly) {
+      unchecked = {
+        host: nodeOnly,
+        out: { reason: 'RegistryUnreachable', fields: { cause: 'network', detail: `the node would also ask ${nodeOnly}, its own loopback, which pullguard in a pod cannot reach (server.inCluster)` }, credentialsTried: [] },
+      };
+      if (endpoints.length === 0) return this.#finish(image, ref, unchecked.out, notes, undefined);
+    }
     for (const [i, endpoint] of endpoints.entries()) {
       const out = mirrorAuthUnsure(endpoint, await this.#resolveAt(endpoint, ref, opts));
       const last = i === endpoints.length - 1;

@@ -20,6 +20,9 @@ let inCluster: Pullguard;
 let offCluster: Pullguard;
 let configured: Pullguard;
 let mirrored: Pullguard;
+let shadowed: Pullguard;
+/** Listens on a loopback port in front of the same registry: what pullguard's own loopback would answer. */
+let shadow: FaultProxy;
 /** A loopback port nobody listens on: the node's `localhost:PORT` as a pod sees it. */
 let nodePort: number;
 const work = makeDir();
@@ -28,6 +31,7 @@ t.before(async () => {
   registry = await startRegistry({ auth: 'none', tls: false });
   await pushImage(registry, { repository: 'local/app', tag: '1.0', platforms: [{ os: 'linux', architecture: 'amd64' }] });
   proxy = await startFaultProxy(registry, { tls: false });
+  shadow = await startFaultProxy(registry, { tls: false });
   api = await startFakeApiServer();
   api.setNamespace('demo', {});
   api.setServiceAccount('demo', 'default', []);
@@ -45,16 +49,24 @@ t.before(async () => {
   const mirror = join(work.dir, 'registries-mirror.yaml');
   writeFileSync(mirror, JSON.stringify({ registries: { [`localhost:${nodePort}`]: { mirrors: [{ host: proxy.host, plainHTTP: true }] } }, defaults: { requestTimeoutMs: 3000 } }));
   mirrored = startPullguard(api, mirror, (c) => (c.server.inCluster = true));
+  // The node's localhost:PORT with a mirror, where pullguard's own loopback has a registry on that very port.
+  const shadowPort = shadow.host.split(':')[1] as string;
+  const shadowMirror = join(work.dir, 'registries-shadow.yaml');
+  writeFileSync(shadowMirror, JSON.stringify({ registries: { [`localhost:${shadowPort}`]: { mirrors: [{ host: proxy.host, plainHTTP: true }], plainHTTP: true } }, defaults: { requestTimeoutMs: 3000 } }));
+  shadowed = startPullguard(api, shadowMirror, (c) => (c.server.inCluster = true));
   inCluster = startPullguard(api, none, (c) => (c.server.inCluster = true));
   offCluster = startPullguard(api, none);
   configured = startPullguard(api, entry, (c) => (c.server.inCluster = true));
 });
 
-t.beforeEach(() => proxy.reset());
+t.beforeEach(() => {
+  proxy.reset();
+  shadow.reset();
+});
 
 t.teardown(async () => {
-  await Promise.allSettled([inCluster?.close(), offCluster?.close(), configured?.close(), mirrored?.close()]);
-  await Promise.allSettled([api?.stop(), proxy?.stop()]);
+  await Promise.allSettled([inCluster?.close(), offCluster?.close(), configured?.close(), mirrored?.close(), shadowed?.close()]);
+  await Promise.allSettled([api?.stop(), proxy?.stop(), shadow?.stop()]);
   await registry?.stop();
   work.remove();
 });
@@ -107,5 +119,23 @@ t.test('in a pod, a mirror entry for the node\'s localhost registry checks it th
   // The mirror lacks it, so (as containerd) the upstream is tried: pullguard's own loopback, where nothing listens.
   const missing = await mirrored.post(pod(`localhost:${nodePort}/local/app:1.1`));
   t.equal(missing.response.allowed, true, 'admitted: what pullguard\'s loopback answers proves nothing about the node');
-  t.match(missing.response.warnings?.[0], /RegistryUnreachable/, 'unknown: the upstream (pullguard\'s own loopback) refused the connection');
+  t.match(missing.response.warnings?.[0], /RegistryUnreachable/, 'unknown: the node would ask its own loopback, which pullguard cannot reach');
+});
+
+t.test('in a pod, a mirror miss for the node\'s localhost registry never falls through to pullguard\'s own loopback (#11)', async (t) => {
+  const port = shadow.host.split(':')[1] as string;
+  const found = await shadowed.post(pod(`localhost:${port}/local/app:1.0`));
+  t.equal(found.response.allowed, true);
+  t.equal(found.response.warnings, undefined, 'resolved at the mirror');
+  const atMirror = proxy.requests.length;
+  t.ok(atMirror > 0, `the mirror was asked (${atMirror} requests)`);
+  // Before: the miss went on to localhost:PORT in pullguard's own pod, whose registry said TagNotFound: a deny
+  // decided by the wrong machine. Now the node's loopback is not asked, and the mirror's miss is not certain.
+  const missing = await shadowed.post(pod(`localhost:${port}/local/app:1.1`));
+  t.equal(missing.response.allowed, true, 'admitted: only the node can ask its own loopback');
+  t.match(missing.response.warnings?.[0], /RegistryUnreachable/);
+  const audit = missing.response.auditAnnotations?.['image-0'] ?? '';
+  t.match(audit, /its own loopback, which pullguard in a pod cannot reach/, audit);
+  t.ok(proxy.requests.length > atMirror, 'the mirror was asked for the missing tag');
+  t.equal(shadow.requests.length, 0, 'not one request reached pullguard\'s own loopback');
 });

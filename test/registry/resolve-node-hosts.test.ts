@@ -207,3 +207,25 @@ t.test('server = a mirror that refuses pullguard\'s anonymous request: unknown, 
   t.ok(l().length > 0 && l().every((x) => x.authorization === undefined), 'the mirror was asked, never with the secret');
   t.same(u(), [], 'the upstream was never asked');
 });
+
+t.test('in a pod, a loopback host of the node\'s hosts.toml is the node\'s own: not asked, and a later "not found" is unknown', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pullguard-certs.d-'));
+  const sub = join(dir, hostDirectory(up.host));
+  mkdirSync(sub);
+  writeFileSync(join(sub, 'ca.pem'), up.caPem);
+  writeFileSync(join(sub, 'hosts.toml'), mirrorFirst());
+  const loaded = loadHostsDir(dir);
+  if (!loaded.ok) return t.fail(loaded.errors.join('; '));
+  // pullguard's config names the upstream (reachable from the pod), not the node-local mirror.
+  const c = createRegistryClient({ registries: { [up.host]: {} }, defaults: { requestTimeoutMs: 5000 }, node: loaded.value.registries, loopbackIsNodes: true }, { env: {} });
+  t.teardown(() => c.close());
+  const [m, u] = [since(mir), since(up)];
+  const found = await c.resolve(ref(`${up.host}/team/app:v2`), { platforms: [], credentials: [secret] });
+  t.equal(found.reason, 'Resolved', found.detail ?? '');
+  const missing = await c.resolve(ref(`${up.host}/team/app:v9`), { platforms: [], credentials: [secret] });
+  t.equal(missing.reason, 'RegistryUnreachable', missing.detail ?? '');
+  t.equal(verdictOf(missing.reason), 'unknown');
+  t.match(missing.detail, new RegExp(`the node may still pull the image from ${mir.host.replace(/\./g, '\\.')}`));
+  t.same(m(), [], 'the node-local mirror was never asked');
+  t.ok(manifestAsks(u()).length > 0, 'the upstream was');
+});
