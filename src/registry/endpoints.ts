@@ -35,6 +35,8 @@ export interface EndpointPlan {
    * (RegistryConfig.loopbackIsNodes). They are not asked, and a "no" from the others is then not certain.
    */
   nodeOnly?: string[];
+  /** NodePlan.ambiguous: an answer found at a candidate is AmbiguousShortName. */
+  ambiguous?: string;
 }
 
 export function endpointsFor(ref: Reference, config: RegistryConfig, internalNetworks?: BlockList): Endpoint[] {
@@ -127,7 +129,7 @@ function fromNodePlan(ref: Reference, plan: NodePlan, config: RegistryConfig, in
       ...(!own && h.nodeSendsCredentials ? { withheldCredentials: true } : {}),
     };
   });
-  return { endpoints, source: plan.source, ...(nodeOnly.length > 0 ? { nodeOnly } : {}) };
+  return { endpoints, source: plan.source, ...(nodeOnly.length > 0 ? { nodeOnly } : {}), ...(plan.ambiguous ? { ambiguous: plan.ambiguous } : {}) };
 }
 
 function isPlainUpstream(h: NodeHost): boolean {

@@ -41,6 +41,11 @@ export interface NodePlan {
   source: string;
   /** The node refuses the pull without contacting anyone (registries.conf `blocked`, short-name enforcing). */
   refused?: { reason: 'RegistryBlocked' | 'AmbiguousShortName'; detail: string };
+  /**
+   * The hosts are every candidate of a short name the nodes may refuse as ambiguous (CRI-O's crio.conf decides):
+   * a found image is then AmbiguousShortName (unknown), while "found nowhere" fails in every mode.
+   */
+  ambiguous?: string;
 }
 
 /** A source of node registry configuration, consulted for every image. */

@@ -1,7 +1,8 @@
-// The containers registries.conf(5) of CRI-O nodes (v2 format), with its registries.conf.d drop-ins, read as
-// containers/image v5 reads it (pkg/sysregistriesv2/system_registries_v2.go: postProcess, refMatchingPrefix,
-// FindRegistry, rewriteReference, PullSourcesFromReference, updateWithConfigurationFrom; pkg/shortnames
-// shortnames.go Resolve) into the NodePlan model. Read once at start-up.
+// The containers registries.conf(5) of CRI-O nodes, with its registries.conf.d drop-ins, read as go.podman.io/image
+// v5 reads it (containers/container-libs image/pkg/sysregistriesv2/system_registries_v2.go @28a6cf0:
+// loadConfigFile, ConvertToV2, postProcessRegistries, refMatchingPrefix, findRegistryWithParsedConfig,
+// rewriteReference, PullSourcesFromReference, updateWithConfigurationFrom; shortnames.go @523e87c: aliases;
+// image/pkg/shortnames/shortnames.go Resolve) into the NodePlan model.
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
@@ -29,8 +30,10 @@ export interface RegistriesConf {
   /** undefined: not set by any file (an empty list is set). */
   searchRegistries?: string[];
   searchOrigin?: string;
+  /** As written; CRI-O ignores it for kubelet pulls (its crio.conf short_name_mode decides, see planFromConf). */
   shortNameMode?: 'enforcing' | 'permissive' | 'disabled';
-  aliases: Record<string, string>;
+  /** Short name → normalised name; null: reset by a later file (`"name" = ""`), i.e. no alias. */
+  aliases: Record<string, string | null>;
 }
 
 const MAX_FILE_BYTES = 1024 * 1024;
@@ -38,15 +41,20 @@ const MAX_DROP_INS = 256;
 
 type Parsed = { ok: true; conf: RegistriesConf } | { ok: false; error: string };
 
-/** One file, validated as postProcess validates it (locations without schemes, prefixes, pull-from-mirror). */
-export function parseRegistriesConf(text: string, source: string): Parsed {
+/** One file, validated as loadConfigFile + postProcessRegistries validate it. `dropIn`: the v1 format is refused. */
+export function parseRegistriesConf(text: string, source: string, dropIn = false): Parsed {
   let doc: Record<string, unknown>;
   try {
     doc = parseToml(text) as Record<string, unknown>;
   } catch (e) {
     return { ok: false, error: `${source}: invalid TOML: ${(e instanceof Error ? e.message : String(e)).split('\n')[0] ?? ''}` };
   }
-  if (doc['registries'] !== undefined) return { ok: false, error: `${source}: the v1 format ([registries.search] …) is not read; write it as v2 [[registry]] tables` };
+  if (doc['registries'] !== undefined) {
+    if (dropIn) return { ok: false, error: `${source}: registry must be in v2 format but is in v1 (drop-ins must use [[registry]] tables)` };
+    const v2 = convertV1(doc, source);
+    if (typeof v2 === 'string') return { ok: false, error: v2 };
+    doc = v2;
+  }
   const conf: RegistriesConf = { registries: [], aliases: {} };
   const regs = doc['registry'] ?? [];
   if (!Array.isArray(regs)) return { ok: false, error: `${source}: "registry" must be [[registry]] tables` };
@@ -68,17 +76,19 @@ export function parseRegistriesConf(text: string, source: string): Parsed {
       const p = parseLocation(prefix);
       if (typeof p === 'object') return { ok: false, error: `${where}: ${p.error}` };
       pre = p;
-      if (pre.startsWith('*.')) {
-        if (!/^\*\.[^/*:@]+$/.test(pre)) return { ok: false, error: `${where}: wildcarded prefix ${JSON.stringify(prefix)} must be *.domain` };
-      } else if (pre.includes('*')) return { ok: false, error: `${where}: a wildcard may only begin a prefix (*.example.com)` };
-      else if (loc === '') return { ok: false, error: `${where}: location is unset (only a *.domain prefix may leave it empty)` };
+      if (!pre.startsWith('*.') && loc === '') return { ok: false, error: `${where}: location is unset and prefix is not in the format *.example.com` };
+      // loadConfigFile: a wildcard prefix holds no namespace, port or digest. A "*" elsewhere is matched literally.
+      if (pre.startsWith('*.') && /[/@:]/.test(pre)) return { ok: false, error: `${where}: wildcarded prefix ${JSON.stringify(prefix)} must be in the format *.example.com` };
     }
+    if (r['pull-from-mirror'] !== undefined && r['pull-from-mirror'] !== '') return { ok: false, error: `${where}: pull-from-mirror must not be set for a non-mirror registry ${JSON.stringify(pre)}` };
     const bools: Record<string, boolean> = {};
     for (const key of ['insecure', 'blocked', 'mirror-by-digest-only']) {
       const v = r[key];
       if (v !== undefined && typeof v !== 'boolean') return { ok: false, error: `${where}: "${key}" must be true or false` };
       bools[key] = v === true;
     }
+    const proxy = optString(r['proxy'], `${where} proxy`);
+    if (typeof proxy === 'object') return proxy;
     const mirrors: ConfEndpoint[] = [];
     const rawMirrors = r['mirror'] ?? [];
     if (!Array.isArray(rawMirrors)) return { ok: false, error: `${where}: "mirror" must be [[registry.mirror]] tables` };
@@ -89,14 +99,27 @@ export function parseRegistriesConf(text: string, source: string): Parsed {
       if (typeof mm['location'] !== 'string') return { ok: false, error: `${mw}: location must be a string` };
       const ml = parseLocation(mm['location']);
       if (typeof ml === 'object') return { ok: false, error: `${mw}: ${ml.error}` };
+      if (ml === '') return { ok: false, error: `${mw}: mirror location is unset` };
       if (mm['insecure'] !== undefined && typeof mm['insecure'] !== 'boolean') return { ok: false, error: `${mw}: "insecure" must be true or false` };
       const pf = mm['pull-from-mirror'];
+      if (bools['mirror-by-digest-only'] && pf !== undefined && pf !== '') return { ok: false, error: `${mw}: cannot set mirror-by-digest-only for the registry and pull-from-mirror for a mirror at the same time` };
       if (pf !== undefined && pf !== '' && pf !== 'all' && pf !== 'digest-only' && pf !== 'tag-only') return { ok: false, error: `${mw}: unsupported pull-from-mirror ${JSON.stringify(pf)}` };
-      if (bools['mirror-by-digest-only'] && pf !== undefined && pf !== '' && pf !== 'all') return { ok: false, error: `${mw}: cannot set mirror-by-digest-only for the registry and pull-from-mirror for a mirror at the same time` };
       mirrors.push({ location: ml, insecure: mm['insecure'] === true, ...(typeof pf === 'string' && pf !== '' ? { pullFrom: pf as ConfEndpoint['pullFrom'] } : {}) });
     }
-    conf.registries.push({ prefix: pre, location: loc, insecure: bools['insecure'] ?? false, blocked: bools['blocked'] ?? false, mirrorByDigestOnly: bools['mirror-by-digest-only'] ?? false, mirrors, source });
+    const entry: ConfRegistry = { prefix: pre, location: loc, insecure: bools['insecure'] ?? false, blocked: bools['blocked'] ?? false, mirrorByDigestOnly: bools['mirror-by-digest-only'] ?? false, mirrors, source };
+    // A registry mentioned twice (several prefixes) must agree on insecure, blocked and proxy.
+    const key = loc === '' ? pre : loc;
+    const other = conf.registries.find((o) => (o.location === '' ? o.prefix : o.location) === key);
+    if (other && (other.insecure !== entry.insecure || other.blocked !== entry.blocked || proxies.get(other) !== (proxy ?? ''))) {
+      const what = other.insecure !== entry.insecure ? 'insecure' : other.blocked !== entry.blocked ? 'blocked' : 'proxy';
+      return { ok: false, error: `${source}: registry '${loc}' is defined multiple times with conflicting '${what}' setting` };
+    }
+    proxies.set(entry, proxy ?? '');
+    conf.registries.push(entry);
   }
+  // postProcessRegistries: of entries with the same prefix only the first counts; the list is sorted by prefix.
+  const seen = new Set<string>();
+  conf.registries = conf.registries.filter((r) => !seen.has(r.prefix) && seen.add(r.prefix)).sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
   const usr = doc['unqualified-search-registries'];
   if (usr !== undefined) {
     if (!Array.isArray(usr) || !usr.every((x) => typeof x === 'string')) return { ok: false, error: `${source}: unqualified-search-registries must be a list of host[:port]` };
@@ -114,10 +137,57 @@ export function parseRegistriesConf(text: string, source: string): Parsed {
     if (typeof aliases !== 'object' || aliases === null || Array.isArray(aliases)) return { ok: false, error: `${source}: [aliases] must be a table` };
     for (const [k, v] of Object.entries(aliases as Record<string, unknown>)) {
       if (typeof v !== 'string') return { ok: false, error: `${source}: alias ${JSON.stringify(k)} must be a string` };
-      conf.aliases[k] = v;
+      const parsed = parseAlias(k, v);
+      if (typeof parsed === 'object') return { ok: false, error: `${source}: validating short-name aliases: ${parsed.error}` };
+      conf.aliases[k] = parsed === '' ? null : parsed;
     }
   }
   return { ok: true, conf };
+}
+
+/** Each ConfRegistry's `proxy` (only compared for conflicts: a forwarding proxy does not change what is pulled). */
+const proxies = new WeakMap<ConfRegistry, string>();
+
+/** ConvertToV2: [registries.search/insecure/block] → unqualified-search-registries and [[registry]] tables. */
+function convertV1(doc: Record<string, unknown>, source: string): Record<string, unknown> | string {
+  if (doc['registry'] !== undefined || doc['unqualified-search-registries'] !== undefined || doc['aliases'] !== undefined || doc['short-name-mode'] !== undefined) return `${source}: mixing sysregistry v1/v2 is not supported`;
+  const v1 = doc['registries'];
+  if (typeof v1 !== 'object' || v1 === null || Array.isArray(v1)) return `${source}: [registries] must be a table`;
+  const list = (name: string): string[] | string => {
+    const t = (v1 as Record<string, unknown>)[name];
+    if (t === undefined) return [];
+    const r = typeof t === 'object' && t !== null ? (t as Record<string, unknown>)['registries'] : undefined;
+    return Array.isArray(r) && r.every((x) => typeof x === 'string') ? (r as string[]) : `${source}: [registries.${name}] registries must be a list of strings`;
+  };
+  const [search, insecure, block] = [list('search'), list('insecure'), list('block')];
+  for (const l of [search, insecure, block]) if (typeof l === 'string') return l;
+  const byLocation = new Map<string, Record<string, unknown>>();
+  const get = (loc: string) => {
+    const key = loc.replace(/\/+$/, '');
+    const e = byLocation.get(key) ?? { location: key };
+    byLocation.set(key, e);
+    return e;
+  };
+  for (const b of block as string[]) get(b)['blocked'] = true;
+  for (const i of insecure as string[]) get(i)['insecure'] = true;
+  return { 'unqualified-search-registries': search, registry: [...byLocation.values()] };
+}
+
+/**
+ * validateShortName + parseShortNameValue: the name is a short name without tag or digest; the value a fully
+ * qualified name (registry with "." or ":", or localhost) without tag or digest, normalised (docker.io/alpine →
+ * docker.io/library/alpine). An empty value resets the alias of an earlier file.
+ */
+function parseAlias(name: string, value: string): string | { error: string } {
+  if (!isShortName(name) || /[@]/.test(name) || /:[^/]*$/.test(name) || !parseReference(name).ok) return { error: `invalid short name ${JSON.stringify(name)}: must be a name without registry, tag or digest` };
+  if (value === '') return '';
+  const first = value.split('/')[0] ?? '';
+  if (!value.includes('/') || !(first.includes('.') || first.includes(':') || first === 'localhost')) return { error: `invalid alias ${JSON.stringify(value)}: must contain registry and repository` };
+  if (value.includes('@')) return { error: `invalid alias ${JSON.stringify(value)}: must not contain digest` };
+  if (/:[^/]*$/.test(value.slice(first.length))) return { error: `invalid alias ${JSON.stringify(value)}: must not contain tag` };
+  const parsed = parseReference(value);
+  if (!parsed.ok) return { error: `parsing alias ${JSON.stringify(value)}: ${parsed.error.message}` };
+  return parsed.reference.name;
 }
 
 function optString(v: unknown, what: string): string | undefined | { ok: false; error: string } {
@@ -133,8 +203,8 @@ function parseLocation(input: string): string | { error: string } {
 }
 
 /**
- * updateWithConfigurationFrom: a later file's [[registry]] replaces one with the same prefix; a set
- * unqualified-search-registries (even empty) and short-name-mode replace; aliases are merged.
+ * updateWithConfigurationFrom: a later file's [[registry]] replaces one with the same prefix (sorted by prefix); a
+ * set unqualified-search-registries (even empty) and short-name-mode replace; aliases are merged, "" resetting one.
  */
 export function mergeRegistriesConf(base: RegistriesConf, update: RegistriesConf): RegistriesConf {
   const byPrefix = new Map(base.registries.map((r) => [r.prefix, r]));
@@ -162,12 +232,16 @@ export function refMatchingPrefix(ref: string, prefix: string): number {
   return ':/@'.includes(ref[prefix.length] as string) ? prefix.length : -1;
 }
 
-/** FindRegistry: the [[registry]] with the longest matching prefix. */
+/**
+ * findRegistryWithParsedConfig: the [[registry]] whose prefix is longest as written (`*.example.com` counts its 13
+ * characters, not the host it matched), the first in prefix order on a tie. `length` is the matched length, which
+ * rewriteReference replaces by the location.
+ */
 export function findRegistry(conf: RegistriesConf, ref: string): { registry: ConfRegistry; length: number } | undefined {
   let best: { registry: ConfRegistry; length: number } | undefined;
   for (const r of conf.registries) {
     const n = refMatchingPrefix(ref, r.prefix);
-    if (n !== -1 && n > (best?.length ?? 0)) best = { registry: r, length: n };
+    if (n !== -1 && r.prefix.length > (best?.registry.prefix.length ?? 0)) best = { registry: r, length: n };
   }
   return best;
 }
@@ -213,47 +287,57 @@ function host(_cand: Reference, registry: string, repository: string, insecure: 
     resolve: true,
     // insecure: certificates are not verified and plain HTTP is allowed.
     ...(insecure ? { skipVerify: true, httpFallback: true } : {}),
+    // go.podman.io/image v5 keeps the kubelet's credentials to the image's own domain (docker_image_src.go
+    // newImageSourceAttempt); older containers/image sent them to every pull source. Either way the node may hold
+    // credentials for this host that we do not send: a refusal here is unknown (resolve.ts mirrorAuthUnsure).
     nodeSendsCredentials: true,
   };
 }
 
 /**
- * The plan for one image. Short names as written in the pod spec go through the aliases and
- * unqualified-search-registries (shortnames.Resolve); in short-name-mode "enforcing" a name with no alias and
- * not exactly one search registry fails ("short-name resolution enforced but cannot prompt without a TTY", or no
- * search registries defined). Other modes try each candidate in order. Whether the nodes enforce it is not
- * certain: CRI-O before 1.34 resolved kubelet pulls with the mode forced to disabled (internal/storage
- * CandidatesForPotentiallyShortImageName), and from 1.34 enforcement comes from crio.conf [crio.image]
- * short_name_mode (cri-o/cri-o#9401), which pullguard does not read — so AmbiguousShortName is unknown, never a deny.
+ * The plan for one image. A short name as written in the pod spec (the kubelet passes it on unqualified) goes
+ * through the aliases, else the unqualified-search-registries (image/pkg/shortnames/shortnames.go Resolve).
+ * The mode is not registries.conf's: CRI-O sets SystemContext.ShortNameMode from crio.conf [crio.image]
+ * short_name_mode, default "enforcing" since 1.34 (cri-o pkg/config/config.go DefaultConfig and
+ * SetSystemContext, cri-o/cri-o#9401; before 1.34 internal/storage/image.go forced "disabled"), and that overrides
+ * the file's short-name-mode (sysregistriesv2.GetShortNameMode). So:
+ * - no alias and no search registries: Resolve fails in every mode → AmbiguousShortName (unknown: a machine-written
+ *   /var/cache/containers/short-name-aliases.conf on a node could still alias it);
+ * - one search registry: that candidate, in every mode;
+ * - several: "enforcing" refuses the pull ("short name mode is enforcing, but image name … returns ambiguous list",
+ *   internal/storage/image.go CandidatesForPotentiallyShortImageName), "disabled" tries each in order. The
+ *   candidates are checked: if none has it, both modes fail (a certain deny); otherwise the plan's `ambiguous`
+ *   makes the answer AmbiguousShortName (unknown), since pullguard does not read crio.conf.
  */
 export function planFromConf(conf: RegistriesConf, ref: Reference, written: string | undefined, source: string): NodePlan | undefined {
   const candidates: Reference[] = [];
   const short = written !== undefined && isShortName(written.trim());
+  let ambiguous: string | undefined;
   if (short && written !== undefined) {
     const w = written.trim();
     const name = w.replace(/@.*$/, '').replace(/:[^/]*$/, '');
     const suffix = w.slice(name.length);
     const alias = conf.aliases[name];
-    if (alias !== undefined) {
+    // The alias that keeps what the image means everywhere else (containerd, Docker): its normalised name.
+    const example = `"${name}" = "${ref.name}"`;
+    if (alias) {
       const parsed = parseReference(alias + suffix);
       if (parsed.ok) candidates.push(parsed.reference);
     } else {
       const search = conf.searchRegistries ?? [];
-      if (conf.shortNameMode === 'enforcing' && search.length !== 1) {
-        const where = conf.searchOrigin ?? source;
-        // The alias that keeps what the image means everywhere else (containerd, Docker): its normalised name.
-        const example = `"${name}" = "${ref.name}"`;
+      const where = conf.searchOrigin ?? source;
+      if (search.length === 0) {
         return {
           hosts: [],
           source,
           refused: {
             reason: 'AmbiguousShortName',
-            detail:
-              search.length === 0
-                ? `short name "${name}" has no alias and no unqualified-search-registries are defined in ${where}, which says short-name-mode "enforcing": the nodes may refuse this short name if CRI-O enforces short names (crio.conf short_name_mode); add an alias to [aliases] (${example}) or write the full name`
-                : `short name "${name}" is ambiguous on the nodes: ${search.length} unqualified-search-registries (${search.join(', ')}) and no alias in ${where}, which says short-name-mode "enforcing": the nodes may refuse this short name if CRI-O enforces short names (crio.conf short_name_mode); add an alias to [aliases] (${example}) or write the full name`,
+            detail: `short name "${name}" has no alias and no unqualified-search-registries are defined in ${where}: CRI-O refuses it in every short-name mode ("did not resolve to an alias and no unqualified-search registries are defined"), unless the node's /var/cache/containers/short-name-aliases.conf aliases it; write the full name (${ref.name}) or add an alias to [aliases] (${example})`,
           },
         };
+      }
+      if (search.length > 1) {
+        ambiguous = `short name "${name}" is ambiguous on the nodes: ${search.length} unqualified-search-registries (${search.join(', ')}) in ${where} and no alias; CRI-O 1.34+ refuses it ("short name mode is enforcing, but image name ${w} returns ambiguous list") unless crio.conf [crio.image] short_name_mode = "disabled", which pullguard does not read; write the full name or add an alias to [aliases] (${example})`;
       }
       for (const reg of search) {
         const parsed = parseReference(`${reg}/${w}`);
@@ -277,8 +361,7 @@ export function planFromConf(conf: RegistriesConf, ref: Reference, written: stri
   if (hosts.length === 0 && blocked[0]) {
     return { hosts: [], source, refused: { reason: 'RegistryBlocked', detail: `the nodes block pulls from ${blocked[0].prefix} (registries.conf ${blocked[0].source}: blocked = true)` } };
   }
-  // The registry's own host keeps the image's repository only for the candidate that is the image itself.
-  return { hosts, source: `registries.conf ${source}` };
+  return { hosts, source: `registries.conf ${source}`, ...(ambiguous ? { ambiguous } : {}) };
 }
 
 /** Reads FILE and the `.conf` files of `registries.conf.d` beside it, in name order. */
@@ -301,7 +384,7 @@ export function loadRegistriesConf(file: string): { ok: true; value: { registrie
       return { ok: false, errors: [`registries.conf ${f}: cannot read it (${(e as { code?: string }).code ?? (e as Error).message})`] };
     }
     if (text.length > MAX_FILE_BYTES) return { ok: false, errors: [`registries.conf ${f}: larger than ${MAX_FILE_BYTES} bytes`] };
-    const parsed = parseRegistriesConf(text, f);
+    const parsed = parseRegistriesConf(text, f, f !== file);
     if (!parsed.ok) return { ok: false, errors: [`registries.conf ${parsed.error}`] };
     conf = mergeRegistriesConf(conf, parsed.conf);
   }

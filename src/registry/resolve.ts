@@ -120,7 +120,9 @@ export class Resolver {
       }
       const via = endpoint.mirror ? [`answered by mirror ${endpoint.host}`] : notes.length > 0 ? [`answered by ${endpoint.host}`] : [];
       const scheme = this.#schemeNote(endpoint);
-      return this.#finish(image, ref, out, [...notes, ...via, ...(scheme.note ? [scheme.note] : [])], scheme.scheme);
+      // A short name found at one of its candidates: pulled only where CRI-O does not enforce short names.
+      const final: Outcome = plan.ambiguous && MIRROR_FINAL.has(out.reason) ? { ...out, reason: 'AmbiguousShortName', fields: { ...out.fields, detail: `${plan.ambiguous}; ${endpoint.host} answered ${out.reason}${endpoint.repository ? ` for ${endpoint.repository}` : ''}` } } : out;
+      return this.#finish(image, ref, final, [...notes, ...via, ...(scheme.note ? [scheme.note] : [])], scheme.scheme);
     }
     return resolution('RegistryError', image, { reference: ref.canonical, detail: 'no endpoint to ask' });
   }

@@ -304,8 +304,8 @@ export const REASONS = {
   },
   AmbiguousShortName: {
     verdict: 'unknown',
-    meaning: 'a short name (no registry) with several search registries (or none) and no alias in a registries.conf that says short-name-mode "enforcing": the nodes may refuse it if CRI-O enforces short names (crio.conf short_name_mode)',
-    what: (f) => `${lead(f)}${detail(f, 'the nodes may refuse this short name if CRI-O enforces short names (crio.conf short_name_mode)')}`,
+    meaning: 'a short name (no registry) with no alias in the nodes\' registries.conf and several search registries (or none): CRI-O 1.34+ refuses it unless crio.conf short_name_mode = "disabled", which pullguard cannot read',
+    what: (f) => `${lead(f)}${detail(f, 'CRI-O 1.34+ refuses this ambiguous short name unless crio.conf short_name_mode = "disabled"')}`,
     fix: () => 'Not denied. Add an alias for the short name to the nodes\' registries.conf [aliases], or write the full name (for example docker.io/library/nginx).',
     short: () => 'ambiguous short name',
     firstFix: () => one('write the image with its registry'),

@@ -5,7 +5,7 @@ import t from 'tap';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findRegistry, isShortName, loadRegistriesConf, parseRegistriesConf, planFromConf, refMatchingPrefix, type RegistriesConf } from '../../src/registry/registries-conf.ts';
+import { findRegistry, isShortName, loadRegistriesConf, mergeRegistriesConf, parseRegistriesConf, planFromConf, refMatchingPrefix, type RegistriesConf } from '../../src/registry/registries-conf.ts';
 import { planEndpoints } from '../../src/registry/endpoints.ts';
 import { withDefaults } from '../../src/registry/config.ts';
 import { ref } from './registry-fixture.ts';
@@ -69,29 +69,73 @@ t.test('blocked: the node refuses the pull (RegistryBlocked, deny) without askin
   t.equal(planFromConf(c, ref('good.example.com/x/y:1'), undefined, 'registries.conf'), undefined, 'another registry is untouched');
 });
 
-t.test('short names in short-name-mode "enforcing"', async (t) => {
-  const enforcing = 'short-name-mode = "enforcing"\nunqualified-search-registries = ["registry.fedoraproject.org", "docker.io"]\n[aliases]\n"fedora" = "registry.fedoraproject.org/fedora"\n';
-  const c = conf(enforcing);
+t.test('short names: CRI-O\'s crio.conf decides enforcement, registries.conf\'s short-name-mode does not', async (t) => {
+  const two = 'short-name-mode = "enforcing"\nunqualified-search-registries = ["registry.fedoraproject.org", "docker.io"]\n[aliases]\n"fedora" = "registry.fedoraproject.org/fedora"\n';
+  const c = conf(two);
   const plan = planFromConf(c, ref('nginx:1.27'), 'nginx:1.27', 'registries.conf');
-  t.equal(plan?.refused?.reason, 'AmbiguousShortName', 'two search registries, no alias: flagged');
-  t.equal(verdictOf('AmbiguousShortName'), 'unknown', 'not a deny: CRI-O may not enforce short names (crio.conf short_name_mode)');
-  t.match(plan?.refused?.detail, /the nodes may refuse this short name if CRI-O enforces short names \(crio\.conf short_name_mode\)/);
-  t.match(plan?.refused?.detail, /"nginx" = "docker\.io\/library\/nginx"/, 'the detail gives the alias to add: the name as containerd and Docker normalise it');
+  // Behaviour change: the candidates are checked (in "disabled" order) and the plan carries the ambiguity, instead
+  // of a refusal without requests: "found nowhere" fails in every CRI-O mode, so it may deny.
+  t.equal(plan?.refused, undefined, 'two search registries, no alias: not refused outright');
+  t.same(plan?.hosts.map((h) => `${h.host}/${h.repository}`), ['registry.fedoraproject.org/nginx', 'registry-1.docker.io/library/nginx'], 'every candidate, in order');
+  t.match(plan?.ambiguous, /CRI-O 1\.34\+ refuses it \("short name mode is enforcing, but image name nginx:1\.27 returns ambiguous list"\) unless crio\.conf \[crio\.image\] short_name_mode = "disabled"/);
+  t.match(plan?.ambiguous, /"nginx" = "docker\.io\/library\/nginx"/, 'the detail gives the alias to add: the name as containerd and Docker normalise it');
+  const disabledInFile = planFromConf(conf('short-name-mode = "disabled"\nunqualified-search-registries = ["registry.local", "docker.io"]\n'), ref('nginx'), 'nginx', 'x');
+  t.ok(disabledInFile?.ambiguous, 'short-name-mode "disabled" in registries.conf changes nothing: CRI-O overrides it');
+  t.equal(verdictOf('AmbiguousShortName'), 'unknown', 'not a deny: crio.conf short_name_mode may be "disabled"');
   t.same(sources(c, 'fedora:40', 'fedora:40'), ['registry.fedoraproject.org/fedora'], 'an alias resolves it, tag kept');
+  t.equal(planFromConf(c, ref('fedora:40'), 'fedora:40', 'registries.conf')?.ambiguous, undefined, 'an alias is never ambiguous');
   t.equal(planFromConf(c, ref('docker.io/library/nginx:1.27'), 'docker.io/library/nginx:1.27', 'registries.conf'), undefined, 'a fully-qualified name is never a short name');
-  t.same(sources(conf('short-name-mode = "enforcing"\nunqualified-search-registries = ["quay.io"]\n'), 'team/app:v1', 'team/app:v1'), ['quay.io/team/app'], 'one search registry is not ambiguous: it is used');
-  t.equal(planFromConf(conf('short-name-mode = "enforcing"\n'), ref('nginx'), 'nginx', 'x')?.refused?.reason, 'AmbiguousShortName', 'no search registries and no alias');
-  t.same(sources(conf('short-name-mode = "permissive"\nunqualified-search-registries = ["registry.local", "docker.io"]\n'), 'nginx', 'nginx'), ['registry.local/nginx', 'registry-1.docker.io/library/nginx'], 'permissive tries each candidate in order');
+  const one = planFromConf(conf('unqualified-search-registries = ["quay.io"]\n'), ref('team/app:v1'), 'team/app:v1', 'x');
+  t.same(one?.hosts.map((h) => `${h.host}/${h.repository}`), ['quay.io/team/app'], 'one search registry is not ambiguous: it is used');
+  t.equal(one?.ambiguous, undefined);
+  const none = planFromConf(conf('short-name-mode = "permissive"\n'), ref('nginx'), 'nginx', 'x');
+  t.equal(none?.refused?.reason, 'AmbiguousShortName', 'no search registries and no alias, whatever the file\'s mode');
+  t.match(none?.refused?.detail, /CRI-O refuses it in every short-name mode/);
   t.ok(isShortName('team/app') && isShortName('nginx@sha256:' + 'a'.repeat(64)) && !isShortName('localhost/app') && !isShortName('host:5000/app'));
+});
+
+t.test('aliases as containers/image validates them: normalised, "" resets an earlier one', async (t) => {
+  t.same(conf('[aliases]\n"alpine" = "docker.io/alpine"\n').aliases, { alpine: 'docker.io/library/alpine' });
+  const bad: Record<string, RegExp> = {
+    '"alpine" = "alpine"': /must contain registry and repository/,
+    '"alpine" = "docker.io/library/alpine:3"': /must not contain tag/,
+    [`"alpine" = "docker.io/library/alpine@sha256:${'a'.repeat(64)}"`]: /must not contain digest/,
+    '"quay.io/x" = "quay.io/x"': /invalid short name/,
+    '"x:1" = "quay.io/x"': /invalid short name/,
+  };
+  for (const [line, why] of Object.entries(bad)) {
+    const p = parseRegistriesConf(`[aliases]\n${line}\n`, 'f');
+    t.equal(p.ok, false, line);
+    if (!p.ok) t.match(p.error, why, line);
+  }
+  const merged = mergeRegistriesConf(conf('unqualified-search-registries = ["quay.io"]\n[aliases]\n"app" = "ghcr.io/team/app"\n'), conf('[aliases]\n"app" = ""\n'));
+  t.same(planFromConf(merged, ref('app:v1'), 'app:v1', 'x')?.hosts.map((h) => h.host), ['quay.io'], 'the reset alias falls back to the search registries');
+});
+
+t.test('registry tables as postProcessRegistries leaves them', async (t) => {
+  const dup = conf('[[registry]]\nlocation = "quay.io"\n[[registry.mirror]]\nlocation = "first.local"\n[[registry]]\nlocation = "quay.io"\n[[registry.mirror]]\nlocation = "second.local"\n');
+  t.same(dup.registries.map((r) => r.mirrors.map((m) => m.location)), [['first.local']], 'the first of two tables with one prefix counts');
+  // findRegistryWithParsedConfig compares len(Prefix): the exact host (15) beats *.example.com (13) for it.
+  const wild = conf('[[registry]]\nprefix = "*.example.com"\nlocation = ""\n[[registry.mirror]]\nlocation = "wild.local"\n[[registry]]\nlocation = "foo.example.com"\n[[registry.mirror]]\nlocation = "exact.local"\n');
+  t.same(sources(wild, 'foo.example.com/a:1'), ['exact.local/a', 'foo.example.com/a']);
+  t.same(sources(wild, 'bar.example.com/a:1'), ['wild.local/a', 'bar.example.com/a']);
+  const v1 = conf('[registries.search]\nregistries = ["quay.io", "docker.io"]\n[registries.insecure]\nregistries = ["old.local:5000"]\n[registries.block]\nregistries = ["evil.example.com"]\n');
+  t.same(v1.searchRegistries, ['quay.io', 'docker.io'], 'the v1 format is converted (ConvertToV2)');
+  t.same(v1.registries.map((r) => [r.prefix, r.insecure, r.blocked]), [['evil.example.com', false, true], ['old.local:5000', true, false]]);
+  t.same(sources(conf('[[registry]]\nprefix = "foo.*.com"\nlocation = "x.com"\n'), 'foo.*.com/a:1'.replace('*', 'x')), undefined, 'a "*" inside a prefix is literal: it matches nothing real');
 });
 
 const invalid: Record<string, [string, RegExp]> = {
   'a location with a scheme': ['[[registry]]\nlocation = "https://quay.io"\n', /URI schemes are not supported/],
   'neither location nor prefix': ['[[registry]]\ninsecure = true\n', /both location and prefix are unset/],
-  'a wildcard in the middle': ['[[registry]]\nprefix = "foo.*.com"\nlocation = "x.com"\n', /wildcard may only begin/],
+  'a wildcard prefix with a namespace': ['[[registry]]\nprefix = "*.example.com/team"\nlocation = "x.com"\n', /must be in the format \*\.example\.com/],
+  'a location-less prefix that is no wildcard': ['[[registry]]\nprefix = "example.com"\n', /location is unset and prefix is not in the format/],
+  'pull-from-mirror on the registry itself': ['[[registry]]\nlocation = "q.io"\npull-from-mirror = "digest-only"\n', /must not be set for a non-mirror registry/],
+  'a mirror without a location': ['[[registry]]\nlocation = "q.io"\n[[registry.mirror]]\nlocation = ""\n', /mirror location is unset/],
+  'one registry, two prefixes, conflicting insecure': ['[[registry]]\nprefix = "q.io/a"\nlocation = "q.io"\n[[registry]]\nprefix = "q.io/b"\nlocation = "q.io"\ninsecure = true\n', /defined multiple times with conflicting 'insecure'/],
+  'v1 and v2 mixed': ['unqualified-search-registries = ["docker.io"]\n[registries.search]\nregistries = ["docker.io"]\n', /mixing sysregistry v1\/v2/],
   'pull-from-mirror with mirror-by-digest-only': ['[[registry]]\nlocation = "q.io"\nmirror-by-digest-only = true\n[[registry.mirror]]\nlocation = "m"\npull-from-mirror = "tag-only"\n', /at the same time/],
   'an unknown short-name-mode': ['short-name-mode = "strict"\n', /invalid short-name-mode/],
-  'the v1 format': ['[registries.search]\nregistries = ["docker.io"]\n', /v1 format/],
   'not TOML': ['[[registry]\n', /invalid TOML/],
 };
 t.test('files containers/image refuses are refused with the reason', async (t) => {
@@ -118,7 +162,11 @@ t.test('registries.conf.d drop-ins: read in name order, same prefix replaced, se
   t.same(merged.searchRegistries, ['docker.io', 'quay.io']);
   t.equal(merged.shortNameMode, 'enforcing');
   t.same(merged.aliases, { a: 'quay.io/a', b: 'quay.io/b' });
-  t.equal(loaded.value.registries.plan(ref('nginx'), 'nginx')?.refused?.reason, 'AmbiguousShortName');
+  t.ok(loaded.value.registries.plan(ref('nginx'), 'nginx')?.ambiguous, 'two search registries after the drop-in: ambiguous');
+  writeFileSync(join(dir, 'registries.conf.d', '30-v1.conf'), '[registries.search]\nregistries = ["docker.io"]\n');
+  const v1 = loadRegistriesConf(file);
+  t.equal(v1.ok, false, 'a drop-in in the v1 format is refused');
+  if (!v1.ok) t.match(v1.errors[0], /must be in v2 format/);
   const bad = join(dir, 'missing.conf');
   const r = loadRegistriesConf(bad);
   t.equal(r.ok, false);

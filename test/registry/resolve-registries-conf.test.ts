@@ -21,6 +21,8 @@ let lockedMirror: TestRegistry;
 let up: Front;
 let mir: Front;
 let locked: Front;
+/** A second front over the mirror registry: another search registry with the same content. */
+let mir2: Front;
 const secret = cred('secret demo/regcred', DEFAULT_USERS[0]!);
 const amd64 = [{ os: 'linux', architecture: 'amd64' }];
 
@@ -30,10 +32,10 @@ t.before(async () => {
   await pushImage(upstream, { repository: 'team/app', tag: 'v2', platforms: amd64 });
   await pushImage(mirror, { repository: 'cache/team/app', tag: 'v1', platforms: amd64 });
   await pushImage(mirror, { repository: 'team/app', tag: 'short', platforms: amd64 });
-  [up, mir, locked] = await Promise.all([startRelay(upstream), startRelay(mirror), startRelay(lockedMirror)]);
+  [up, mir, locked, mir2] = await Promise.all([startRelay(upstream), startRelay(mirror), startRelay(lockedMirror), startRelay(mirror)]);
 });
 t.teardown(async () => {
-  await Promise.all([up, mir, locked].map((f) => f?.stop()));
+  await Promise.all([up, mir, locked, mir2].map((f) => f?.stop()));
   await Promise.all([upstream, mirror, lockedMirror].map((r) => r?.stop()));
 });
 
@@ -44,7 +46,7 @@ function clientWith(text: string): RegistryClient {
   const loaded = loadRegistriesConf(join(dir, 'registries.conf'));
   if (!loaded.ok) throw new Error(loaded.errors.join('; '));
   const ca = upstream.caFile;
-  return createRegistryClient({ registries: { [up.host]: { ca }, [mir.host]: { ca }, [locked.host]: { ca } }, defaults: { requestTimeoutMs: 5000 }, node: loaded.value.registries }, { env: {} });
+  return createRegistryClient({ registries: { [up.host]: { ca }, [mir.host]: { ca }, [locked.host]: { ca }, [mir2.host]: { ca } }, defaults: { requestTimeoutMs: 5000 }, node: loaded.value.registries }, { env: {} });
 }
 const since = (f: Front) => {
   const n = f.requests.length;
@@ -93,24 +95,39 @@ t.test('a blocked registry is RegistryBlocked and nothing is asked', async (t) =
   t.same(u(), []);
 });
 
-t.test('short names: one search registry resolves them there; enforcing with two refuses them', async (t) => {
-  const one = clientWith(`short-name-mode = "enforcing"\nunqualified-search-registries = ["${mir.host}"]\n`);
+t.test('short names: one search registry resolves them there; two make a found image AmbiguousShortName, a missing one a deny', async (t) => {
+  const one = clientWith(`unqualified-search-registries = ["${mir.host}"]\n`);
   t.teardown(() => one.close());
   const written = 'team/app:short';
   const parsed = parseReference(written);
   if (!parsed.ok) return t.fail('parse');
   const r = await one.resolve(parsed.reference, { platforms: [], credentials: [], image: written });
   t.equal(r.reason, 'Resolved', r.detail ?? '');
-  const two = clientWith(`short-name-mode = "enforcing"\nunqualified-search-registries = ["${mir.host}", "docker.io"]\n`);
+  // registries.conf's own short-name-mode is overridden by CRI-O (crio.conf short_name_mode, "enforcing" by default).
+  const two = clientWith(`short-name-mode = "disabled"\nunqualified-search-registries = ["${mir2.host}", "${mir.host}"]\n`);
   t.teardown(() => two.close());
-  const m = since(mir);
-  const refused = await two.resolve(parsed.reference, { platforms: [], credentials: [], image: written });
-  t.equal(refused.reason, 'AmbiguousShortName');
-  // First rule: CRI-O may not enforce short names for kubelet pulls (crio.conf short_name_mode): unknown, not deny.
-  t.equal(verdictOf(refused.reason), 'unknown');
-  t.match(refused.detail, /add an alias to \[aliases\] \("team\/app" = /);
-  t.match(refused.detail, /may refuse this short name if CRI-O enforces short names \(crio\.conf short_name_mode\)/);
-  t.same(m(), [], 'nothing was asked');
+  // Behaviour change: the candidates are asked (in "disabled" order) instead of refusing without a request.
+  const [m, m2] = [since(mir), since(mir2)];
+  const found = await two.resolve(parsed.reference, { platforms: [], credentials: [], image: written });
+  t.equal(found.reason, 'AmbiguousShortName', found.detail ?? '');
+  t.equal(verdictOf(found.reason), 'unknown', 'CRI-O 1.34+ refuses it, unless crio.conf says "disabled": not certain');
+  t.match(found.detail, /CRI-O 1\.34\+ refuses it/);
+  t.match(found.detail, /add an alias to \[aliases\] \("team\/app" = /);
+  t.match(found.detail, new RegExp(`${mir2.host.replace(/\./g, '\\.')} answered Resolved`), 'the first candidate had it');
+  t.ok(manifestAsks(m2()).length > 0, 'the first search registry was asked');
+  t.same(manifestAsks(m()), [], 'and the second was not needed');
+  const typo = parseReference('team/app:shrot');
+  if (!typo.ok) return t.fail('parse');
+  const missing = await two.resolve(typo.reference, { platforms: [], credentials: [], image: 'team/app:shrot' });
+  t.equal(missing.reason, 'TagNotFound', `found nowhere: CRI-O fails in every mode (${missing.detail})`);
+  t.equal(verdictOf(missing.reason), 'deny');
+  const none = clientWith('[[registry]]\nlocation = "quay.io"\n');
+  t.teardown(() => none.close());
+  const before = [since(mir), since(mir2)];
+  const refused = await none.resolve(parsed.reference, { platforms: [], credentials: [], image: written });
+  t.equal(refused.reason, 'AmbiguousShortName', 'no search registries and no alias');
+  t.match(refused.detail, /CRI-O refuses it in every short-name mode/);
+  t.same([...before[0]!(), ...before[1]!()], [], 'nothing was asked');
 });
 
 t.test('a mirror that refuses pullguard without the secret CRI-O would send keeps a later "not found" unknown', async (t) => {
