@@ -15,6 +15,7 @@ export interface Metrics {
   cacheEvents: Counter<'cache' | 'event'>;
   tlsReloads: Counter<'result'>;
   credentialProviderExecs: Counter<'provider' | 'result'>;
+  nodeFileReloads: Counter<'source' | 'result'>;
   tlsCertificateExpiry: Gauge;
   resolutionQueue: Gauge<'state'>;
   lateAnswers: Counter;
@@ -121,6 +122,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       labelNames: ['state'],
       registers,
     }),
+    nodeFileReloads: new Counter({ name: 'pullguard_node_file_reloads_total', help: 'Reloads of the nodes\' files (source: hostsDir, registriesConf, credentialProviders) by result (error: the new files were refused and the old model kept).', labelNames: ['source', 'result'], registers }),
     credentialProviderExecs: new Counter({ name: 'pullguard_credential_provider_executions_total', help: 'Kubelet credential provider plugin executions by provider and result (ok, error).', labelNames: ['provider', 'result'], registers }),
   };
 }

@@ -10,8 +10,9 @@ import { loadKubeConfig } from '../cluster/kubeconfig.ts';
 import { createClusterReader, disconnectedClusterReader } from '../cluster/reader.ts';
 import { parseDockerConfigJson, type CredentialEntry } from '../credentials/dockerconfig.ts';
 import { loadCredentialProviderConfig } from '../credentials/provider-config.ts';
-import { createCredentialProviders, type CredentialProviders } from '../credentials/provider.ts';
-import { createRegistryClient, isLoopbackHost, loadHostsDir, loadRegistriesConf, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryConfig, type RegistryObserver } from '../registry/index.ts';
+import { createCredentialProviders, swappableCredentialProviders, type CredentialProviders } from '../credentials/provider.ts';
+import { reloadNodeFiles } from './node-files-reload.ts';
+import { createRegistryClient, isLoopbackHost, swappableNodeRegistries, loadHostsDir, loadRegistriesConf, loadRegistryConfig, parsePlatform, type RegistryClient, type RegistryConfig, type RegistryObserver } from '../registry/index.ts';
 import type { Platform } from '../registry/index.ts';
 import { withResolutionCache } from '../registry/index.ts';
 import { withRateLimitBackoff } from '../registry/index.ts';
@@ -202,7 +203,7 @@ function bothObservers(a: RegistryObserver | undefined, b: RegistryObserver | un
   };
 }
 
-export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: Metrics; connectCluster?: boolean; observer?: RegistryObserver; detectInCluster?: boolean }): RuntimeResult {
+export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: Metrics; connectCluster?: boolean; observer?: RegistryObserver; detectInCluster?: boolean; reloadNodeFiles?: boolean; nodeFilesPollMs?: number }): RuntimeResult {
   const errors: string[] = [];
   const registryConfig = readRegistryConfig(config, errors);
   const creds = readNodeCredentials(config.credentials.dockerConfigFiles);
@@ -217,6 +218,8 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
     else errors.push(`platform "${p}" is not os/arch[/variant]`);
   }
   if (errors.length > 0 || !registryConfig) return { ok: false, errors };
+  const nodeSwap = opts.reloadNodeFiles && registryConfig.node ? swappableNodeRegistries(registryConfig.node) : undefined;
+  if (nodeSwap) registryConfig.node = nodeSwap.registries;
 
   let cluster: ClusterReader = disconnectedClusterReader();
   const wantCluster = opts.connectCluster !== false && config.kubernetes.enabled !== false;
@@ -254,9 +257,12 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
     ...(metrics ? { onEvent: (event: string) => metrics.cacheEvents.inc({ cache: 'resolution', event }) } : {}),
   });
   const execMetric = opts.metrics?.credentialProviderExecs;
-  const credentialProviders = providerConfig?.ok
-    ? createCredentialProviders(providerConfig.providers, { log: opts.log, ...(execMetric ? { onExec: (provider: string, result: string) => execMetric.inc({ provider, result }) } : {}) })
-    : undefined;
+  const providerOptions = { log: opts.log, ...(execMetric ? { onExec: (provider: string, result: string) => execMetric.inc({ provider, result }) } : {}) };
+  const loadedProviders = providerConfig?.ok ? createCredentialProviders(providerConfig.providers, providerOptions) : undefined;
+  const providerSwap = opts.reloadNodeFiles && loadedProviders ? swappableCredentialProviders(loadedProviders) : undefined;
+  const credentialProviders: CredentialProviders | undefined = providerSwap ?? loadedProviders;
+  // serve: the mounted node files are followed; a change that does not load keeps what is in use.
+  const watches = opts.reloadNodeFiles ? reloadNodeFiles(config, { ...(nodeSwap ? { node: nodeSwap } : {}), ...(providerSwap ? { providers: providerSwap } : {}), providerOptions, reloaded: () => registry.clear() }, opts.log, metrics, opts.nodeFilesPollMs) : [];
   if (credentialProviders) opts.log.info({ providers: credentialProviders.providers.map((p) => p.name) }, 'running the kubelet credential provider plugins for the images they match');
   const inCluster = inClusterNow
     ? { configuredRegistries: Object.keys(registryConfig.registries) }
@@ -275,6 +281,7 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
       ...(inCluster ? { inCluster } : {}),
       ...(credentialProviders ? { credentialProviders } : {}),
       async close() {
+        for (const w of watches) w.stop();
         await Promise.allSettled([registry.close(), cluster.close(), credentialProviders?.close()]);
       },
     },

@@ -65,7 +65,7 @@ export async function runServe(args: string[], io: { out: NodeJS.WritableStream;
   const [{ createMetrics }, { startServers }, { buildRuntime }] = await Promise.all([import('../metrics.ts'), import('../admission/server.ts'), import('./runtime.ts')]);
   const logger = createServeLogger(config.logLevel);
   const metrics = createMetrics();
-  const built = buildRuntime(config, { log: logger, metrics, detectInCluster: true });
+  const built = buildRuntime(config, { log: logger, metrics, detectInCluster: true, reloadNodeFiles: true });
   if (!built.ok) {
     for (const e of built.errors) logger.error({ error: e }, 'invalid configuration');
     return EXIT_USAGE;

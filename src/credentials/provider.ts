@@ -337,3 +337,32 @@ function waitUntil<T>(p: Promise<T>, deadline: number, clock: () => number, late
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([p, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(late()), left)))]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Providers whose configuration can be replaced (a reloaded CredentialProviderConfig): new lookups use the new
+ * plugins; the old ones are closed after `graceMs`, so lookups already running on them finish (the kubelet reads
+ * its config once, but its plugins and config may change with a node image roll-out that pullguard follows).
+ */
+export function swappableCredentialProviders(initial: CredentialProviders, graceMs = EXEC_TIMEOUT_MS): CredentialProviders & { swap(next: CredentialProviders): void } {
+  let current = initial;
+  const retiring = new Set<CredentialProviders>();
+  return {
+    get providers() {
+      return current.providers;
+    },
+    matches: (image) => current.matches(image),
+    provide: (image, deadline) => current.provide(image, deadline),
+    swap(next) {
+      const old = current;
+      current = next;
+      retiring.add(old);
+      setTimeout(() => {
+        retiring.delete(old);
+        void old.close();
+      }, graceMs).unref();
+    },
+    async close() {
+      await Promise.all([current.close(), ...[...retiring].map((p) => p.close())]);
+    },
+  };
+}

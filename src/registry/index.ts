@@ -22,6 +22,7 @@ export { RegistryError, type Diagnostic } from './errors.ts';
 export { loadHostsDir, parseHostsToml, type HostsDirLoad } from './hosts-toml.ts';
 export { loadRegistriesConf, parseRegistriesConf, isShortName, type RegistriesConf } from './registries-conf.ts';
 export type { NodeRegistries, NodePlan, NodeHost } from './node-hosts.ts';
+export { watchFiles, nodeRegistryPaths, swappableNodeRegistries, type FileWatch } from './node-files.ts';
 export { suggestTags, editDistance } from './suggest.ts';
 export { resolution } from './resolution.ts';
 export type { Platform, PullCredential, Resolution, RegistryOutcome, UnreachableCause } from './resolution.ts';
