@@ -1,7 +1,7 @@
 // The chart's credentialProviders values, rendered and linted with the real helm: the CredentialProviderConfig in
 // the ConfigMap (which pullguard's own loader accepts), the init container that copies the plugins into a shared
-// emptyDir (its command run here for real), config.yaml pointing at both, and the ServiceAccount annotations and
-// pod labels of IRSA, EKS Pod Identity, GKE Workload Identity and Azure Workload Identity.
+// emptyDir (its command run here for real), config.yaml pointing at both, the ServiceAccount annotations of IRSA,
+// EKS Pod Identity and GKE Workload Identity, and AKS's azure.json mounted for the plugin's one argument.
 import type { V1ConfigMap, V1Deployment, V1ServiceAccount } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ const enabled = (providers: Values[], extra: Values = {}): Values => merge({
 }, extra);
 
 /** One worked example per cloud, as in the README. */
-const clouds: Record<string, { values: Values; annotations: Record<string, string>; labels?: Record<string, string> }> = {
+const clouds: Record<string, { values: Values; annotations: Record<string, string>; labels?: Record<string, string>; mountPath?: string }> = {
   'EKS with IRSA': {
     values: enabled([provider('ecr-credential-provider', ['*.dkr.ecr.*.amazonaws.com', '*.dkr.ecr.*.amazonaws.com.cn'], { args: ['get-credentials'] })], {
       credentialProviders: { serviceAccountAnnotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/pullguard-ecr-read' }, env: [{ name: 'AWS_REGION', value: 'eu-west-1' }] },
@@ -39,12 +39,15 @@ const clouds: Record<string, { values: Values; annotations: Record<string, strin
     }),
     annotations: { 'iam.gke.io/gcp-service-account': 'pullguard@my-project.iam.gserviceaccount.com' },
   },
-  'AKS Workload Identity': {
-    values: enabled([provider('acr-credential-provider', ['*.azurecr.io', '*.azurecr.cn'], { defaultCacheDuration: '10m', args: ['/etc/kubernetes/azure.json'] })], {
-      credentialProviders: { serviceAccountAnnotations: { 'azure.workload.identity/client-id': '00000000-0000-0000-0000-000000000000' }, podLabels: { 'azure.workload.identity/use': 'true' } },
+  // acr-credential-provider uses no Workload Identity: a managed identity (or service principal) named in the
+  // azure.json its one argument names, mounted from a Secret (cloud-provider-azure azure_credentials.go @001de37).
+  'AKS (managed identity in azure.json)': {
+    values: merge(enabled([provider('acr-credential-provider', ['*.azurecr.io', '*.azurecr.cn', '*.azurecr.de', '*.azurecr.us', '*.*.geo.azurecr.io'], { defaultCacheDuration: '10m', args: ['/etc/pullguard/azure/azure.json'] })]), {
+      extraVolumes: [{ name: 'azure-config', secret: { secretName: 'pullguard-azure-json' } }],
+      extraVolumeMounts: [{ name: 'azure-config', mountPath: '/etc/pullguard/azure', readOnly: true }],
     }),
-    annotations: { 'azure.workload.identity/client-id': '00000000-0000-0000-0000-000000000000' },
-    labels: { 'azure.workload.identity/use': 'true' },
+    annotations: {},
+    mountPath: '/etc/pullguard/azure',
   },
 };
 
@@ -91,6 +94,7 @@ for (const [cloud, c] of Object.entries(clouds)) {
     const sa = r.one<V1ServiceAccount>('ServiceAccount');
     t.same(sa.metadata?.annotations ?? {}, c.annotations, 'ServiceAccount annotations');
     for (const [k, v] of Object.entries(c.labels ?? {})) t.equal(pod?.metadata?.labels?.[k], v, `pod label ${k}`);
+    if (c.mountPath) t.ok(main?.volumeMounts?.some((m) => m.mountPath === c.mountPath), `the file the plugin's args name is mounted at ${c.mountPath}`);
 
     const lintRun = lint(c.values);
     if (!lintRun.ok) t.comment(lintRun.stdout + lintRun.stderr);
