@@ -91,6 +91,8 @@ export interface Config {
     hostsDir: string;
     /** CRI-O's containers registries.conf (its `registries.conf.d` drop-ins beside it are read too). */
     registriesConf: string;
+    /** CRI-O's per-host certificate directory (/etc/containers/certs.d: `<host[:port]>/*.crt`, `*.cert` + `*.key`). */
+    certsDir: string;
   };
   cache: {
     tagTtlSeconds: number;
@@ -152,7 +154,7 @@ export const DEFAULT_CONFIG: Config = {
   },
   credentialProviders: { config: '', binDir: '' },
   platforms: { fallback: [], fromNodes: true, execFormatError: 'deny' },
-  registry: { configFile: '', requestTimeoutMs: 4000, hostsDir: '', registriesConf: '' },
+  registry: { configFile: '', requestTimeoutMs: 4000, hostsDir: '', registriesConf: '', certsDir: '' },
   cache: { tagTtlSeconds: 60, digestTtlSeconds: 86_400, negativeTtlSeconds: 10, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 },
   kubernetes: { enabled: 'auto', kubeconfig: '', secretTtlSeconds: 5 },
   logLevel: 'info',
@@ -192,7 +194,7 @@ export const configSchema = obj({
   credentials: obj({ dockerConfigFiles: strings, nodeCredentialRegistries: strings, serviceAccountSecrets: { type: 'boolean' } }),
   credentialProviders: obj({ config: str, binDir: str }),
   platforms: obj({ fallback: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$' } }, fromNodes: { type: 'boolean' }, execFormatError: { enum: ['deny', 'warn'] } }),
-  registry: obj({ configFile: str, requestTimeoutMs: posInt, hostsDir: str, registriesConf: str }),
+  registry: obj({ configFile: str, requestTimeoutMs: posInt, hostsDir: str, registriesConf: str, certsDir: str }),
   cache: obj({ tagTtlSeconds: nonNegInt, digestTtlSeconds: nonNegInt, negativeTtlSeconds: nonNegInt, maxEntries: posInt, maxBytes: posInt }),
   kubernetes: obj({ enabled: { enum: ['auto', true, false] }, kubeconfig: str, secretTtlSeconds: nonNegInt }),
   logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
@@ -218,6 +220,7 @@ export interface ConfigFlags {
   registryConfig?: string;
   hostsDir?: string;
   registriesConf?: string;
+  certsDir?: string;
   platform?: string[];
   kubeconfig?: string;
   imageCredentialProviderConfig?: string;
@@ -274,6 +277,7 @@ function fromFlags(flags: ConfigFlags): Record<string, Json> {
   if (flags.registryConfig !== undefined) registry['configFile'] = flags.registryConfig;
   if (flags.hostsDir !== undefined) registry['hostsDir'] = flags.hostsDir;
   if (flags.registriesConf !== undefined) registry['registriesConf'] = flags.registriesConf;
+  if (flags.certsDir !== undefined) registry['certsDir'] = flags.certsDir;
   if (Object.keys(registry).length > 0) value['registry'] = registry;
   if (flags.platform?.length) value['platforms'] = { fallback: flags.platform };
   if (flags.kubeconfig !== undefined) value['kubernetes'] = { kubeconfig: flags.kubeconfig, enabled: true };

@@ -24,6 +24,7 @@ Options:
   --registry-config FILE        per-registry settings: CA bundles, mirrors, plain HTTP
   --hosts-dir DIR               the nodes' containerd registry config_path (<host>/hosts.toml tree)
   --registries-conf FILE        the nodes' CRI-O registries.conf (and its registries.conf.d)
+  --certs-dir DIR               with --registries-conf: CRI-O's /etc/containers/certs.d (<host>/*.crt, *.cert + *.key)
   --kubeconfig FILE             use the cluster: pull secrets of pods and ServiceAccounts, node platforms;
                                 objects without a namespace are in the kubeconfig context's namespace
   --image-credential-provider-config FILE|DIR

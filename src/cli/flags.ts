@@ -9,6 +9,7 @@ export const COMMON_OPTIONS = {
   'registry-config': { type: 'string' },
   'hosts-dir': { type: 'string' },
   'registries-conf': { type: 'string' },
+  'certs-dir': { type: 'string' },
   platform: { type: 'string', multiple: true },
   kubeconfig: { type: 'string' },
   // The kubelet's own flag names, so the nodes' values can be copied as they are.
@@ -85,6 +86,7 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
   if (typeof values['registry-config'] === 'string') flags.registryConfig = values['registry-config'];
   if (typeof values['hosts-dir'] === 'string') flags.hostsDir = values['hosts-dir'];
   if (typeof values['registries-conf'] === 'string') flags.registriesConf = values['registries-conf'];
+  if (typeof values['certs-dir'] === 'string') flags.certsDir = values['certs-dir'];
   if (Array.isArray(values['platform'])) flags.platform = platforms(values['platform'] as string[], errors);
   if (typeof values['kubeconfig'] === 'string') flags.kubeconfig = values['kubeconfig'];
   if (typeof values['image-credential-provider-config'] === 'string') flags.imageCredentialProviderConfig = values['image-credential-provider-config'];

@@ -25,12 +25,12 @@ export function reloadNodeFiles(config: Config, targets: NodeFileTargets, log: R
   const watches: FileWatch[] = [];
   const counted = (source: string, result: 'ok' | 'error') => metrics?.nodeFileReloads.inc({ source, result });
   const refused = (obj: object, msg: string) => (log.error ? log.error(obj, msg) : log.warn(obj, msg));
-  const { hostsDir, registriesConf } = config.registry;
+  const { hostsDir, registriesConf, certsDir } = config.registry;
   const node = targets.node;
   if (node && (hostsDir || registriesConf)) {
     const source = hostsDir ? 'hostsDir' : 'registriesConf';
-    watches.push(watchFiles(nodeRegistryPaths({ ...(hostsDir ? { hostsDir } : {}), ...(registriesConf ? { registriesConf } : {}) }), () => {
-      const loaded = hostsDir ? loadHostsDir(hostsDir) : loadRegistriesConf(registriesConf as string);
+    watches.push(watchFiles(nodeRegistryPaths({ ...(hostsDir ? { hostsDir } : {}), ...(registriesConf ? { registriesConf, certsDir } : {}) }), () => {
+      const loaded = hostsDir ? loadHostsDir(hostsDir) : loadRegistriesConf(registriesConf as string, { certsDir });
       if (!loaded.ok) {
         counted(source, 'error');
         refused({ source, errors: loaded.errors }, 'the nodes\' registry files changed but cannot be used; keeping the configuration in use');

@@ -15,6 +15,7 @@ Options:
   --registry-config FILE        per-registry settings: CA bundles, mirrors, plain HTTP
   --hosts-dir DIR               the nodes' containerd registry config_path (<host>/hosts.toml tree)
   --registries-conf FILE        the nodes' CRI-O registries.conf (and its registries.conf.d)
+  --certs-dir DIR               with --registries-conf: CRI-O's /etc/containers/certs.d (<host>/*.crt, *.cert + *.key)
   --kubeconfig FILE             take the platforms from the cluster's nodes instead
   --image-credential-provider-config FILE|DIR
                                 the kubelet's CredentialProviderConfig: run the same credential provider plugins

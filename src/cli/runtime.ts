@@ -145,9 +145,14 @@ function readNodeRegistries(config: Config, registryConfig: RegistryConfig, erro
     }
   }
   if (registriesConf) {
-    const loaded = loadRegistriesConf(registriesConf);
+    const loaded = loadRegistriesConf(registriesConf, { certsDir: config.registry.certsDir });
     if (!loaded.ok) errors.push(...loaded.errors);
-    else registryConfig.node = loaded.value.registries;
+    else {
+      registryConfig.node = loaded.value.registries;
+      warnings.push(...loaded.value.warnings);
+    }
+  } else if (config.registry.certsDir) {
+    warnings.push('registry.certsDir is read only with registry.registriesConf (CRI-O); containerd reads certificates from the hosts.toml directories');
   }
 }
 

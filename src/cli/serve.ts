@@ -20,6 +20,7 @@ Options:
   --registry-config FILE        per-registry settings: CA bundles, mirrors, plain HTTP
   --hosts-dir DIR               the nodes' containerd registry config_path (<host>/hosts.toml tree)
   --registries-conf FILE        the nodes' CRI-O registries.conf (and its registries.conf.d)
+  --certs-dir DIR               with --registries-conf: CRI-O's /etc/containers/certs.d (<host>/*.crt, *.cert + *.key)
   --platform os/arch[/variant]  platforms to check when there is no node inventory (repeatable)
   --kubeconfig FILE             the API server to read pull secrets and nodes from (default: in-cluster)
   --image-credential-provider-config FILE|DIR

@@ -59,9 +59,9 @@ export function watchFiles(paths: { path: string; depth: number }[], onChange: (
 }
 
 /** The paths whose change means the node registry files must be read again. */
-export function nodeRegistryPaths(source: { hostsDir?: string; registriesConf?: string }): { path: string; depth: number }[] {
+export function nodeRegistryPaths(source: { hostsDir?: string; registriesConf?: string; certsDir?: string }): { path: string; depth: number }[] {
   if (source.hostsDir) return [{ path: source.hostsDir, depth: 2 }];
-  if (source.registriesConf) return [{ path: source.registriesConf, depth: 0 }, { path: `${source.registriesConf}.d`, depth: 1 }];
+  if (source.registriesConf) return [{ path: source.registriesConf, depth: 0 }, { path: `${source.registriesConf}.d`, depth: 1 }, ...(source.certsDir ? [{ path: source.certsDir, depth: 2 }] : [])];
   return [];
 }
 

@@ -3,7 +3,7 @@
 // loadConfigFile, ConvertToV2, postProcessRegistries, refMatchingPrefix, findRegistryWithParsedConfig,
 // rewriteReference, PullSourcesFromReference, updateWithConfigurationFrom; shortnames.go @523e87c: aliases;
 // image/pkg/shortnames/shortnames.go Resolve) into the NodePlan model.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { parseReference, registryEndpoint, type Reference } from '../reference/reference.ts';
@@ -258,10 +258,10 @@ export function isShortName(written: string): boolean {
 }
 
 /** The pull sources for one fully-qualified candidate (PullSourcesFromReference), or why the node refuses it. */
-function sourcesFor(conf: RegistriesConf, cand: Reference): { hosts: NodeHost[]; blocked?: ConfRegistry } {
+function sourcesFor(conf: RegistriesConf, cand: Reference, certs: CertsDir | undefined): { hosts: NodeHost[]; blocked?: ConfRegistry } {
   const s = refString(cand);
   const found = findRegistry(conf, s);
-  if (!found) return { hosts: [host(cand, cand.registry, cand.repository, false)] };
+  if (!found) return { hosts: [host(cand, cand.registry, cand.repository, false, certs)] };
   const { registry: reg, length } = found;
   if (reg.blocked) return { hosts: [], blocked: reg };
   const digested = cand.digest !== undefined;
@@ -272,12 +272,13 @@ function sourcesFor(conf: RegistriesConf, cand: Reference): { hosts: NodeHost[];
     const rewritten = ep.location === '' ? s : ep.location + s.slice(length);
     const parsed = parseReference(rewritten);
     if (!parsed.ok) continue;
-    hosts.push(host(cand, parsed.reference.registry, parsed.reference.repository, ep.insecure));
+    hosts.push(host(cand, parsed.reference.registry, parsed.reference.repository, ep.insecure, certs));
   }
   return { hosts };
 }
 
-function host(_cand: Reference, registry: string, repository: string, insecure: boolean): NodeHost {
+function host(_cand: Reference, registry: string, repository: string, insecure: boolean, certs?: CertsDir): NodeHost {
+  const tls = certs?.get(registry);
   return {
     host: registryEndpoint(registry),
     scheme: 'https',
@@ -287,6 +288,8 @@ function host(_cand: Reference, registry: string, repository: string, insecure: 
     resolve: true,
     // insecure: certificates are not verified and plain HTTP is allowed.
     ...(insecure ? { skipVerify: true, httpFallback: true } : {}),
+    ...(tls?.caFiles.length ? { caFiles: tls.caFiles } : {}),
+    ...(tls?.clientPairs.length ? { clientPairs: tls.clientPairs } : {}),
     // go.podman.io/image v5 keeps the kubelet's credentials to the image's own domain (docker_image_src.go
     // newImageSourceAttempt); older containers/image sent them to every pull source. Either way the node may hold
     // credentials for this host that we do not send: a refusal here is unknown (resolve.ts mirrorAuthUnsure).
@@ -309,7 +312,7 @@ function host(_cand: Reference, registry: string, repository: string, insecure: 
  *   candidates are checked: if none has it, both modes fail (a certain deny); otherwise the plan's `ambiguous`
  *   makes the answer AmbiguousShortName (unknown), since pullguard does not read crio.conf.
  */
-export function planFromConf(conf: RegistriesConf, ref: Reference, written: string | undefined, source: string): NodePlan | undefined {
+export function planFromConf(conf: RegistriesConf, ref: Reference, written: string | undefined, source: string, certs?: CertsDir): NodePlan | undefined {
   const candidates: Reference[] = [];
   const short = written !== undefined && isShortName(written.trim());
   let ambiguous: string | undefined;
@@ -352,7 +355,7 @@ export function planFromConf(conf: RegistriesConf, ref: Reference, written: stri
   const blocked: ConfRegistry[] = [];
   let touched = short;
   for (const cand of candidates) {
-    const got = sourcesFor(conf, cand);
+    const got = sourcesFor(conf, cand, certs);
     if (got.blocked) blocked.push(got.blocked);
     if (got.blocked || findRegistry(conf, refString(cand))) touched = true;
     hosts.push(...got.hosts);
@@ -364,8 +367,53 @@ export function planFromConf(conf: RegistriesConf, ref: Reference, written: stri
   return { hosts, source: `registries.conf ${source}`, ...(ambiguous ? { ambiguous } : {}) };
 }
 
-/** Reads FILE and the `.conf` files of `registries.conf.d` beside it, in name order. */
-export function loadRegistriesConf(file: string): { ok: true; value: { registries: NodeRegistries; conf: RegistriesConf; files: string[] } } | { ok: false; errors: string[] } {
+/** TLS files per registry host (`host[:port]` as in image names; docker.io for Docker Hub). */
+export type CertsDir = Map<string, { caFiles: string[]; clientPairs: [string, string][] }>;
+
+/**
+ * CRI-O's per-host certificates, as containers/image reads them: `<dir>/<host[:port]>/` (docker/docker_client.go
+ * newDockerClient: the directory of `docker.io`, not registry-1.docker.io), every `*.crt` a CA added to the system
+ * roots, every `*.cert` a client certificate with the `*.key` of the same name (pkg/tlsclientconfig
+ * SetupCertificates). A `.cert` without its `.key` (or the reverse) makes containers/image fail for that host: it is
+ * left out here and reported.
+ */
+export function readCertsDir(dir: string): { certs: CertsDir; warnings: string[] } | { error: string } {
+  let hosts: string[];
+  try {
+    hosts = readdirSync(dir).filter((n) => !n.startsWith('..'));
+  } catch (e) {
+    return { error: `certs dir ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  }
+  const certs: CertsDir = new Map();
+  const warnings: string[] = [];
+  for (const h of hosts.slice(0, MAX_DROP_INS)) {
+    const base = join(dir, h);
+    let files: string[];
+    try {
+      if (!statSync(base).isDirectory()) continue;
+      files = readdirSync(base).sort();
+    } catch {
+      continue;
+    }
+    const caFiles = files.filter((f) => f.endsWith('.crt')).map((f) => join(base, f));
+    const clientPairs: [string, string][] = [];
+    for (const f of files.filter((n) => n.endsWith('.cert'))) {
+      const key = `${f.slice(0, -'.cert'.length)}.key`;
+      if (files.includes(key)) clientPairs.push([join(base, f), join(base, key)]);
+      else warnings.push(`${join(base, f)}: missing key ${key}; CRI-O fails every pull from ${h} until it is there`);
+    }
+    for (const f of files.filter((n) => n.endsWith('.key') && !files.includes(`${n.slice(0, -'.key'.length)}.cert`))) {
+      warnings.push(`${join(base, f)}: missing client certificate ${f.slice(0, -'.key'.length)}.cert; CRI-O fails every pull from ${h} until it is there`);
+    }
+    if (caFiles.length > 0 || clientPairs.length > 0) certs.set(h, { caFiles, clientPairs });
+  }
+  return { certs, warnings };
+}
+
+/** Reads FILE and the `.conf` files of `registries.conf.d` beside it, in name order; `certsDir`: CRI-O's certs.d. */
+export function loadRegistriesConf(file: string, opts: { certsDir?: string } = {}): { ok: true; value: { registries: NodeRegistries; conf: RegistriesConf; files: string[]; warnings: string[] } } | { ok: false; errors: string[] } {
+  const certs = opts.certsDir ? readCertsDir(opts.certsDir) : undefined;
+  if (certs && 'error' in certs) return { ok: false, errors: [certs.error] };
   const files = [file];
   const dropDir = join(dirname(file), `${basename(file)}.d`);
   try {
@@ -389,5 +437,5 @@ export function loadRegistriesConf(file: string): { ok: true; value: { registrie
     conf = mergeRegistriesConf(conf, parsed.conf);
   }
   const final = conf;
-  return { ok: true, value: { conf: final, files, registries: { plan: (ref, written) => planFromConf(final, ref, written, file) } } };
+  return { ok: true, value: { conf: final, files, warnings: certs?.warnings ?? [], registries: { plan: (ref, written) => planFromConf(final, ref, written, file, certs?.certs) } } };
 }

@@ -99,7 +99,7 @@ t.test('every config value set in the chart reaches config.yaml unchanged, integ
     credentials: { dockerConfigFiles: ['/etc/extra/config.json'], nodeCredentialRegistries: [], serviceAccountSecrets: false },
     credentialProviders: { config: '/etc/kubernetes/credential-providers', binDir: '/opt/credential-providers' },
     platforms: { fallback: ['linux/amd64', 'linux/arm64/v8'], fromNodes: false, execFormatError: 'warn' },
-    registry: { requestTimeoutMs: 12000 },
+    registry: { requestTimeoutMs: 12000, certsDir: '/etc/pullguard/certs.d' },
     cache: { tagTtlSeconds: 0, digestTtlSeconds: 604800, negativeTtlSeconds: 30, maxEntries: 250000, maxBytes: 1073741824 },
     kubernetes: { enabled: true, kubeconfig: '/etc/kube/config', secretTtlSeconds: 0 },
     logLevel: 'debug',

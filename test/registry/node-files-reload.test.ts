@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { DEFAULT_CONFIG, type Config } from '../../src/config.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { buildRuntime, type Runtime } from '../../src/cli/runtime.ts';
+import { configFrom, parse, SERVE_OPTIONS } from '../../src/cli/flags.ts';
 import { installFakePlugin, providerConfig } from '../harness/credential-plugin-kit.ts';
 import { makeDir } from '../verdict/check-env.ts';
 import { closedPort } from '../cli/env.ts';
@@ -145,4 +146,27 @@ t.test('the CLI commands (no reloadNodeFiles) do not watch', async (t) => {
   await new Promise((r) => setTimeout(r, POLL_MS * 10));
   t.equal(await reloads(metrics, 'registriesConf', 'ok'), 0);
   t.equal(await resolveReason(built.runtime, `127.0.0.1:${port}/x:1`), 'RegistryBlocked', 'the file as read at start-up');
+});
+
+t.test('--certs-dir sets registry.certsDir; it is read with registriesConf only, and a half client pair is reported', async (t) => {
+  const parsed = parse(['--certs-dir', '/etc/containers/certs.d', '--registries-conf', '/etc/containers/registries.conf'], SERVE_OPTIONS);
+  if (!parsed.ok) return t.fail(parsed.error);
+  t.match(configFrom(parsed.values, {}), { ok: true, config: { registry: { certsDir: '/etc/containers/certs.d', registriesConf: '/etc/containers/registries.conf' } } });
+  const certs = join(work.dir, 'wiring-certs.d');
+  mkdirSync(join(certs, 'registry.example.test'), { recursive: true });
+  writeFileSync(join(certs, 'registry.example.test', 'client.cert'), '');
+  const config = structuredClone(DEFAULT_CONFIG);
+  config.kubernetes.enabled = false;
+  config.registry.certsDir = certs;
+  const alone = buildRuntime(config, { log: pino({ level: 'silent' }) });
+  if (!alone.ok) return t.fail(alone.errors.join('; '));
+  t.teardown(() => alone.runtime.close());
+  t.match(alone.warnings, [/registry\.certsDir is read only with registry\.registriesConf/]);
+  const file = join(work.dir, 'wiring-registries.conf');
+  writeFileSync(file, 'unqualified-search-registries = ["registry.example.test"]\n');
+  config.registry.registriesConf = file;
+  const withConf = buildRuntime(config, { log: pino({ level: 'silent' }) });
+  if (!withConf.ok) return t.fail(withConf.errors.join('; '));
+  t.teardown(() => withConf.runtime.close());
+  t.match(withConf.warnings, [/client\.cert: missing key client\.key; CRI-O fails every pull from registry\.example\.test/]);
 });

@@ -5,7 +5,7 @@ import t from 'tap';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findRegistry, isShortName, loadRegistriesConf, mergeRegistriesConf, parseRegistriesConf, planFromConf, refMatchingPrefix, type RegistriesConf } from '../../src/registry/registries-conf.ts';
+import { findRegistry, isShortName, loadRegistriesConf, mergeRegistriesConf, parseRegistriesConf, readCertsDir, planFromConf, refMatchingPrefix, type RegistriesConf } from '../../src/registry/registries-conf.ts';
 import { planEndpoints } from '../../src/registry/endpoints.ts';
 import { withDefaults } from '../../src/registry/config.ts';
 import { ref } from './registry-fixture.ts';
@@ -181,4 +181,29 @@ t.test('endpoints: mirrors never get the credentials; an auth failure there is n
     ['mirror.local', 'quay/team/app', false, true, undefined],
     ['quay.io', undefined, true, false, undefined],
   ]);
+});
+
+t.test('certs.d as containers/image reads it: *.crt CAs, *.cert with its *.key, a lone half reported', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pullguard-certs-'));
+  mkdirSync(join(dir, 'registry.example.com:5000'));
+  mkdirSync(join(dir, 'docker.io'));
+  mkdirSync(join(dir, 'half.example.com'));
+  for (const f of ['ca.crt', 'extra.crt', 'client.cert', 'client.key']) writeFileSync(join(dir, 'registry.example.com:5000', f), '');
+  writeFileSync(join(dir, 'docker.io', 'hub.crt'), '');
+  writeFileSync(join(dir, 'half.example.com', 'lonely.cert'), '');
+  writeFileSync(join(dir, 'half.example.com', 'other.key'), '');
+  const read = readCertsDir(dir);
+  if ('error' in read) return t.fail(read.error);
+  const host = read.certs.get('registry.example.com:5000');
+  t.same(host?.caFiles.map((f) => f.slice(dir.length + 1)), ['registry.example.com:5000/ca.crt', 'registry.example.com:5000/extra.crt']);
+  t.same(host?.clientPairs.map(([c, k]) => [c.slice(dir.length + 1), k.slice(dir.length + 1)]), [['registry.example.com:5000/client.cert', 'registry.example.com:5000/client.key']]);
+  t.equal(read.certs.has('half.example.com'), false, 'half a pair is no pair');
+  t.match(read.warnings.join('\n'), /lonely\.cert: missing key lonely\.key/);
+  t.match(read.warnings.join('\n'), /other\.key: missing client certificate other\.cert/);
+  // Docker Hub's directory is docker.io, as containers/image names it (newDockerClient's hostName).
+  const conf = parseRegistriesConf('[[registry]]\nlocation = "docker.io"\n[[registry.mirror]]\nlocation = "registry.example.com:5000/hub"\n', 'x');
+  if (!conf.ok) return t.fail(conf.error);
+  const plan = planFromConf(conf.conf, ref('docker.io/library/nginx:1'), 'docker.io/library/nginx:1', 'x', read.certs);
+  t.same(plan?.hosts.map((h) => [h.host, (h.caFiles ?? []).length, (h.clientPairs ?? []).length]), [['registry.example.com:5000', 2, 1], ['registry-1.docker.io', 1, 0]]);
+  t.match(readCertsDir(join(dir, 'absent')), { error: /ENOENT/ });
 });

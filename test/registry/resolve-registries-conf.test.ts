@@ -3,7 +3,7 @@
 // (and, since CRI-O would send it, a mirror's 401 that ends the search is unknown); blocked registries and
 // ambiguous short names are refused without a request; a single search registry resolves a short name.
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry, DEFAULT_USERS, type TestRegistry } from '../harness/registry.ts';
@@ -156,4 +156,27 @@ t.test('a location on another host that refuses pullguard\'s anonymous request i
   t.equal(verdictOf(r.reason), 'unknown');
   t.ok(l().length > 0 && l().every((x) => x.authorization === undefined), 'asked anonymously');
   t.same(u(), [], 'the image\'s own registry is not a pull source here');
+});
+
+t.test('CRI-O\'s certs.d (--certs-dir): <host:port>/*.crt makes a mirror pullguard could not verify checkable', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pullguard-containers-'));
+  const conf = join(dir, 'registries.conf');
+  writeFileSync(conf, `[[registry]]\nlocation = "${mir2.host}"\n`);
+  const certs = join(dir, 'certs.d');
+  mkdirSync(join(certs, mir2.host), { recursive: true });
+  writeFileSync(join(certs, mir2.host, 'ca.crt'), mir2.caPem);
+  const client = (certsDir?: string) => {
+    const loaded = loadRegistriesConf(conf, certsDir ? { certsDir } : {});
+    if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+    return createRegistryClient({ registries: {}, defaults: { requestTimeoutMs: 5000 }, node: loaded.value.registries }, { env: {} });
+  };
+  const without = client();
+  const withCerts = client(certs);
+  t.teardown(() => Promise.all([without.close(), withCerts.close()]));
+  const unverified = await without.resolve(ref(`${mir2.host}/team/app:short`), { platforms: [], credentials: [] });
+  t.equal(verdictOf(unverified.reason), 'unknown', `without the CA: ${unverified.reason}`);
+  const found = await withCerts.resolve(ref(`${mir2.host}/team/app:short`), { platforms: [], credentials: [] });
+  t.equal(found.reason, 'Resolved', found.detail ?? '');
+  const missing = await withCerts.resolve(ref(`${mir2.host}/team/app:nope`), { platforms: [], credentials: [] });
+  t.equal(missing.reason, 'TagNotFound', 'and a missing tag is certain');
 });

@@ -110,7 +110,7 @@ the mounted certificate, the webhook's timeout, the registries file and the moun
 {{- $_ = set $cfg "credentials" $credentials }}
 {{- end }}
 {{- /* Empty means unused (the server's default): left out of config.yaml. */}}
-{{- range $k := list "hostsDir" "registriesConf" }}{{ if not (get $registry $k) }}{{ $_ := unset $registry $k }}{{ end }}{{ end }}
+{{- range $k := list "hostsDir" "registriesConf" "certsDir" }}{{ if not (get $registry $k) }}{{ $_ := unset $registry $k }}{{ end }}{{ end }}
 {{- $node := include "pullguard.nodeRegistries" . }}
 {{- if eq $node "hostsToml" }}
 {{- $_ = set $registry "hostsDir" (printf "%s/certs.d" $paths.nodeRegistriesDir) }}
