@@ -66,6 +66,22 @@ function mirrorAuthUnsure(endpoint: Endpoint, out: Outcome): Outcome {
   };
 }
 
+const NOT_FOUND: ReadonlySet<RegistryOutcome> = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound']);
+
+/**
+ * The last host is not the image's registry and the node sends it the pod's credentials, which we withhold: its
+ * "not found" to our anonymous request is not the node's answer (registries such as GHCR, GitLab or Harbor hide
+ * what an account may not see). With no upstream after it to ask with the credentials, it is not certain.
+ */
+function withheldNotFound(endpoint: Endpoint, out: Outcome, podCredentials: number): Outcome | undefined {
+  if (endpoint.credentials || !endpoint.withheldCredentials || podCredentials === 0 || !NOT_FOUND.has(out.reason)) return undefined;
+  return {
+    ...out,
+    reason: 'NodeCredentialsAssumed',
+    fields: { ...out.fields, detail: `${endpoint.host} answered ${out.reason} to pullguard's anonymous request, but the nodes send it the pod's credentials, which pullguard keeps to the image's own registry; it may show them more` },
+  };
+}
+
 export class Resolver {
   readonly #config: RegistryConfig;
   readonly #deps: ResolverDeps;
@@ -113,6 +129,8 @@ export class Resolver {
         if (!isDefinite(out.reason)) unchecked ??= { host: endpoint.host, out };
         continue;
       }
+      const withheld = last ? withheldNotFound(endpoint, out, opts.credentials.length) : undefined;
+      if (withheld) return this.#finish(image, ref, withheld, notes, undefined);
       if (unchecked && isDefinite(out.reason) && out.reason !== 'Resolved') {
         // First rule: the later host's "no" is not certain while an earlier one could not be asked.
         const why = `${endpoint.host} answered ${out.reason}, but the node may still pull the image from ${unchecked.host}, which pullguard could not check`;

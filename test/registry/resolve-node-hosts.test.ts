@@ -229,3 +229,18 @@ t.test('in a pod, a loopback host of the node\'s hosts.toml is the node\'s own: 
   t.same(m(), [], 'the node-local mirror was never asked');
   t.ok(manifestAsks(u()).length > 0, 'the upstream was');
 });
+
+t.test('server = a mirror the node sends the pod\'s secret to: its "not found" to pullguard\'s anonymous request is not certain', async (t) => {
+  const c = clientWith(up.host, `server = "https://${mir.host}"\nca = "ca.pem"\n`);
+  t.teardown(() => c.close());
+  const u = since(up);
+  // containerd's CRI sends the kubelet's credentials to every host (no ServerAddress): the node asks with them.
+  const withSecret = await c.resolve(ref(`${up.host}/team/app:v2`), { platforms: [], credentials: [secret] });
+  t.equal(withSecret.reason, 'NodeCredentialsAssumed', withSecret.detail ?? '');
+  t.match(withSecret.detail, /answered TagNotFound to pullguard's anonymous request, but the nodes send it the pod's credentials/);
+  // Without a pod secret the node asks as anonymously as we do: the same answer, a certain deny.
+  const anonymous = await c.resolve(ref(`${up.host}/team/app:v2`), { platforms: [], credentials: [] });
+  t.equal(anonymous.reason, 'TagNotFound');
+  t.equal(verdictOf(anonymous.reason), 'deny');
+  t.same(u(), [], 'the upstream is never asked');
+});
