@@ -89,6 +89,36 @@ t.test('registriesConf with drop-ins: registries.conf and registries.conf.d/<nam
   t.equal(run.ok, true, 'helm lint --strict passes');
 });
 
+t.test('registriesConf with certsD: the Secret is mounted as CRI-O\'s certs.d, its items at <host[:port]>/<file>', async (t) => {
+  const values: Values = {
+    registryConfig: {
+      registriesConf: '[[registry]]\nlocation = "quay.io"\n[[registry.mirror]]\nlocation = "registry.example.com:5000/quay"\n',
+      certsD: { secretName: 'pullguard-certs', items: [{ key: 'mirror-ca', path: 'registry.example.com:5000/ca.crt' }, { key: 'mirror-cert', path: 'registry.example.com:5000/client.cert' }, { key: 'mirror-key', path: 'registry.example.com:5000/client.key' }] },
+    },
+  };
+  const r = template(values);
+  const m = mount(r, 'crio-certs');
+  const spec = r.one<V1Deployment>('Deployment').spec?.template.spec;
+  const volume = spec?.volumes?.find((v) => v.name === 'node-certs');
+  const vm = spec?.containers[0]?.volumeMounts?.find((x) => x.name === 'node-certs');
+  t.equal(volume?.secret?.secretName, 'pullguard-certs');
+  t.equal(m.registry['certsDir'], vm?.mountPath, 'config.yaml names the mounted tree');
+  // Lay the Secret out as the kubelet would, then read it with pullguard's loader.
+  const certs = join(work, 'crio-certs.d');
+  for (const item of volume?.secret?.items ?? []) {
+    mkdirSync(dirname(join(certs, item.path)), { recursive: true });
+    writeFileSync(join(certs, item.path), item.key);
+  }
+  const loaded = loadRegistriesConf(join(m.dir, 'registries.conf'), { certsDir: certs });
+  if (!loaded.ok) return t.fail(loaded.errors.join('; '));
+  t.same(loaded.value.warnings, []);
+  const mirror = loaded.value.registries.plan(ref('quay.io/a/b:1'), 'quay.io/a/b:1')?.hosts[0];
+  t.same([mirror?.host, mirror?.caFiles?.length, mirror?.clientPairs?.length], ['registry.example.com:5000', 1, 1]);
+  const run = lint(values);
+  if (!run.ok) t.comment(run.stdout + run.stderr);
+  t.equal(run.ok, true, 'helm lint --strict passes');
+});
+
 t.test('without registryConfig nothing is rendered or mounted and config.yaml names neither', async (t) => {
   const r = template({});
   t.equal(r.all<V1ConfigMap>('ConfigMap').length, 1);
@@ -107,4 +137,6 @@ t.test('values the chart refuses, with the reason', async (t) => {
   t.match(templateError({ registryConfig: { hostsToml: { 'registry.example.com:5000': '' } } }), /invalid propertyName 'registry\.example\.com:5000'/, 'a ":" cannot be a ConfigMap key: write the port as _5000_');
   t.match(templateError({ registryConfig: { registriesConfD: { 'notes.txt': '' }, registriesConf: 'x = 1' } }), /'notes\.txt' does not match pattern/, 'containers/image reads only *.conf drop-ins');
   t.match(templateError({ registryConfig: { hostToml: {} } }), /hostToml/, 'a misspelt key');
+  t.match(templateError({ registryConfig: { hostsToml: { 'docker.io': '' }, certsD: { secretName: 's', items: [] } } }), /certsD needs registryConfig.registriesConf/);
+  t.match(templateError({ registryConfig: { registriesConf: 'x = 1', certsD: { secretName: 's', items: [{ key: 'k', path: 'ca.crt' }] } } }), /does not match pattern/, 'an item goes under a host directory');
 });

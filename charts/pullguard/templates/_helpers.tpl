@@ -74,6 +74,7 @@ tlsDir: /etc/pullguard-tls
 dockerConfigDir: /etc/pullguard-docker
 credentialProvidersDir: /var/lib/pullguard/credential-providers
 nodeRegistriesDir: /etc/pullguard-node-registries
+nodeCertsDir: /etc/pullguard-node-certs.d
 {{- end }}
 
 {{/* registryConfig: "hostsToml", "registriesConf" or nothing; both is refused (a node runs one runtime). */}}
@@ -84,6 +85,9 @@ nodeRegistriesDir: /etc/pullguard-node-registries
 {{- end }}
 {{- if and $rc.registriesConfD (not $rc.registriesConf) }}
 {{- fail "registryConfig.registriesConfD needs registryConfig.registriesConf: drop-ins extend that file" }}
+{{- end }}
+{{- if and ($rc.certsD | default dict).secretName (not $rc.registriesConf) }}
+{{- fail "registryConfig.certsD needs registryConfig.registriesConf: it is CRI-O's certs.d (containerd's certificates go beside hosts.toml)" }}
 {{- end }}
 {{- if $rc.hostsToml }}hostsToml{{ else if $rc.registriesConf }}registriesConf{{ end }}
 {{- end }}
@@ -116,6 +120,9 @@ the mounted certificate, the webhook's timeout, the registries file and the moun
 {{- $_ = set $registry "hostsDir" (printf "%s/certs.d" $paths.nodeRegistriesDir) }}
 {{- else if eq $node "registriesConf" }}
 {{- $_ = set $registry "registriesConf" (printf "%s/registries.conf" $paths.nodeRegistriesDir) }}
+{{- if (.Values.registryConfig.certsD | default dict).secretName }}
+{{- $_ = set $registry "certsDir" $paths.nodeCertsDir }}
+{{- end }}
 {{- end }}
 {{- if .Values.credentialProviders.enabled }}
 {{- $_ = set $cfg "credentialProviders" (dict "config" (printf "%s/credential-providers.yaml" $paths.configDir) "binDir" $paths.credentialProvidersDir) }}
