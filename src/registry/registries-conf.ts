@@ -301,7 +301,7 @@ function host(_cand: Reference, registry: string, repository: string, insecure: 
  * The plan for one image. A short name as written in the pod spec (the kubelet passes it on unqualified) goes
  * through the aliases, else the unqualified-search-registries (image/pkg/shortnames/shortnames.go Resolve).
  * The mode is not registries.conf's: CRI-O sets SystemContext.ShortNameMode from crio.conf [crio.image]
- * short_name_mode, default "enforcing" since 1.34 (cri-o pkg/config/config.go DefaultConfig and
+ * short_name_mode, default "enforcing" since 1.34 (cri-o pkg/config/config.go @c0202e0 DefaultConfig and
  * SetSystemContext, cri-o/cri-o#9401; before 1.34 internal/storage/image.go forced "disabled"), and that overrides
  * the file's short-name-mode (sysregistriesv2.GetShortNameMode). So:
  * - no alias and no search registries: Resolve fails in every mode → AmbiguousShortName (unknown: a machine-written
