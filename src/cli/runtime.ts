@@ -267,7 +267,7 @@ export function buildRuntime(config: Config, opts: { log: RuntimeLog; metrics?: 
   const providerSwap = opts.reloadNodeFiles && loadedProviders ? swappableCredentialProviders(loadedProviders) : undefined;
   const credentialProviders: CredentialProviders | undefined = providerSwap ?? loadedProviders;
   // serve: the mounted node files are followed; a change that does not load keeps what is in use.
-  const watches = opts.reloadNodeFiles ? reloadNodeFiles(config, { ...(nodeSwap ? { node: nodeSwap } : {}), ...(providerSwap ? { providers: providerSwap } : {}), providerOptions, reloaded: () => registry.clear() }, opts.log, metrics, opts.nodeFilesPollMs) : [];
+  const watches = opts.reloadNodeFiles ? reloadNodeFiles(config, { ...(nodeSwap ? { node: nodeSwap } : {}), ...(providerSwap ? { providers: providerSwap } : {}), providerOptions, reloaded: () => (client.renewTransports(), registry.clear()) }, opts.log, metrics, opts.nodeFilesPollMs) : [];
   if (credentialProviders) opts.log.info({ providers: credentialProviders.providers.map((p) => p.name) }, 'running the kubelet credential provider plugins for the images they match');
   const inCluster = inClusterNow
     ? { configuredRegistries: Object.keys(registryConfig.registries) }

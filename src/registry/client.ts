@@ -17,6 +17,11 @@ export interface RegistryClient {
   close(): Promise<void>;
 }
 
+/** The client `createRegistryClient` makes: `renewTransports` after the node files (and their TLS files) changed. */
+export interface NodeFollowingRegistryClient extends RegistryClient {
+  renewTransports(): void;
+}
+
 export interface RegistryClientDeps {
   observer?: RegistryObserver;
   /** Epoch ms; token expiry and deadlines are measured with it. Default Date.now. */
@@ -39,7 +44,7 @@ function coalesceKey(ref: Reference, opts: ResolveOptions): string {
   ]);
 }
 
-export function createRegistryClient(config: RegistryConfigInput, deps: RegistryClientDeps = {}): RegistryClient {
+export function createRegistryClient(config: RegistryConfigInput, deps: RegistryClientDeps = {}): NodeFollowingRegistryClient {
   const resolver = new Resolver(withDefaults(config), {
     clock: deps.clock ?? Date.now,
     env: deps.env ?? process.env,
@@ -76,6 +81,9 @@ export function createRegistryClient(config: RegistryConfigInput, deps: Registry
         return safely(ref, opts);
       }
       return inflight.do(key, () => safely(ref, opts));
+    },
+    renewTransports() {
+      resolver.renewTransports();
     },
     async close() {
       closed = true;

@@ -85,7 +85,9 @@ function withheldNotFound(endpoint: Endpoint, out: Outcome, podCredentials: numb
 export class Resolver {
   readonly #config: RegistryConfig;
   readonly #deps: ResolverDeps;
-  readonly #transports: TransportPool;
+  #transports: TransportPool;
+  /** Pools replaced by renewTransports, closed with the resolver (or once several newer ones replaced them). */
+  readonly #retired: TransportPool[] = [];
   readonly #pings: PingCache;
   readonly #tokens: TokenService;
   readonly #platforms = new PlatformCache();
@@ -203,7 +205,18 @@ export class Resolver {
     );
   }
 
+  /**
+   * The node files were reloaded: CA and client files are read when a host's transport is set up, so a file rotated
+   * or completed at the same path is read only by new transports. The old pool is not closed at once: resolutions in
+   * flight still use it (closed with the resolver, or after four newer pools).
+   */
+  renewTransports(): void {
+    this.#retired.push(this.#transports);
+    if (this.#retired.length > 4) void this.#retired.shift()?.close();
+    this.#transports = new TransportPool({ ...this.#deps, requestTimeoutMs: this.#config.defaults.requestTimeoutMs });
+  }
+
   async close(): Promise<void> {
-    await this.#transports.close();
+    await Promise.all([this.#transports, ...this.#retired.splice(0)].map((p) => p.close()));
   }
 }
