@@ -33,8 +33,9 @@ export interface RegistryClientDeps {
   readFile?: (path: string) => string;
 }
 
-function coalesceKey(ref: Reference, opts: ResolveOptions): string {
+function coalesceKey(ref: Reference, opts: ResolveOptions, generation: number): string {
   return JSON.stringify([
+    generation,
     ref.canonical,
     opts.platforms.map(formatPlatform),
     opts.credentials.map((c) => [c.source, credentialIdentity(c)]),
@@ -54,6 +55,8 @@ export function createRegistryClient(config: RegistryConfigInput, deps: Registry
   });
   const inflight = new Singleflight<Resolution>();
   let closed = false;
+  // Bumped by renewTransports: a resolution begun under the old node files is not joined by a later question.
+  let generation = 0;
 
   const safely = async (ref: Reference, opts: ResolveOptions): Promise<Resolution> => {
     let image = '';
@@ -76,13 +79,14 @@ export function createRegistryClient(config: RegistryConfigInput, deps: Registry
       if (opts.signal) return safely(ref, opts);
       let key: string;
       try {
-        key = coalesceKey(ref, opts);
+        key = coalesceKey(ref, opts, generation);
       } catch {
         return safely(ref, opts);
       }
       return inflight.do(key, () => safely(ref, opts));
     },
     renewTransports() {
+      generation++;
       resolver.renewTransports();
     },
     async close() {

@@ -83,6 +83,8 @@ export function withResolutionCache<O extends ResolveOptionsLike>(inner: Resolve
   const entries = new Map<string, Entry>();
   const inflight = new Singleflight<{ value: Resolution; sources: string[] }>();
   let bytes = 0;
+  // Bumped by clear(): an answer asked for before it (the node files changed meanwhile) is neither stored nor joined.
+  let generation = 0;
   const emit = opts.onEvent ?? (() => {});
 
   function ttl(ref: Reference, r: Resolution): number {
@@ -124,6 +126,7 @@ export function withResolutionCache<O extends ResolveOptionsLike>(inner: Resolve
     clear() {
       entries.clear();
       bytes = 0;
+      generation++;
     },
     async resolve(ref, o) {
       const key = cacheKey(ref, o);
@@ -140,9 +143,10 @@ export function withResolutionCache<O extends ResolveOptionsLike>(inner: Resolve
         emit('expired');
       }
       const sources = o.credentials.map((c) => c.source);
-      const { promise, joined } = inflight.run(key, async () => {
+      const asked = generation;
+      const { promise, joined } = inflight.run(`${asked}|${key}`, async () => {
         const value = await inner.resolve(ref, o);
-        store(key, ref, value, sources);
+        if (asked === generation) store(key, ref, value, sources);
         return { value, sources };
       });
       emit(joined ? 'coalesced' : 'miss');

@@ -1,6 +1,7 @@
 // serve follows CRI-O's certs.d (issue #14 review): the CA and client files are read when a connection to a host is
 // first set up, so a reload must drop those connections too, or a certificate rotated (or a half-written file
 // completed) at the same path is never read again: the host stays unknown, or keeps the old client certificate.
+// And a question asked after a reload is not joined to one begun under the old files.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -11,6 +12,9 @@ import { buildRuntime } from '../../src/cli/runtime.ts';
 import { verdictOf } from '../../src/verdict/reasons.ts';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { pushImage } from '../harness/push.ts';
+import { startFaultProxy } from '../harness/fault-proxy.ts';
+import { createRegistryClient } from '../../src/registry/client.ts';
+import { loadRegistriesConf, swappableNodeRegistries } from '../../src/registry/index.ts';
 import { makeDir } from '../verdict/check-env.ts';
 import { ref } from './registry-fixture.ts';
 
@@ -68,4 +72,31 @@ t.test('a CA in certs.d completed after a half write is read again on reload: un
   t.equal(whole.reason, 'Resolved', `the completed CA is used after the reload (${whole.detail})`);
   const missing = await built.runtime.registry.resolve(ref(`${reg.host}/team/app:v9`), { platforms: [], credentials: [] });
   t.equal(missing.reason, 'TagNotFound', 'and a missing tag is certain again');
+});
+
+t.test('a question asked after a reload is not joined to one still in flight under the old files', async (t) => {
+  const slow = await startFaultProxy(reg);
+  t.teardown(() => slow.stop());
+  // Every request to the registry takes a while: the first question is still in flight when the files change.
+  slow.setFault({ kind: 'delay', ms: 400 });
+  const conf = (name: string, text: string) => {
+    const dir = join(work.dir, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'registries.conf'), text);
+    const loaded = loadRegistriesConf(join(dir, 'registries.conf'));
+    if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+    return loaded.value.registries;
+  };
+  const node = swappableNodeRegistries(conf('open', `[[registry]]\nlocation = "${slow.host}"\n`));
+  const client = createRegistryClient({ registries: { [slow.host]: { ca: reg.caFile } }, defaults: { requestTimeoutMs: 5000 }, node: node.registries }, { env: {} });
+  t.teardown(() => client.close());
+  const image = `${slow.host}/team/app:v1`;
+  const first = client.resolve(ref(image), { platforms: [], credentials: [] });
+  await new Promise((r) => setTimeout(r, 50));
+  // The nodes now block the registry (the reload: the model swapped, the transports renewed).
+  node.swap(conf('blocked', `[[registry]]\nlocation = "${slow.host}"\nblocked = true\n`));
+  client.renewTransports();
+  const second = client.resolve(ref(image), { platforms: [], credentials: [] });
+  t.equal((await second).reason, 'RegistryBlocked', 'answered under the new files');
+  t.equal((await first).reason, 'Resolved', 'the earlier question keeps its own answer');
 });

@@ -133,3 +133,23 @@ t.test('platforms differing only in the Windows osVersion are different question
   await cache.resolve(ref('app'), { platforms: [win('10.0.20348')], credentials: [] });
   t.equal(inner.calls.length, 2, 'each pin is asked of the registry');
 });
+
+t.test('after clear() (the node files changed), an answer asked for before it is neither stored nor joined', async (t) => {
+  let answer: RegistryOutcome = 'TagNotFound';
+  const inner = fakeResolver(() => answer);
+  // The answer is fixed when the question is asked (the files of that moment), not when it is released.
+  const cache = withResolutionCache({ ...inner, resolve: (r: Reference, o: ResolveOptionsLike) => { const a = answer; return inner.resolve(r, o).then((x) => ({ ...x, reason: a, definite: true })); } }, opts);
+  inner.hold();
+  const before = cache.resolve(ref('nginx:1.25'), none);
+  cache.clear();
+  // The new files (say, a mirror that has the tag) answer the questions asked from now on.
+  answer = 'Resolved';
+  const after = cache.resolve(ref('nginx:1.25'), none);
+  inner.open();
+  t.equal((await before).reason, 'TagNotFound', 'the question asked before the reload gets its own answer');
+  t.equal((await after).reason, 'Resolved', 'a question asked after it does not join the old one');
+  t.equal(inner.calls.length, 2, 'asked again under the new files');
+  const cached = await cache.resolve(ref('nginx:1.25'), none);
+  t.equal(cached.reason, 'Resolved', 'the old "not found" was not stored over the new answer');
+  t.equal(inner.calls.length, 2, 'and the new answer is the one cached');
+});
