@@ -1,7 +1,8 @@
 // Manifest and platform inspection for one reference on one endpoint, under one sender (one credential): HEAD
 // the manifest (GET when HEAD tells too little), then read the platforms only when the pod's candidate platforms
 // need checking — from the platform cache, or with GETs the pull budget allows — and match them as containerd.
-import { manifestReference } from '../reference/reference.ts';
+// When the platforms are to be checked and a GET costs no pull, the manifest is read by one GET, with no HEAD.
+import { isDockerHub, manifestReference } from '../reference/reference.ts';
 import type { RegistryDefaults } from './config.ts';
 import { RegistryError } from './errors.ts';
 import type { RegistryObserver, Result } from './exchange.ts';
@@ -29,14 +30,33 @@ const NOT_FOUND = new Set(['TagNotFound', 'DigestNotFound', 'RepositoryNotFound'
 export async function inspect(c: RepositoryClient, q: InspectRequest, deps: InspectDeps): Promise<Inspection> {
   const { ref } = q;
   const reference = manifestReference(ref);
-  const head = await headManifest(c, reference);
-  if (!head.ok) return head.error.reason === 'TagNotFound' ? notFound(c, q, head.error, deps.defaults) : failed(head.error);
-  let { digest, mediaType } = head.value;
+  let digest: string | undefined;
+  let mediaType: string | undefined;
   let body: Buffer | undefined;
-  if (!head.value.answered || manifestKind(mediaType) === 'unknown' || (!digest && !ref.digest)) {
+  let remaining: number | undefined;
+  const read = await readPlan(c, q, deps);
+  if (read.get) {
+    // The platform check reads this manifest anyway, and the GET answers the digest too (Docker-Content-Digest,
+    // else the body's sha256): a HEAD first would be a request spent on nothing.
     const got = await getManifest(c, reference, deps.defaults.maxManifestBytes);
-    if (!got.ok) return got.error.reason === 'TagNotFound' ? notFound(c, q, got.error, deps.defaults) : failed(got.error);
-    ({ digest, mediaType, body } = got.value);
+    if (!got.ok) return manifestMissing(got.error) ? notFound(c, q, got.error, deps.defaults) : failed(got.error);
+    ({ digest, mediaType, body, rateLimitRemaining: remaining } = got.value);
+    deps.budget.heard(c.host, remaining);
+  } else {
+    let head;
+    try {
+      head = await headManifest(c, reference);
+      if (head.ok && head.value.answered) deps.budget.heard(c.host, head.value.rateLimitRemaining);
+    } finally {
+      read.answered();
+    }
+    if (!head.ok) return head.error.reason === 'TagNotFound' ? notFound(c, q, head.error, deps.defaults) : failed(head.error);
+    ({ digest, mediaType, rateLimitRemaining: remaining } = head.value);
+    if (!head.value.answered || manifestKind(mediaType) === 'unknown' || (!digest && !ref.digest)) {
+      const got = await getManifest(c, reference, deps.defaults.maxManifestBytes);
+      if (!got.ok) return got.error.reason === 'TagNotFound' ? notFound(c, q, got.error, deps.defaults) : failed(got.error);
+      ({ digest, mediaType, body } = got.value);
+    }
   }
   if (ref.digest && digest && digest !== ref.digest) return done('RegistryError', { detail: `${c.host} answered digest ${digest} for ${ref.digest}` });
   digest ??= ref.digest;
@@ -49,8 +69,7 @@ export async function inspect(c: RepositoryClient, q: InspectRequest, deps: Insp
   if (kind === 'unknown') return done('RegistryError', { ...base, detail: `unexpected manifest media type ${JSON.stringify(mediaType ?? '')} from ${c.host}` });
   if (q.platforms.length === 0) return done('Resolved', base);
 
-  const key = `${c.baseUrl}/${c.repository}@${digest}`;
-  const remaining = head.value.rateLimitRemaining;
+  const key = platformKey(c, digest);
   if (remaining !== undefined) deps.budget.observe(c.host, remaining);
   // Reading an index we hold already, or one being read, costs no pull; otherwise the budget must allow the GET.
   if (!body && !deps.platforms.get(key) && !deps.platforms.reading(key) && remaining !== undefined) {
@@ -75,6 +94,40 @@ export async function inspect(c: RepositoryClient, q: InspectRequest, deps: Insp
     return failed(offered.error);
   }
   return matchOffered(offered.value, q.platforms, base);
+}
+
+function platformKey(c: RepositoryClient, digest: string): string {
+  return `${c.baseUrl}/${c.repository}@${digest}`;
+}
+
+/** A manifest 404: a missing tag or digest, or (NAME_UNKNOWN) a missing repository; notFound says which. */
+function manifestMissing(e: RegistryError): boolean {
+  return e.reason === 'TagNotFound' || (e.status === 404 && e.hasCode('NAME_UNKNOWN'));
+}
+
+/**
+ * Whether to GET the manifest without a HEAD first: only when the platforms are to be checked (the GET is needed
+ * anyway), nothing cached already answers them (a digest whose platforms are known needs only the HEAD), and the
+ * GET costs no pull. On Docker Hub a manifest GET counts as a pull and a HEAD does not, so Docker Hub and its
+ * mirrors (a pull-through cache pulls from Hub on a miss) keep HEAD first, and so does any host until one of its
+ * manifest answers has shown that it announces no pull budget (`ratelimit-remaining`, which Hub's relays pass on).
+ */
+async function readPlan(c: RepositoryClient, q: InspectRequest, deps: InspectDeps): Promise<{ get: true } | { get: false; answered: () => void }> {
+  const head = { get: false, answered: () => {} } as const;
+  if (q.platforms.length === 0) return head;
+  if (isDockerHub(q.ref.registry) || isDockerHub(c.host)) return head;
+  if (q.ref.digest) {
+    const key = platformKey(c, q.ref.digest);
+    if (deps.platforms.get(key) || deps.platforms.reading(key)) return head;
+  }
+  // A host not heard from yet: one HEAD asks (and learns), concurrent questions wait for its answer.
+  for (let waited = false; ; waited = true) {
+    const metered = deps.budget.metered(c.host);
+    if (metered !== undefined) return metered ? head : { get: true };
+    const probe = deps.budget.probing(c.host);
+    if (!probe || waited) return { get: false, answered: deps.budget.probe(c.host) };
+    await probe;
+  }
 }
 
 function matchOffered(o: OfferedPlatforms, wanted: Platform[], base: Fields): Inspection {

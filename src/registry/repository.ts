@@ -43,6 +43,8 @@ export interface ManifestBody {
   digest: string;
   mediaType?: string;
   body: Buffer;
+  /** Docker Hub's `ratelimit-remaining` (a GET spent one pull), when the answer says. */
+  rateLimitRemaining?: number;
 }
 
 export const TAGS_PAGE_MAX_BYTES = 1024 * 1024;
@@ -121,7 +123,8 @@ export async function getManifest(c: RepositoryClient, reference: string, maxByt
     digest ??= actual;
   }
   if (!digest) return badAnswer('the registry sent a manifest without a digest', r, 'GET', 'manifest');
-  return { ok: true, value: { digest, ...(mediaType ? { mediaType } : {}), body: r.body } };
+  const remaining = parseRateLimitHeader(header(r.headers, 'ratelimit-remaining'));
+  return { ok: true, value: { digest, ...(mediaType ? { mediaType } : {}), body: r.body, ...(remaining !== undefined ? { rateLimitRemaining: remaining } : {}) } };
 }
 
 /** A blob (the image config), verified against its digest. Redirects to storage are followed without auth. */

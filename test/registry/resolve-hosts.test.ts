@@ -129,7 +129,11 @@ t.test('concurrent lookups of tags that name one index share one platform read',
   const all = await Promise.all(Array.from({ length: 21 }, (_, i) => c.resolve(ref(`${front.host}/library/same:s${i % 3}`), { platforms: amd64, credentials: [], image: `copy-${i}` })));
   t.ok(all.every((r) => r.reason === 'Resolved'), all.map((r) => r.reason).join(','));
   t.equal(new Set(all.map((r) => r.digest)).size, 1, 'one digest');
-  t.equal(front.requests.filter((x) => x.method === 'GET' && x.path.includes('/manifests/')).length, 1, 'one index GET for 21 lookups of 3 tags');
+  t.equal(front.requests.filter((x) => x.method === 'GET' && x.path.includes(`/manifests/${all[0]!.digest}`)).length, 1, 'one index GET by digest for 21 lookups of 3 tags');
+  // Since the GET-first change (issue #13): one HEAD learns that the host counts no pulls, then each other lookup
+  // GETs its tag (digest and index in one answer) instead of HEAD + a shared GET: one request per lookup, as before.
+  t.equal(front.requests.filter((x) => x.path.includes('/manifests/')).length, 22, 'one request per lookup, plus the one index read');
+  t.equal(front.requests.filter((x) => x.method === 'HEAD').length, 1, 'one HEAD: the probe');
 });
 
 t.test('a caller\'s AbortSignal cancels the registry work in flight', async (t) => {

@@ -198,16 +198,18 @@ t.test('existence is checked by HEAD only: no manifest GET when any platform wil
   t.same(manifestRequests.map((x) => x.method), ['HEAD']);
 });
 
-t.test('platform checks GET the index once; its platforms are remembered by digest', async (t) => {
+t.test('platform checks read the index once; its platforms are remembered by digest', async (t) => {
   const c = client();
   t.teardown(() => c.close());
   proxy.reset();
   const opts = { platforms: [P('linux/amd64')], credentials: [] };
   t.equal((await c.resolve(ref(`${proxy.host}/apps/multi:oci`), opts)).reason, 'Resolved');
   t.equal((await c.resolve(ref(`${proxy.host}/apps/multi:oci`), opts)).reason, 'Resolved');
-  const gets = proxy.requests.filter((x) => x.method === 'GET' && x.path.includes('/manifests/'));
-  t.equal(gets.length, 1, 'one index GET for two resolutions');
-  t.equal(proxy.requests.filter((x) => x.method === 'HEAD').length, 2, 'each resolution still checks the tag by HEAD');
+  const byDigest = proxy.requests.filter((x) => x.method === 'GET' && x.path.includes(`/manifests/${oci.digest}`));
+  t.equal(byDigest.length, 1, 'one index GET by digest for two resolutions');
+  // Since the GET-first change (issue #13): the first resolution HEADs the tag (the host is not known yet to count
+  // no pulls), the second GETs it, which answers digest and index at once: one request each time, as before.
+  t.same(proxy.requests.filter((x) => x.path.includes('/manifests/')).map((x) => `${x.method} ${x.path.includes('/manifests/oci') ? 'tag' : 'digest'}`), ['HEAD tag', 'GET digest', 'GET tag']);
 });
 
 t.test('a registry that refuses HEAD is asked with GET', async (t) => {
