@@ -230,9 +230,10 @@ export async function runCheck(args: string[], io: { out: NodeJS.WritableStream;
   // Logs go where errors go: the caller's stream (stderr from main.ts; a buffer when a test runs it in process).
   const log = pino({ level: process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn' }, io.err);
   const kubeconfig = typeof parsed.values['kubeconfig'] === 'string' ? parsed.values['kubeconfig'] : undefined;
-  // Loaded once the arguments are known good: the registry and Kubernetes clients take a while to load.
-  const { buildRuntime } = await import('./runtime.ts');
-  const built = buildRuntime(cfg.config, { log, connectCluster: kubeconfig !== undefined });
+  // Loaded once the arguments are known good: the registry client takes a while to load, and the Kubernetes
+  // client (the slowest) is loaded only with --kubeconfig.
+  const { openRuntime } = await import('./engine.ts');
+  const built = await openRuntime(cfg.config, { log, connectCluster: kubeconfig !== undefined });
   if (!built.ok) {
     io.err.write(built.errors.map((e) => `pullguard check: ${e}\n`).join(''));
     return EXIT_USAGE;

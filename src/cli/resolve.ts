@@ -52,9 +52,10 @@ export async function runResolve(args: string[], out: NodeJS.WritableStream = pr
   // resolve talks to registries only: no cluster, unless --kubeconfig asks for node platforms.
   // Logs go where errors go: the caller's stream (stderr from main.ts; a buffer when a test runs it in process).
   const log = pino({ level: process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn' }, err);
-  // Loaded once the arguments are known good: the registry and Kubernetes clients take a while to load.
-  const { buildRuntime } = await import('./runtime.ts');
-  const built = buildRuntime(cfg.config, { log, connectCluster: typeof parsed.values['kubeconfig'] === 'string' });
+  // Loaded once the arguments are known good: the registry client takes a while to load, and the Kubernetes
+  // client (the slowest) is loaded only with --kubeconfig.
+  const { openRuntime } = await import('./engine.ts');
+  const built = await openRuntime(cfg.config, { log, connectCluster: typeof parsed.values['kubeconfig'] === 'string' });
   if (!built.ok) {
     err.write(built.errors.map((e) => `pullguard resolve: ${e}\n`).join(''));
     return EXIT_USAGE;

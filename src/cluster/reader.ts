@@ -18,7 +18,9 @@ import { lookupFailure } from './api-error.ts';
 import type { ApiTarget } from './api-error.ts';
 import { createLookupCache } from './lookup-cache.ts';
 import { startNodeInventory } from './node-inventory.ts';
-import type { ClusterLogger, ClusterReader, DockerSecret, Lookup, NodeInfo } from './types.ts';
+import type { ClusterLogger, ClusterReader, DockerSecret, Lookup } from './types.ts';
+// Moved to its own module (no client-node import) for the CLI; still exported from here for existing importers.
+export { disconnectedClusterReader } from './disconnected.ts';
 
 // The logger shape lives in types.ts so node-inventory.ts need not import this file (which imports it); kept
 // exported from here for existing importers.
@@ -125,20 +127,6 @@ export function createClusterReader(kc: KubeConfig, opts: ClusterReaderOptions =
       serviceAccounts.clear();
       namespaces.clear();
     },
-  };
-}
-
-/** For running without an API server: only the given nodes are known; every lookup is Unavailable. */
-export function disconnectedClusterReader(nodes: NodeInfo[] = []): ClusterReader {
-  const unavailable = (what: string) =>
-    Promise.resolve({ found: false, reason: 'Unavailable', message: `not connected to a Kubernetes API server; cannot read ${what}` } as const);
-  return {
-    connected: false,
-    getSecret: (namespace, name) => unavailable(`secret ${namespace}/${name}`),
-    getServiceAccountPullSecrets: (namespace, name) => unavailable(`service account ${namespace}/${name}`),
-    getNamespaceLabels: (namespace) => unavailable(`namespace ${namespace}`),
-    listNodes: () => Promise.resolve([...nodes]),
-    close: () => Promise.resolve(),
   };
 }
 

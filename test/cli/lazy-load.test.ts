@@ -1,0 +1,65 @@
+// What a command loads (issue #13: a CLI that starts fast): `resolve` and `check` without --kubeconfig never load
+// @kubernetes/client-node (~0.5 s and ~50 MiB of a cold start), prom-client or fastify. The CLI runs as a user runs
+// it, in a child, with a module hook (node:module registerHooks) that lists every module it loads.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { makeTempDir, removeTempDir } from '../harness/lifecycle.ts';
+import { pushImage } from '../harness/push.ts';
+import { startRegistry, type TestRegistry } from '../harness/registry.ts';
+import { MAIN, runNode } from './env.ts';
+
+t.setTimeout(120_000);
+
+const MARK = 'pullguard-test-loaded-modules:';
+// Prints the URL of every module loaded (ES and CommonJS, through the same hooks) as one line on stderr at exit.
+const HOOK = `data:text/javascript,${encodeURIComponent(`
+import { registerHooks } from 'node:module';
+import { writeSync } from 'node:fs';
+const loaded = [];
+registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
+process.on('exit', () => writeSync(2, '\\n${MARK}' + JSON.stringify(loaded) + '\\n'));
+`)}`;
+
+const HEAVY = ['@kubernetes/client-node', 'prom-client', 'fastify'];
+
+let reg: TestRegistry;
+let dir: string;
+let registryConfig: string;
+t.before(async () => {
+  reg = await startRegistry({ auth: 'none' });
+  await pushImage(reg, { repository: 'team/app', tag: '1.0', platforms: [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }] });
+  dir = makeTempDir('pullguard-lazy-load-');
+  registryConfig = join(dir, 'registries.yaml');
+  writeFileSync(registryConfig, `registries:\n  "${reg.host}":\n    ca: ${reg.caFile}\n`);
+});
+t.teardown(async () => {
+  await reg?.stop();
+  if (dir) removeTempDir(dir);
+});
+
+async function loadedBy(args: string[]): Promise<{ code: number; stdout: string; stderr: string; packages: Set<string> }> {
+  const r = await runNode(['--import', HOOK, MAIN, ...args]);
+  const line = r.stderr.split('\n').find((l) => l.startsWith(MARK));
+  if (!line) throw new Error(`the module hook printed nothing (exit ${r.code}):\n${r.stderr}`);
+  const urls = JSON.parse(line.slice(MARK.length)) as string[];
+  const packages = new Set(urls.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.slice(1, 2) ?? []));
+  return { ...r, stderr: r.stderr.replace(`\n${line}`, ''), packages };
+}
+
+t.test('resolve with --platform resolves against a real registry without loading the Kubernetes client, prom-client or fastify', async (t) => {
+  const r = await loadedBy(['resolve', '--registry-config', registryConfig, '--platform', 'linux/arm64', `${reg.host}/team/app:1.0`]);
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  t.match(r.stdout, /^ALLOW /);
+  t.ok(r.packages.has('undici'), 'the hook saw the registry client load (it sees packages at all)');
+  for (const p of HEAVY) t.notOk(r.packages.has(p), `${p} is not loaded`);
+});
+
+t.test('check without --kubeconfig does not load the Kubernetes client either', async (t) => {
+  const manifest = join(dir, 'pod.yaml');
+  writeFileSync(manifest, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: app\n      image: ${reg.host}/team/app:1.0\n`);
+  const r = await loadedBy(['check', '--registry-config', registryConfig, '-f', manifest]);
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  t.ok(r.packages.has('undici') && r.packages.has('yaml'));
+  for (const p of HEAVY) t.notOk(r.packages.has(p), `${p} is not loaded`);
+});
