@@ -3,7 +3,7 @@
 import type { ColdOptions, HerdOptions, MemoryOptions, WarmOptions } from './scenarios.ts';
 import type { StallOptions } from './hostile.ts';
 
-export const SCENARIOS = ['warm', 'cold', 'herd', 'memory', 'stall', 'wide'] as const;
+export const SCENARIOS = ['warm', 'cold', 'herd', 'memory', 'stall', 'wide', 'cli'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Plan {

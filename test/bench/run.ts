@@ -11,6 +11,7 @@ import { coldLatency, herd, memory, memorySnapshot, warmLatency } from './scenar
 import { hostileReport, stallingRegistry, wideReview } from './hostile.ts';
 import { startWorld, type World } from './world.ts';
 import { auditBench, auditPlan, auditTable } from './audit.ts';
+import { cliBench, cliMain, cliPlan, cliTable } from './cli.ts';
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 
@@ -73,6 +74,12 @@ async function main(): Promise<number> {
     }
     const stall = wants.has('stall') ? (progress(`stall: ${plan.stall.reviews} reviews at ${plan.stall.concurrency} in flight against a registry that never answers`), await stallingRegistry(world, plan.stall)) : undefined;
     const wide = wants.has('wide') ? (progress(`wide: one review of ${plan.wide.images} distinct images`), await wideReview(world, plan.wide)) : undefined;
+    // The CLI brings its own registry (token auth) and runs the build the world compiled, one process per command.
+    const cli = wants.has('cli') ? await (async () => {
+      const cliOptions = { ...cliPlan(process.env, plan.scale), main: cliMain(process.env, fromSource) };
+      progress(`cli: pullguard resolve of ${cliOptions.images} images and of one image, ${cliOptions.runs} runs, against the undici floor and node -e 0`);
+      return cliBench(cliOptions);
+    })() : undefined;
     figures['meta'] = { date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), commit: commit(), pullguard: fromSource ? 'src/ (type-stripped)' : 'src/ compiled with tsc', loadAverage: { start: loadAtStart, end: loadavg()[0]! } };
     if (stall) figures['stall'] = stall;
     if (wide) figures['wide'] = wide;
@@ -82,6 +89,10 @@ async function main(): Promise<number> {
       process.stdout.write(`\n${table(results)}\n\n${details(results)}\n${audit ? `\n${auditTable(audit)}\n` : ''}`);
     }
     if (stall || wide) process.stdout.write(`\n${hostileReport(stall, wide)}\n`);
+    if (cli) {
+      figures['cli'] = cli;
+      process.stdout.write(`\n${cliTable(cli)}\n`);
+    }
     writeFileSync(RESULTS, `${JSON.stringify(figures, null, 2)}\n`);
     process.stdout.write(`\nFigures written to ${RESULTS}\n`);
     return 0;
