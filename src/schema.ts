@@ -4,7 +4,9 @@
 // (src/registry/config.ts withDefaults), so validating one document never changes another's shape.
 import { Ajv, type ErrorObject } from 'ajv';
 
-export const ajv = new Ajv({ allErrors: true, strict: true });
+// validateSchema: false — checking our own (constant) schemas against the JSON Schema meta-schema compiled the
+// meta-schema at every start (~80 ms of a CLI start, issue #13); test/config/schemas-meta.test.ts checks them instead.
+export const ajv = new Ajv({ allErrors: true, strict: true, validateSchema: false });
 
 export interface SchemaWording {
   /** How an unknown key is reported, after `source: path: `. Default: `unknown key "name"`. */
