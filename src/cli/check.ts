@@ -3,12 +3,12 @@
 // same engine, printing the same explanations with the file and document they came from.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import YAML, { LineCounter } from 'yaml';
 import { podSpecOf } from '../workloads/podspec.ts';
 import type { Finding } from '../verdict/finding.ts';
 import { explain } from '../verdict/explain.ts';
 import { CHECK_OPTIONS, configFrom, parse } from './flags.ts';
+import { cliLog } from './log.ts';
 import { EXIT_CODES_TEXT, EXIT_USAGE, exitCode, toJson, verdictMark } from './output.ts';
 
 export const CHECK_USAGE = `Usage: pullguard check -f FILE|DIR|- [-f ...] [options]
@@ -228,7 +228,7 @@ export async function runCheck(args: string[], io: { out: NodeJS.WritableStream;
   }
 
   // Logs go where errors go: the caller's stream (stderr from main.ts; a buffer when a test runs it in process).
-  const log = pino({ level: process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn' }, io.err);
+  const log = cliLog(process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn', io.err);
   const kubeconfig = typeof parsed.values['kubeconfig'] === 'string' ? parsed.values['kubeconfig'] : undefined;
   // Loaded once the arguments are known good: the registry client takes a while to load, and the Kubernetes
   // client (the slowest) is loaded only with --kubeconfig.

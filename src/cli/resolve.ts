@@ -1,6 +1,6 @@
 // `pullguard resolve IMAGE...`: will a pull of these images succeed, and if not, exactly why?
-import { pino } from 'pino';
 import { COMMON_OPTIONS, configFrom, parse } from './flags.ts';
+import { cliLog } from './log.ts';
 import { EXIT_USAGE, EXIT_CODES_TEXT, exitCode, formatHuman, toJson } from './output.ts';
 import type { ImageTarget } from '../verdict/finding.ts';
 
@@ -51,7 +51,7 @@ export async function runResolve(args: string[], out: NodeJS.WritableStream = pr
   }
   // resolve talks to registries only: no cluster, unless --kubeconfig asks for node platforms.
   // Logs go where errors go: the caller's stream (stderr from main.ts; a buffer when a test runs it in process).
-  const log = pino({ level: process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn' }, err);
+  const log = cliLog(process.env['PULLGUARD_LOG_LEVEL'] ?? 'warn', err);
   // Loaded once the arguments are known good: the registry client takes a while to load, and the Kubernetes
   // client (the slowest) is loaded only with --kubeconfig.
   const { openRuntime } = await import('./engine.ts');
