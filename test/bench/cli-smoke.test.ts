@@ -21,6 +21,7 @@ t.test('the CLI scenario measures resolve, the undici floor and node -e 0, and c
   const table = cliTable(r);
   t.match(table, /`resolve` of 4 images .*\| \d+\.\d\d× \| ≤ 1\.5× /);
   t.match(table, /Cold `resolve` of one image.*`node -e 0`.*\| ≤ 12× /);
+  t.match(table, /Medians of 1 run \(1-min load average \d+\.\d at start/);
 });
 
 t.test('BENCH_CLI_IMAGES and BENCH_CLI_RUNS size the scenario; bad values are refused', async (t) => {

@@ -8,6 +8,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
@@ -89,6 +90,8 @@ export interface CliBenchResult {
   batch: { pullguard: Figure; floor: Figure; requests: { pullguard: RequestCount; floor: RequestCount }; exitCodes: number[] };
   /** `resolve` of one image, a new process each run. */
   cold: { pullguard: Figure; nodeBare: Figure; exitCodes: number[] };
+  /** 1-minute load average before and after: wall times on a shared machine mean little without it. */
+  loadAverage: { start: number; end: number };
 }
 
 export interface RequestCount {
@@ -146,6 +149,7 @@ export function compileCli(outDir = OWN_BUILD): string {
 }
 
 export async function cliBench(opts: CliBenchOptions): Promise<CliBenchResult> {
+  const loadAtStart = loadavg()[0]!;
   const reg = await startRegistry({ auth: 'token' });
   const proxy = await startFaultProxy(reg);
   const dir = makeTempDir('pullguard-bench-cli-');
@@ -199,6 +203,7 @@ export async function cliBench(opts: CliBenchOptions): Promise<CliBenchResult> {
       main: opts.main,
       batch: { pullguard: figure(batch.pullguard), floor: figure(batch.floor), requests: requests!, exitCodes: batch.exitCodes },
       cold: { pullguard: figure(cold.pullguard), nodeBare: figure(cold.nodeBare), exitCodes: cold.exitCodes },
+      loadAverage: { start: loadAtStart, end: loadavg()[0]! },
     };
   } finally {
     await proxy.stop();
@@ -228,7 +233,8 @@ export function cliTable(r: CliBenchResult): string {
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]): string => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(rows[0]!), `| ${widths.map((n) => '-'.repeat(n)).join(' | ')} |`, ...rows.slice(1).map(line)].join('\n');
+  const note = `Medians of ${r.runs} run${r.runs === 1 ? '' : 's'} (1-min load average ${r.loadAverage.start.toFixed(1)} at start, ${r.loadAverage.end.toFixed(1)} at end): on a loaded machine compare the CPU ratios.`;
+  return [line(rows[0]!), `| ${widths.map((n) => '-'.repeat(n)).join(' | ')} |`, ...rows.slice(1).map(line), '', note].join('\n');
 }
 
 export function cliPlan(env: Readonly<Record<string, string | undefined>>, scale: number): Omit<CliBenchOptions, 'main'> {
