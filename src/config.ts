@@ -47,6 +47,8 @@ export interface Config {
     jsonDepth: number;
     /** Problems listed in one review's log line; the rest are counted (problemsNotLogged). */
     problemsLogged: number;
+    /** Pull secrets read per review (each an API-server GET); the rest are unread, so auth failures are unknown. */
+    pullSecretsPerReview: number;
   };
   /** Namespace label and workload annotation that override the mode: enforce | warn | off. */
   modeLabel: string;
@@ -144,7 +146,7 @@ export const DEFAULT_CONFIG: Config = {
     requestTimeoutMs: 10_000,
     inCluster: 'auto',
   },
-  limits: { imagesPerReview: 200, resolutionsInFlight: 64, jsonDepth: 64, problemsLogged: 20 },
+  limits: { imagesPerReview: 200, resolutionsInFlight: 64, jsonDepth: 64, problemsLogged: 20, pullSecretsPerReview: 32 },
   modeLabel: 'pullguard.io/mode',
   exclude: { images: [], registries: [], namespaces: [] },
   credentials: {
@@ -188,6 +190,7 @@ export const configSchema = obj({
   limits: obj({
     imagesPerReview: { type: 'integer', minimum: 1, maximum: 100_000 }, resolutionsInFlight: { type: 'integer', minimum: 1, maximum: 10_000 },
     jsonDepth: { type: 'integer', minimum: 16, maximum: 10_000 }, problemsLogged: { type: 'integer', minimum: 1, maximum: 10_000 },
+    pullSecretsPerReview: { type: 'integer', minimum: 1, maximum: 10_000 },
   }),
   modeLabel: { type: 'string', minLength: 1 },
   exclude: obj({ images: strings, registries: strings, namespaces: strings }),

@@ -179,6 +179,7 @@ export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cl
     ...(parts.inCluster ? { inCluster: parts.inCluster } : {}),
     ...(parts.credentialProviders ? { credentialProviders: parts.credentialProviders } : {}),
     imagesPerReview: config.limits.imagesPerReview,
+    pullSecretsPerReview: config.limits.pullSecretsPerReview,
     resolutionsInFlight: config.limits.resolutionsInFlight,
     ...(metrics ? {
       onQueueChange: (s: { running: number; queued: number }) => {

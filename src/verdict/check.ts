@@ -53,6 +53,8 @@ export interface CheckerOptions {
   clock?: () => number;
   /** Distinct images resolved per review; the rest are not checked (admitted, with a warning). Default 200. */
   imagesPerReview?: number;
+  /** Pull secrets read per review; the rest are left unread (an auth failure is then unknown). Default 32. */
+  pullSecretsPerReview?: number;
   /** Resolutions in flight across all reviews of this checker; the rest wait, in turn per review. Default 64. */
   resolutionsInFlight?: number;
   onQueueChange?: (s: QueueState) => void;
@@ -70,8 +72,8 @@ export interface CheckResult {
 }
 
 export const DEFAULT_IMAGES_PER_REVIEW = 200;
-/** Pull secrets read per review (a pod may list thousands, each an API-server read). */
-export const MAX_PULL_SECRETS_READ = 32;
+/** Pull secrets read per review (a pod may list thousands, each an API-server read): limits.pullSecretsPerReview. */
+export const DEFAULT_PULL_SECRETS_PER_REVIEW = 32;
 export const DEFAULT_RESOLUTIONS_IN_FLIGHT = 64;
 
 export interface Checker {
@@ -152,6 +154,7 @@ export function createChecker(opts: CheckerOptions): Checker {
   const clock = opts.clock ?? Date.now;
   const imageExclusions = opts.excludeImages.map(globToRegExp);
   const imagesPerReview = opts.imagesPerReview ?? DEFAULT_IMAGES_PER_REVIEW;
+  const pullSecretsPerReview = opts.pullSecretsPerReview ?? DEFAULT_PULL_SECRETS_PER_REVIEW;
   const queue = createResolutionQueue(opts.resolutionsInFlight ?? DEFAULT_RESOLUTIONS_IN_FLIGHT, { clock, ...(opts.onQueueChange ? { onChange: opts.onQueueChange } : {}) });
 
   function excluded(target: ImageTarget, ref: Reference | undefined): boolean {
@@ -177,9 +180,9 @@ export function createChecker(opts: CheckerOptions): Checker {
     const seen = new Set<string>();
     const unique = names.filter((n) => !seen.has(n.name) && seen.add(n.name));
     // Bounded API-server reads per review. Secrets left unread make an auth failure unknown (SecretsUnreadable).
-    if (unique.length > MAX_PULL_SECRETS_READ) {
-      const more = unique.splice(MAX_PULL_SECRETS_READ);
-      notes.push({ name: `${more.length} more pull secrets`, namespace: spec.namespace, from: more[0]!.from, status: 'Unavailable', message: `not read: pullguard reads at most ${MAX_PULL_SECRETS_READ} pull secrets per pod` });
+    if (unique.length > pullSecretsPerReview) {
+      const more = unique.splice(pullSecretsPerReview);
+      notes.push({ name: `${more.length} more pull secrets`, namespace: spec.namespace, from: more[0]!.from, status: 'Unavailable', message: `not read: pullguard reads at most ${pullSecretsPerReview} pull secrets per pod (limits.pullSecretsPerReview)` });
     }
     // Read in parallel, used in the listed order: the kubelet merges them into one keyring in that order.
     const read = await Promise.all(unique.map(async (n) => ({ ...n, got: await beforeDeadline(opts.cluster.getSecret(spec.namespace, n.name), deadline, late(`secret ${spec.namespace}/${n.name}`)) })));

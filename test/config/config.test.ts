@@ -36,6 +36,7 @@ const bad: [string, string, RegExp][] = [
   ['a wrong mode', 'mode: block\n', /mode: must be one of "enforce", "warn"/],
   ['a wrong type', 'server:\n  port: "x"\n', /server\.port: must be integer/],
   ['a port out of range', 'server:\n  port: 70000\n', /server\.port/],
+  ['no pull secrets at all per review', 'limits:\n  pullSecretsPerReview: 0\n', /limits\.pullSecretsPerReview: must be >= 1/],
   ['a bad platform', 'platforms:\n  fallback: ["amd64"]\n', /platforms\.fallback\.0/],
   ['not a mapping', '- a\n- b\n', /must be a mapping/],
   ['broken YAML', 'mode: [\n', /not valid YAML/],
@@ -47,6 +48,13 @@ for (const [what, text, expected] of bad) {
     if (!r.ok) t.match(r.errors.join('\n'), expected);
   });
 }
+
+t.test('limits.pullSecretsPerReview defaults to 32 and is read from the file', async (t) => {
+  t.equal(DEFAULT_CONFIG.limits.pullSecretsPerReview, 32);
+  const r = loadConfig({ file: file('secrets.yaml', 'limits:\n  pullSecretsPerReview: 1\n') });
+  t.ok(r.ok);
+  if (r.ok) t.equal(r.config.limits.pullSecretsPerReview, 1, 'the lowest allowed value');
+});
 
 t.test('an empty file is the defaults', async (t) => {
   const r = loadConfig({ file: file('empty.yaml', '') });

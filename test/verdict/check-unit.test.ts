@@ -196,6 +196,31 @@ t.test('a template without pull secrets reads its ServiceAccount\'s; a Pod, or a
   }
 });
 
+t.test('limits.pullSecretsPerReview: a pod listing exactly the limit has every secret read; one more is left unread and said so', async (t) => {
+  const names = (n: number) => Array.from({ length: n }, (_, i) => `s${i}`);
+  const cases: [string, number | undefined, number, number][] = [
+    // name, limit (undefined: the default), secrets listed, secrets read
+    ['the default, at the boundary', undefined, 32, 32],
+    ['the default, one beyond', undefined, 33, 32],
+    ['a configured limit, at the boundary', 3, 3, 3],
+    ['a configured limit, one beyond', 3, 4, 3],
+  ];
+  for (const [name, limit, listed, read] of cases) {
+    const cluster = stubCluster({ secrets: Object.fromEntries(names(listed).map((n) => [`demo/${n}`, secret('demo', n, { 'other.example': { username: n, password: 'p' } })])) });
+    const registry = stubRegistry(() => resolution('AuthRequired', 'registry.example/app:1', { reference: 'registry.example/app:1' }));
+    const { findings } = await checker(registry, cluster, limit === undefined ? {} : { pullSecretsPerReview: limit }).check(spec({ imagePullSecrets: names(listed) }), targets('registry.example/app:1'), soon());
+    t.same(cluster.calls.filter((c) => c.startsWith('secret')), names(read).map((n) => `secret demo/${n}`), `${name}: the first ${read} are read`);
+    const unread = findings[0]?.secrets.filter((n) => n.status !== 'ok') ?? [];
+    if (listed === read) {
+      t.same(unread, [], `${name}: none left unread`);
+      t.equal(findings[0]?.resolution.reason, 'AuthRequired', `${name}: an auth failure stands`);
+    } else {
+      t.same(unread, [{ name: `${listed - read} more pull secrets`, namespace: 'demo', from: 'pod', status: 'Unavailable', message: `not read: pullguard reads at most ${read} pull secrets per pod (limits.pullSecretsPerReview)` }], `${name}: the rest named`);
+      t.equal(findings[0]?.resolution.reason, 'SecretsUnreadable', `${name}: an auth failure is unknown`);
+    }
+  }
+});
+
 t.test('credentials reach the registry in the kubelet\'s order: all pod secrets by key, then node credentials', async (t) => {
   const secrets = {
     'demo/first': secret('demo', 'first', { 'registry.example': { username: 'host-key', password: 'p' } }),
