@@ -45,7 +45,8 @@ function allow(uid: string, kind: string, skipped: string, warnings: string[] = 
   return { response: { uid, allowed: true, ...(warnings.length ? { warnings } : {}) }, kind, mode: 'n/a', skipped };
 }
 
-export async function review(req: AdmissionRequest, deadline: number, deps: ReviewDeps, log: ReviewLog): Promise<ReviewOutcome> {
+/** `signal`: the webhook answered without this review (its backstop): the review's remaining work is cancelled. */
+export async function review(req: AdmissionRequest, deadline: number, deps: ReviewDeps, log: ReviewLog, signal?: AbortSignal): Promise<ReviewOutcome> {
   const kind = req.kind.kind;
   const uid = req.uid;
   for (const rule of SKIP_RULES) {
@@ -60,7 +61,7 @@ export async function review(req: AdmissionRequest, deadline: number, deps: Revi
   if (targets.length === 0) return allow(uid, kind, req.operation === 'UPDATE' ? 'no new images' : 'no images');
 
   const namespace = req.namespace ?? '';
-  const result = await reviewImages({ kind, namespace, name: req.name, dryRun: req.dryRun, uid, object: req.object, spec: current.view, targets }, deadline, deps, log);
+  const result = await reviewImages({ kind, namespace, name: req.name, dryRun: req.dryRun, uid, object: req.object, spec: current.view, targets }, deadline, deps, log, signal);
   const { decision, mode } = result;
   if (!decision) return { ...allow(uid, kind, `mode off (${mode.source})`, result.notes), mode: 'off' };
   const response: AdmissionResponse = {

@@ -119,10 +119,13 @@ export function buildWebhookApp(deps: WebhookDeps, https?: Pick<TlsMaterial, 'ce
       error: (o: object, msg: string) => req.log.error({ uid, ...o }, msg),
     };
     metrics.inflight.inc();
+    // Fired once the answer is decided: whatever of the review still runs is cancelled (registry requests aborted
+    // unless another review shares them, credential plugins killed, queued lookups dropped).
+    const answered = new AbortController();
     try {
       // Every wait inside the review ends by `deadline`; this is the backstop that answers by `answerBy` whatever
       // part of it is still running (unknown: admitted, per the first rule).
-      const outcome = await beforeDeadline(review(request, deadline, deps, log), answerBy, () => {
+      const outcome = await beforeDeadline(review(request, deadline, deps, log, answered.signal), answerBy, () => {
         metrics.verdicts.inc({ reason: 'ReviewTimeout', verdict: 'unknown' });
         log.info({ kind: request.kind.kind, namespace: request.namespace }, 'review did not finish by its deadline; admitting');
         return { response: { uid: request.uid, allowed: true, warnings: ['pullguard: the review did not finish in time; images were not checked'] }, kind: request.kind.kind, mode: 'n/a' as const };
@@ -145,6 +148,7 @@ export function buildWebhookApp(deps: WebhookDeps, https?: Pick<TlsMaterial, 'ce
         response: { uid: request.uid, allowed: true, warnings: ['pullguard: internal error; images were not checked'] },
       };
     } finally {
+      answered.abort();
       metrics.inflight.dec();
     }
   });

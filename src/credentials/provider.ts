@@ -10,6 +10,7 @@ import { ajv } from '../schema.ts';
 import type { CredentialEntry } from './dockerconfig.ts';
 import { urlsMatch } from './keyring.ts';
 import { parseGoDuration, type CredentialProviderSpec } from './provider-config.ts';
+import { Singleflight } from '../registry/index.ts';
 
 /** The kubelet's catch-all exec timeout (plugin.go: 1 minute). A late caller stops waiting long before. */
 export const EXEC_TIMEOUT_MS = 60_000;
@@ -44,7 +45,11 @@ export interface CredentialProviders {
   readonly providers: readonly CredentialProviderSpec[];
   /** Do any providers match this image (`registry/repository`)? No plugin runs. */
   matches(image: { registry: string; repository: string }): boolean;
-  provide(image: { registry: string; repository: string }, deadline: number): Promise<ProviderOutcome>;
+  /**
+   * `signal`: the review's own end. A plugin execution is killed (or, queued, never started) once every review
+   * waiting for it has ended; without a signal it runs on and its answer serves later lookups.
+   */
+  provide(image: { registry: string; repository: string }, deadline: number, signal?: AbortSignal): Promise<ProviderOutcome>;
   /** Kill running plugins; later calls give nothing. */
   close(): Promise<void>;
 }
@@ -94,7 +99,7 @@ interface CacheEntry {
 
 class Provider {
   readonly #cache = new Map<string, CacheEntry>();
-  readonly #inflight = new Map<string, Promise<ExecResult>>();
+  readonly #inflight = new Singleflight<ExecResult>();
   readonly #failed = new Map<string, { until: number; why: string }>();
   readonly #children = new Set<ChildProcess>();
   readonly #queue: (() => void)[] = [];
@@ -139,18 +144,14 @@ class Provider {
   }
 
   /** The plugin's credentials for an image, from cache or one (coalesced) execution. */
-  async credentials(image: string): Promise<{ ok: true; entries: CredentialEntry[] } | { ok: false; why: string }> {
+  async credentials(image: string, signal?: AbortSignal): Promise<{ ok: true; entries: CredentialEntry[] } | { ok: false; why: string }> {
     const cached = this.#cached(image);
     if (cached) return { ok: true, entries: cached };
     const held = this.#failed.get(image);
     if (held && this.#clock() < held.until) return { ok: false, why: held.why };
-    // singleflight by image, as the kubelet: concurrent lookups of one image share one execution.
-    let pending = this.#inflight.get(image);
-    if (!pending) {
-      pending = this.#limited(() => this.#exec(image)).finally(() => this.#inflight.delete(image));
-      this.#inflight.set(image, pending);
-    }
-    const result = await pending;
+    // singleflight by image, as the kubelet: concurrent lookups of one image share one execution, killed once
+    // every lookup waiting for it has been abandoned (the reviews ended).
+    const result = await this.#inflight.share(image, (shared) => this.#limited(() => this.#exec(image, shared), shared), signal ? { signal, gaveUp: () => ABANDONED } : undefined).promise;
     if (!result.ok) return result;
     return { ok: true, entries: this.#store(image, result) };
   }
@@ -168,8 +169,13 @@ class Provider {
     return entries;
   }
 
-  async #limited<T>(work: () => Promise<T>): Promise<T> {
+  async #limited(work: () => Promise<ExecResult>, signal: AbortSignal): Promise<ExecResult> {
     if (this.#running >= MAX_CONCURRENT_EXECS) await new Promise<void>((resolve) => this.#queue.push(resolve));
+    // Abandoned while it waited for a turn: never started; the turn goes to the next.
+    if (signal.aborted) {
+      this.#queue.shift()?.();
+      return ABANDONED;
+    }
     this.#running++;
     try {
       return await work();
@@ -179,9 +185,11 @@ class Provider {
     }
   }
 
-  async #exec(image: string): Promise<ExecResult> {
-    const result = this.#closed ? ({ ok: false, why: 'pullguard is shutting down' } as const) : await this.#run(image);
+  async #exec(image: string, signal: AbortSignal): Promise<ExecResult> {
+    const result = this.#closed ? ({ ok: false, why: 'pullguard is shutting down' } as const) : await this.#run(image, signal);
     this.#opts.onExec?.(this.spec.name, result.ok ? 'ok' : 'error');
+    // Killed because no review waited any more: not the plugin's failure, so it is not held against the image.
+    if (signal.aborted && !result.ok) return result;
     if (!result.ok) {
       this.#failed.set(image, { until: this.#clock() + FAILURE_HOLD_MS, why: result.why });
       if (this.#failed.size > MAX_CACHE_ENTRIES) this.#failed.clear();
@@ -193,7 +201,7 @@ class Provider {
     return result;
   }
 
-  #run(image: string): Promise<ExecResult> {
+  #run(image: string, stop: AbortSignal): Promise<ExecResult> {
     const spec = this.spec;
     // ExecPlugin: the kubelet's environment, then the config's env (later wins), args as given.
     const env: NodeJS.ProcessEnv = { ...(this.#opts.environment ?? process.env) };
@@ -219,6 +227,11 @@ class Provider {
         failure = `did not answer within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`}`;
         killGroup(child);
       }, timeoutMs);
+      const abandon = (): void => {
+        failure ??= ABANDONED.why;
+        killGroup(child);
+      };
+      stop.addEventListener('abort', abandon, { once: true });
       child.stdout?.on('data', (b: Buffer) => {
         outBytes += b.length;
         if (outBytes > MAX_STDOUT_BYTES) {
@@ -238,6 +251,7 @@ class Provider {
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
+        stop.removeEventListener('abort', abandon);
         this.#children.delete(child);
         const stderr = sanitiseStderr(Buffer.concat(errOut).toString('utf8'));
         if (failure) return resolve({ ok: false, why: failure });
@@ -283,6 +297,9 @@ class Provider {
   }
 }
 
+/** What a lookup gets for a plugin execution nobody waits for any more (or it stopped waiting for). */
+const ABANDONED = { ok: false, why: 'was stopped: no review waited for its answer any more' } as const;
+
 function killGroup(child: ChildProcess): void {
   try {
     if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
@@ -309,14 +326,14 @@ export function createCredentialProviders(specs: CredentialProviderSpec[], opts:
       const t = target(image);
       return providers.some((p) => p.matches(t));
     },
-    async provide(image, deadline) {
+    async provide(image, deadline, signal) {
       const t = target(image);
       const matching = providers.filter((p) => p.matches(t));
       const outcome: ProviderOutcome = { matched: matching.map((p) => p.spec.name), entries: [], unavailable: [] };
       if (matching.length === 0) return outcome;
       const answers = await Promise.all(matching.map(async (p) => {
         if (p.spec.tokenAttributes) return { ok: false as const, why: TOKEN_MODE_WHY };
-        return waitUntil(p.credentials(t), deadline, clock, () => ({ ok: false as const, why: 'did not answer before the review\'s deadline (it goes on running; a later review uses its answer if the plugin lets it be cached)' }));
+        return waitUntil(p.credentials(t, signal), deadline, clock, () => ({ ok: false as const, why: 'did not answer before the review\'s deadline (it goes on running; a later review uses its answer if the plugin lets it be cached)' }));
       }));
       answers.forEach((a, i) => {
         const name = matching[i]?.spec.name ?? '';

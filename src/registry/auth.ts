@@ -3,7 +3,7 @@
 // registry+realm+service+scope+credential until expiry minus a margin, and fetched once for concurrent callers.
 // Which host may receive which credential is decided by the authorizing sender (authorizing-sender.ts).
 import { createHash } from 'node:crypto';
-import { RegistryError, errorFromAnswer, redactUrl, type Operation } from './errors.ts';
+import { RegistryError, abandoned, errorFromAnswer, redactUrl, type Operation } from './errors.ts';
 import type { HttpResponse, Result, Sender } from './exchange.ts';
 import type { PullCredential } from './resolution.ts';
 import { Singleflight } from './singleflight.ts';
@@ -116,7 +116,8 @@ export class TokenService {
     const cached = this.#cache.get(key, this.#clock());
     if (cached) return { ok: true, value: { authorization: cached, cached: true, key } };
     // The deadline of the first caller bounds the shared fetch: callers of one review share near-identical ones.
-    const got = await this.#inflight.do(key, () => fetchToken(sender, t, this.#clock));
+    // A caller with a signal stops waiting when it fires; the fetch is aborted only when no caller waits.
+    const got = await this.#inflight.share(key, (signal) => fetchToken(sender, t.signal ? { ...t, signal } : t, this.#clock), t.signal ? { signal: t.signal, gaveUp: () => ({ ok: false, error: abandoned('token') }) } : undefined).promise;
     if (!got.ok) return got;
     const authorization = `Bearer ${got.value.token}`;
     this.#cache.set(key, authorization, this.#clock() + tokenLifetimeMs(got.value.expiresIn));

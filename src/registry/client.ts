@@ -74,16 +74,21 @@ export function createRegistryClient(config: RegistryConfigInput, deps: Registry
 
   return {
     resolve(ref, opts) {
-      // A caller's own abort signal must not cancel someone else's answer: only signal-free calls share.
-      // Joiners share the first caller's deadline too (admission reviews use near-identical ones).
-      if (opts.signal) return safely(ref, opts);
       let key: string;
       try {
         key = coalesceKey(ref, opts, generation);
       } catch {
         return safely(ref, opts);
       }
-      return inflight.do(key, () => safely(ref, opts));
+      // A caller's abort (its review's deadline) ends its own wait; the shared lookup is aborted only when no caller
+      // waits any more. Signal-free joiners share the first caller's deadline (the CLI's are near-identical).
+      if (!opts.signal) return inflight.do(key, () => safely(ref, opts));
+      const { deadline: _first, signal: own, ...shared } = opts;
+      const image = opts.image ?? ref.canonical;
+      return inflight.share(key, (signal) => safely(ref, { ...shared, signal }), {
+        signal: own,
+        gaveUp: () => resolution('RegistryTimeout', image, { reference: ref.canonical, detail: 'the review deadline was reached before the registry answered' }),
+      }).promise;
     },
     renewTransports() {
       generation++;

@@ -82,6 +82,11 @@ const MAX_CODE_CHARS = 64;
 const MAX_MESSAGE_CHARS = 300;
 
 /** Reads the distribution error body leniently; anything else gives no codes. */
+/** A caller stopped waiting for a shared request (its review's deadline passed): unknown for that caller. */
+export function abandoned(operation: Operation): RegistryError {
+  return new RegistryError('the review deadline was reached before the registry answered', { reason: 'RegistryTimeout', operation, errorCode: 'DEADLINE' });
+}
+
 export function parseDiagnostics(body: Buffer | string | undefined): Diagnostic[] {
   if (body === undefined || body.length === 0) return [];
   let json: unknown;

@@ -28,3 +28,4 @@ export { resolution } from './resolution.ts';
 export type { Platform, PullCredential, Resolution, RegistryOutcome, UnreachableCause } from './resolution.ts';
 export { withResolutionCache, cacheKey, type CachingResolver, type ResolutionCacheOptions } from './resolution-cache.ts';
 export { withRateLimitBackoff, type BackoffResolver, type BackoffOptions } from './rate-limit-backoff.ts';
+export { Singleflight, type Waiter } from './singleflight.ts';

@@ -84,7 +84,7 @@ export async function inspect(c: RepositoryClient, q: InspectRequest, deps: Insp
       return done('PullBudgetLow', { ...base, detail: `${ref.canonical} resolves, but its platform was not checked: ${c.host} has ${taken.remaining} pulls left (reserve ${reserve}), and reading the platforms would spend one` });
     }
   }
-  const offered = await deps.platforms.read(key, () => offeredPlatforms(c, digest, kind, mediaType ?? '', body, deps.defaults));
+  const offered = await deps.platforms.read(key, (signal) => offeredPlatforms(signal ? { ...c, ctx: { ...c.ctx, signal } } : c, digest, kind, mediaType ?? '', body, deps.defaults), c.ctx.signal);
   if (!offered.ok) {
     // The reference resolved a moment ago: a 404 now (a replica behind, a missing child manifest) is a
     // contradiction, not a certain failure.

@@ -1,6 +1,7 @@
 // GET /v2/ on an endpoint to learn how it wants to be authenticated (go-containerregistry ping.go).
 // Answers are cached per endpoint for a few minutes; concurrent pings of one endpoint share one request.
 import { parseChallenges, type Challenge } from './challenge.ts';
+import { abandoned } from './errors.ts';
 import { Singleflight } from './singleflight.ts';
 import { headerList, type Clock, type Result, type Transport } from './transport.ts';
 
@@ -28,7 +29,9 @@ export class PingCache {
     const key = transport.baseUrl + apiRoot;
     const cached = this.#entries.get(key);
     if (cached && this.#clock() - cached.at < PING_TTL_MS) return { ok: true, value: cached.result };
-    return this.#inflight.do(key, () => this.#doPing(transport, ctx, key));
+    // A caller with a signal stops waiting when it fires; the ping is aborted only when no caller waits.
+    if (!ctx.signal) return this.#inflight.do(key, () => this.#doPing(transport, ctx, key));
+    return this.#inflight.share(key, (signal) => this.#doPing(transport, { ...ctx, signal }, key), { signal: ctx.signal, gaveUp: () => ({ ok: false, error: abandoned('ping') }) }).promise;
   }
 
   async #doPing(transport: Transport, ctx: { deadline?: number; signal?: AbortSignal }, key: string): Promise<Result<PingResult>> {

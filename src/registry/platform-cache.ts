@@ -2,6 +2,7 @@
 // lookups of one digest share one read (one manifest GET, one config blob GET), however many tags point at it.
 import type { Result } from './exchange.ts';
 import type { Platform } from './resolution.ts';
+import { abandoned } from './errors.ts';
 import { Singleflight } from './singleflight.ts';
 
 export interface OfferedPlatforms {
@@ -31,10 +32,17 @@ export class PlatformCache {
     return this.#reads.has(key);
   }
 
-  async read(key: string, work: () => Promise<Result<OfferedPlatforms>>): Promise<Result<OfferedPlatforms>> {
+  /** `signal`: the caller's; it stops waiting when it fires, and the read is aborted when no caller waits. */
+  async read(key: string, work: (signal?: AbortSignal) => Promise<Result<OfferedPlatforms>>, signal?: AbortSignal): Promise<Result<OfferedPlatforms>> {
     const cached = this.#entries.get(key);
     if (cached) return { ok: true, value: cached };
-    const got = await this.#reads.do(key, work);
+    const got = signal
+      ? await this.#reads.share(key, async (shared) => {
+        const r = await work(shared);
+        // Aborted part-way, a read may list fewer platforms than the image has: never an answer to keep.
+        return shared.aborted ? { ok: false, error: abandoned('manifest') } : r;
+      }, { signal, gaveUp: () => ({ ok: false, error: abandoned('manifest') }) }).promise
+      : await this.#reads.do(key, () => work());
     // Only definite platform lists are kept; an artifact or a config without a platform is asked again.
     if (got.ok && got.value.offered !== undefined && !got.value.unsupported) {
       if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);

@@ -3,7 +3,7 @@
 // long they stay true: digests are immutable (long), tags move (short), certain negatives shorter still so a
 // freshly pushed tag is seen quickly, and `unknown` is never kept. Memory is bounded by entries and bytes (LRU).
 import type { Reference } from '../reference/reference.ts';
-import type { PullCredential, Resolution } from './resolution.ts';
+import { resolution, type PullCredential, type Resolution } from './resolution.ts';
 import { credentialIdentity } from './auth.ts';
 import { Singleflight } from './singleflight.ts';
 import { isShortName } from './registries-conf.ts';
@@ -13,6 +13,11 @@ export interface ResolveOptionsLike {
   credentials: PullCredential[];
   nodeCredentials?: boolean;
   deadline?: number;
+  /**
+   * The caller's abort (its review's deadline): the caller then gets RegistryTimeout, and the shared lookup is
+   * aborted only when every caller waiting for it has given up.
+   */
+  signal?: AbortSignal;
   /** The image as written: a short name may resolve elsewhere on CRI-O nodes (registries.conf). */
   image?: string;
 }
@@ -144,11 +149,16 @@ export function withResolutionCache<O extends ResolveOptionsLike>(inner: Resolve
       }
       const sources = o.credentials.map((c) => c.source);
       const asked = generation;
-      const { promise, joined } = inflight.run(`${asked}|${key}`, async () => {
-        const value = await inner.resolve(ref, o);
-        if (asked === generation) store(key, ref, value, sources);
+      const gaveUp = () => ({ value: resolution('RegistryTimeout', o.image ?? ref.canonical, { reference: ref.canonical, detail: 'the review deadline was reached before the registry answered' }), sources });
+      const { promise, joined } = inflight.share(`${asked}|${key}`, async (signal) => {
+        // Shared across reviews: the lookup runs while any of them waits (the signal fires when none does), not
+        // until the first one's deadline.
+        const { deadline: _first, signal: _own, ...shared } = o;
+        const value = await inner.resolve(ref, (o.signal ? { ...shared, signal } : o) as O);
+        // An aborted lookup is unknown for the reviews that gave up; whatever it came to is no answer to keep.
+        if (asked === generation && !signal.aborted) store(key, ref, value, sources);
         return { value, sources };
-      });
+      }, o.signal ? { signal: o.signal, gaveUp } : undefined);
       emit(joined ? 'coalesced' : 'miss');
       return joined ? promise.then((r) => forCaller(r.value, r.sources, o.credentials)) : promise.then((r) => r.value);
     },

@@ -77,7 +77,12 @@ export const DEFAULT_PULL_SECRETS_PER_REVIEW = 32;
 export const DEFAULT_RESOLUTIONS_IN_FLIGHT = 64;
 
 export interface Checker {
-  check(spec: PodPullSpec, targets: ImageTarget[], deadline: number): Promise<CheckResult>;
+  /**
+   * `signal`: the caller stopped waiting (the webhook answered). The review's work ends at the deadline, at the
+   * signal, or when the check returns, whichever comes first: its registry requests are aborted (unless another
+   * review shares them), its credential plugins killed and its queued lookups never started.
+   */
+  check(spec: PodPullSpec, targets: ImageTarget[], deadline: number, signal?: AbortSignal): Promise<CheckResult>;
 }
 
 /** `*` matches any run of characters; everything else literally. */
@@ -331,7 +336,24 @@ export function createChecker(opts: CheckerOptions): Checker {
   }
 
   return {
-    async check(spec, targets, deadline) {
+    async check(spec, targets, deadline, signal) {
+      const ended = new AbortController();
+      const end = (): void => ended.abort(new DOMException('the review ended', 'AbortError'));
+      const timer = setTimeout(end, Math.max(0, deadline - clock()));
+      signal?.addEventListener('abort', end, { once: true });
+      if (signal?.aborted) end();
+      try {
+        return await checkWithin(spec, targets, deadline, ended.signal);
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', end);
+        end();
+      }
+    },
+  };
+
+  async function checkWithin(spec: PodPullSpec, targets: ImageTarget[], deadline: number, ended: AbortSignal): Promise<CheckResult> {
+    {
       const parsed = targets.map((t) => ({ target: t, parsed: parseReference(t.image) }));
       const included: typeof parsed = [];
       const excludedTargets: ImageTarget[] = [];
@@ -370,7 +392,7 @@ export function createChecker(opts: CheckerOptions): Checker {
         for (const { target, parsed: p } of toCheck) {
           if (!p.ok || target.pullPolicy === 'Never') continue;
           const key = `${p.reference.registry}/${p.reference.repository}`;
-          if (!provided.has(key) && providers.matches(p.reference)) provided.set(key, providers.provide(p.reference, clusterDeadline));
+          if (!provided.has(key) && providers.matches(p.reference)) provided.set(key, providers.provide(p.reference, clusterDeadline, ended));
         }
       }
       const [secrets, platforms] = await Promise.all([readSecrets(spec, clusterDeadline), platformsFor(spec, clusterDeadline)]);
@@ -412,13 +434,14 @@ export function createChecker(opts: CheckerOptions): Checker {
             // The kubelet's order (kuberuntime_image.go, master): pod secrets, then the node's docker config,
             // then the provider plugins' auth merged into one keyring (plugins.go externalCredentialProviderKeyring).
             const ring = outcome && outcome.entries.length > 0 ? buildKeyring(secrets.entries, opts.nodeCredentials, outcome.entries) : keyring;
-            // Through the fair queue: the deadline goes down to the transport, which aborts each request at it; work
-            // not yet started when it passes is dropped (no AbortSignal: the client shares one lookup between reviews).
+            // Through the fair queue. The review's end goes down to undici as an AbortSignal; a lookup shared with
+            // other reviews is aborted only when all of them have ended; work not yet started then is dropped.
             const r = await queue.run(
               byImage,
               deadline,
-              () => opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(ring, ref), deadline, nodeCredentials, ...(opts.shortNamesResolveOnNodes ? { image: target.image } : {}) }).then(classify),
+              () => opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(ring, ref), deadline, signal: ended, nodeCredentials, ...(opts.shortNamesResolveOnNodes ? { image: target.image } : {}) }).then(classify),
               () => resolution('RegistryTimeout', target.image, { reference: ref.canonical, detail: 'the review deadline was reached before a resolution slot was free (limits.resolutionsInFlight)' }),
+              ended,
             );
             return withProviderGap(r, outcome);
           };
@@ -442,6 +465,6 @@ export function createChecker(opts: CheckerOptions): Checker {
         return { ...base, target, resolution: qualify(r) };
       }));
       return { findings, excluded: excludedTargets, ...skipped };
-    },
-  };
+    }
+  }
 }

@@ -1,6 +1,7 @@
 // At most N image resolutions in flight across all reviews, the waiting ones served in turn review by review
 // (round robin), so one review of 200 images cannot starve the one-image reviews behind it. Work that has not
-// started when its review's deadline passes is never started: its answer would come too late to matter.
+// started when its review's deadline passes (or its review's signal fires: the review was answered) is never
+// started: its answer would come too late to matter.
 
 export interface QueueState {
   running: number;
@@ -8,8 +9,11 @@ export interface QueueState {
 }
 
 export interface ResolutionQueue {
-  /** `task()` once a slot is free, or `late()` if the review's deadline (epoch ms) passes first. */
-  run<T>(review: object, deadline: number, task: () => Promise<T>, late: () => T): Promise<T>;
+  /**
+   * `task()` once a slot is free, or `late()` if the review's deadline (epoch ms) passes or its `signal` fires
+   * first (the first call of a review brings the signal for all of its work).
+   */
+  run<T>(review: object, deadline: number, task: () => Promise<T>, late: () => T, signal?: AbortSignal): Promise<T>;
   state(): QueueState;
 }
 
@@ -25,6 +29,8 @@ interface Group {
   /** When it last got a slot (a turn number; 0: never). */
   servedAt: number;
   timer: NodeJS.Timeout | undefined;
+  /** Detaches the review signal's listener. */
+  unlisten: (() => void) | undefined;
 }
 
 /**
@@ -46,6 +52,7 @@ export function createResolutionQueue(limit: number, opts: { clock?: () => numbe
   function forget(review: object, group: Group): void {
     if (group.jobs.length > 0 || group.running > 0) return;
     clearTimeout(group.timer);
+    group.unlisten?.();
     if (groups.get(review) === group) groups.delete(review);
   }
 
@@ -75,18 +82,23 @@ export function createResolutionQueue(limit: number, opts: { clock?: () => numbe
 
   return {
     state: () => ({ running, queued }),
-    run<T>(review: object, deadline: number, task: () => Promise<T>, late: () => T): Promise<T> {
-      if (deadline - clock() < LEAST_USEFUL_MS) return Promise.resolve(late());
+    run<T>(review: object, deadline: number, task: () => Promise<T>, late: () => T, signal?: AbortSignal): Promise<T> {
+      if (deadline - clock() < LEAST_USEFUL_MS || signal?.aborted) return Promise.resolve(late());
       let group = groups.get(review);
       if (!group) {
-        const g: Group = { jobs: [], running: 0, servedAt: 0, timer: undefined };
+        const g: Group = { jobs: [], running: 0, servedAt: 0, timer: undefined, unlisten: undefined };
         // At the deadline, whatever of this review still waits gets its late answer and never starts.
-        g.timer = setTimeout(() => {
+        const drop = (): void => {
           queued -= g.jobs.length;
           for (const j of g.jobs.splice(0)) j.late();
           forget(review, g);
           changed();
-        }, deadline - clock());
+        };
+        g.timer = setTimeout(drop, deadline - clock());
+        if (signal) {
+          signal.addEventListener('abort', drop, { once: true });
+          g.unlisten = () => signal.removeEventListener('abort', drop);
+        }
         groups.set(review, g);
         group = g;
       }

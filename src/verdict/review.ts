@@ -96,11 +96,11 @@ export async function resolveMode(r: Pick<ImageReview, 'namespace' | 'object'>, 
 }
 
 /** Mode, check and decision for the images of one pod spec; logs the problems (with every explanation) once. */
-export async function reviewImages(r: ImageReview, deadline: number, deps: ReviewDeps, log: ReviewLog): Promise<ReviewResult> {
+export async function reviewImages(r: ImageReview, deadline: number, deps: ReviewDeps, log: ReviewLog, signal?: AbortSignal): Promise<ReviewResult> {
   const { mode, notes } = await resolveMode(r, deadline, deps);
   if (mode.mode === 'off') return { mode, notes };
 
-  const result = await deps.checker.check({ ...r.spec, namespace: r.namespace }, r.targets, deadline);
+  const result = await deps.checker.check({ ...r.spec, namespace: r.namespace }, r.targets, deadline, signal);
   const decision = decide(result.findings, mode.mode as Mode, [...notes, ...(result.notes ?? [])], r.uid !== undefined ? { uid: r.uid } : {});
   for (const f of result.findings) deps.metrics.verdicts.inc({ reason: f.resolution.reason, verdict: f.resolution.verdict });
   if (result.notChecked?.length) deps.metrics.verdicts.inc({ reason: 'NotChecked', verdict: 'unknown' }, result.notChecked.length);

@@ -161,6 +161,35 @@ t.test('a slow plugin gives no credentials at the deadline, and its answer serve
   t.equal(executions(s.countFile).length, 1);
 });
 
+t.test('a plugin execution shared by two reviews goes on when one of them ends, and is killed when both have', async (t) => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const s = spec({ args: ['--sleep=1'] });
+  const p = providers([s]);
+  const [a, b] = [new AbortController(), new AbortController()];
+  const first = p.provide(ecr('shared'), far(), a.signal);
+  const second = p.provide(ecr('shared'), far(), b.signal);
+  a.abort();
+  t.match((await first).unavailable, [{ provider: s.name, why: /no review waited for its answer any more/ }], 'the review that ended stops waiting');
+  t.equal((await second).entries[0]?.password, 'ecr-token-1', 'the other review still gets the credentials');
+  t.equal(executions(s.countFile).length, 1, 'one execution for both');
+
+  const [c, d] = [new AbortController(), new AbortController()];
+  const third = p.provide(ecr('abandoned'), far(), c.signal);
+  const fourth = p.provide(ecr('abandoned'), far(), d.signal);
+  while (executions(s.countFile).length < 2) await sleep(20);
+  c.abort();
+  d.abort();
+  t.same([(await third).entries, (await fourth).entries], [[], []]);
+  await sleep(1500);
+  const next = await p.provide(ecr('abandoned'), far());
+  t.equal(next.entries[0]?.password, 'ecr-token-1', 'asked again: the kill is not held against the image as a failure');
+  t.equal(executions(s.countFile).length, 3, 'the killed execution answered nothing that could be cached');
+  const gone = new AbortController();
+  gone.abort();
+  t.match((await p.provide(ecr('never'), far(), gone.signal)).unavailable, [{ why: /no review waited/ }], 'a review already over starts nothing');
+  t.equal(executions(s.countFile).length, 3);
+});
+
 t.test('a plugin past the exec timeout is killed and counts as failed', async (t) => {
   const s = spec({ args: ['--sleep=5'] });
   const p = createCredentialProviders([s], { execTimeoutMs: 300 });

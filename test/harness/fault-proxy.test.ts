@@ -72,8 +72,11 @@ t.test('fault proxy', async (t) => {
     const controller = new AbortController();
     const pending = get(MANIFEST, {}, controller.signal);
     while (proxy.requests.length === 0) await new Promise((r) => setImmediate(r));
+    t.equal(proxy.endOf(proxy.requests[0]!), undefined, 'open while the client waits');
     controller.abort();
     await t.rejects(pending, { name: 'AbortError' });
+    while (proxy.endOf(proxy.requests[0]!) === undefined) await new Promise((r) => setTimeout(r, 5));
+    t.equal(proxy.endOf(proxy.requests[0]!)?.closedByClient, true, 'the client\'s abort closes it');
   });
 
   t.test('a delay fault passes through afterwards', async (t) => {

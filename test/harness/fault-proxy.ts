@@ -43,6 +43,11 @@ export interface FaultProxy {
   caPem: string;
   setFault(fault: Fault | FaultChooser): void;
   requests: FaultProxyRequest[];
+  /**
+   * How a logged request's exchange ended (performance.now() clock): undefined while it is still open; closedByClient
+   * when the client closed the connection before the answer was complete (an abort, a timeout).
+   */
+  endOf(entry: FaultProxyRequest): { at: number; closedByClient: boolean } | undefined;
   /** Clears the log (in place) and restores pass-through. */
   reset(): void;
   stop(): Promise<void>;
@@ -90,6 +95,7 @@ export async function startFaultProxy(target: TestRegistry | { url: string; caPe
   const upstreamTls = upstream.protocol === 'https:';
   const agent = upstreamTls ? new HttpsAgent({ keepAlive: true, ca: target.caPem }) : new HttpAgent({ keepAlive: true });
   const requests: FaultProxyRequest[] = [];
+  const ends = new WeakMap<FaultProxyRequest, { at: number; closedByClient: boolean }>();
   const timers = new Set<NodeJS.Timeout>();
   let choose: FaultChooser = () => ({ kind: 'pass' });
   const send = upstreamTls ? httpsRequest : httpRequest;
@@ -173,6 +179,7 @@ export async function startFaultProxy(target: TestRegistry | { url: string; caPe
     }
     const entry: FaultProxyRequest = { method, path, fault: fault.kind, ...(req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {}) };
     requests.push(entry);
+    res.on('close', () => ends.set(entry, { at: performance.now(), closedByClient: !res.writableFinished }));
     const reply = (status: number, headers: Record<string, string>, body: string): void => {
       entry.status = status;
       res.writeHead(status, { 'content-length': String(Buffer.byteLength(body)), ...headers });
@@ -248,6 +255,7 @@ export async function startFaultProxy(target: TestRegistry | { url: string; caPe
     host: server.host,
     caPem: server.caPem,
     requests,
+    endOf: (entry) => ends.get(entry),
     setFault(fault) {
       choose = typeof fault === 'function' ? fault : () => fault;
     },

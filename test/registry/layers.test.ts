@@ -45,6 +45,47 @@ t.test('singleflight: concurrent callers share one run; a settled key runs again
   t.equal(sf.size, 0, 'a failure is forgotten too');
 });
 
+t.test('singleflight with signals: a caller that gives up gets its own answer; the work is aborted when the last one does', async (t) => {
+  const sf = new Singleflight<string>();
+  let workSignal: AbortSignal | undefined;
+  let finish: ((v: string) => void) | undefined;
+  const work = (signal: AbortSignal) => {
+    workSignal = signal;
+    return new Promise<string>((resolve) => (finish = resolve));
+  };
+  const [a, b] = [new AbortController(), new AbortController()];
+  const first = sf.share('k', work, { signal: a.signal, gaveUp: () => 'gave up a' });
+  const plain = sf.share('k', work);
+  const second = sf.share('k', work, { signal: b.signal, gaveUp: () => 'gave up b' });
+  t.same([first.joined, plain.joined, second.joined], [false, true, true]);
+  a.abort();
+  t.equal(await first.promise, 'gave up a');
+  b.abort();
+  t.equal(await second.promise, 'gave up b');
+  t.equal(workSignal?.aborted, false, 'a caller without a signal keeps the work going');
+  finish?.('done');
+  t.equal(await plain.promise, 'done');
+
+  const [c, d] = [new AbortController(), new AbortController()];
+  const third = sf.share('j', work, { signal: c.signal, gaveUp: () => 'gave up c' });
+  const fourth = sf.share('j', work, { signal: d.signal, gaveUp: () => 'gave up d' });
+  c.abort();
+  t.equal(workSignal?.aborted, false, 'one caller left waiting: not aborted');
+  d.abort();
+  t.equal(workSignal?.aborted, true, 'no caller left: aborted');
+  t.same([await third.promise, await fourth.promise], ['gave up c', 'gave up d']);
+  t.notOk(sf.has('j'), 'forgotten at once: the next caller starts afresh');
+  finish?.('too late');
+  const gone = new AbortController();
+  gone.abort();
+  let ran = false;
+  t.equal(await sf.share('h', async () => ((ran = true), 'ran'), { signal: gone.signal, gaveUp: () => 'over' }).promise, 'over');
+  t.notOk(ran, 'a caller already given up starts nothing');
+  const failing = new AbortController();
+  const rejected = sf.share('f', async () => Promise.reject(new Error('boom')), { signal: failing.signal, gaveUp: () => 'x' });
+  await t.rejects(rejected.promise, /boom/, 'a failure reaches a caller still waiting');
+});
+
 t.test('pull budget: takes until the reserve, merges fresh observations, refills after the window moves', async (t) => {
   let now = 0;
   const b = new PullBudget(() => now);

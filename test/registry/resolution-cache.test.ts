@@ -153,3 +153,48 @@ t.test('after clear() (the node files changed), an answer asked for before it is
   t.equal(cached.reason, 'Resolved', 'the old "not found" was not stored over the new answer');
   t.equal(inner.calls.length, 2, 'and the new answer is the one cached');
 });
+
+t.test('a shared lookup goes on while one caller waits, is aborted when every caller has given up, and is then not cached', async (t) => {
+  const seen: { signal: AbortSignal | undefined; deadline: number | undefined }[] = [];
+  let release: (() => void) | undefined;
+  const inner = {
+    async resolve(r: Reference, o: ResolveOptionsLike): Promise<Resolution> {
+      seen.push({ signal: o.signal, deadline: o.deadline });
+      await new Promise<void>((resolve) => (release = resolve));
+      // What an aborted lookup may come to: a definite-looking answer must still not be kept.
+      return resolution('TagNotFound', r.canonical, { reference: r.canonical });
+    },
+    async close() {},
+  };
+  const cache = withResolutionCache(inner, opts);
+  const [a, b] = [new AbortController(), new AbortController()];
+  const first = cache.resolve(ref('nginx:gone'), { ...none, deadline: Date.now() + 10, signal: a.signal });
+  const second = cache.resolve(ref('nginx:gone'), { ...none, deadline: Date.now() + 10_000, signal: b.signal });
+  t.equal(seen.length, 1, 'one lookup for both');
+  t.equal(seen[0]?.deadline, undefined, 'the shared lookup is not bound to the first caller\'s deadline');
+  a.abort();
+  const mine = await first;
+  t.equal(mine.reason, 'RegistryTimeout', 'the caller that gave up gets unknown');
+  t.equal(mine.definite, false, 'and not a definite one');
+  t.equal(seen[0]?.signal?.aborted, false, 'the lookup goes on for the other caller');
+  release?.();
+  t.equal((await second).reason, 'TagNotFound', 'the other caller gets the answer');
+  t.equal(cache.size, 1, 'an answer someone waited for is kept');
+
+  cache.clear();
+  const [c, d] = [new AbortController(), new AbortController()];
+  const third = cache.resolve(ref('nginx:gone'), { ...none, signal: c.signal });
+  const fourth = cache.resolve(ref('nginx:gone'), { ...none, signal: d.signal });
+  c.abort();
+  t.equal(seen[1]?.signal?.aborted, false);
+  d.abort();
+  t.equal(seen[1]?.signal?.aborted, true, 'aborted once no caller waits');
+  t.same([(await third).reason, (await fourth).reason], ['RegistryTimeout', 'RegistryTimeout']);
+  release?.();
+  await new Promise((r) => setImmediate(r));
+  t.equal(cache.size, 0, 'what the aborted lookup came to is not cached');
+  const fifth = cache.resolve(ref('nginx:gone'), none);
+  t.equal(seen.length, 3, 'the next caller asks afresh rather than joining the aborted lookup');
+  release?.();
+  t.equal((await fifth).reason, 'TagNotFound');
+});
