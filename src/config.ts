@@ -21,6 +21,11 @@ export interface Config {
     bodyLimitBytes: number;
     /** Answer this long before the API server's `?timeout=`; unfinished images become `unknown`. */
     deadlineMarginMs: number;
+    /**
+     * Answer this much before the deadline besides, for event-loop lag (a timer fires late on a busy loop, and a
+     * request waits before it is read): `auto` = the measured p99 loop delay of the last seconds; at most ¼ of the time.
+     */
+    lagMarginMs: 'auto' | number;
     /** The timeout assumed when the API server does not send one. */
     defaultTimeoutSeconds: number;
     /** How long graceful shutdown waits for in-flight reviews. */
@@ -139,6 +144,7 @@ export const DEFAULT_CONFIG: Config = {
     tlsKeyFile: 'certs/out/tls.key',
     bodyLimitBytes: 3 * 1024 * 1024,
     deadlineMarginMs: 1500,
+    lagMarginMs: 'auto',
     defaultTimeoutSeconds: 10,
     shutdownGraceMs: 10_000,
     tlsExpiryWindowSeconds: 3600,
@@ -183,7 +189,7 @@ export const configSchema = obj({
   server: obj({
     host: str, port, metricsHost: str, metricsPort: port, tlsCertFile: str, tlsKeyFile: str,
     bodyLimitBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
-    deadlineMarginMs: nonNegInt, defaultTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 30 }, shutdownGraceMs: nonNegInt,
+    deadlineMarginMs: nonNegInt, lagMarginMs: { anyOf: [{ const: 'auto' }, { type: 'integer', minimum: 0, maximum: 10_000 }] }, defaultTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 30 }, shutdownGraceMs: nonNegInt,
     tlsExpiryWindowSeconds: nonNegInt, headersTimeoutMs: { type: 'integer', minimum: 100 }, requestTimeoutMs: { type: 'integer', minimum: 100 },
     inCluster: { enum: ['auto', true, false] },
   }),

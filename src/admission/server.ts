@@ -8,6 +8,7 @@ import { review, type ReviewDeps } from './review.ts';
 import { certificateProblem, loadTls, watchTls, type TlsMaterial, type TlsWatcher } from './tls.ts';
 import { jsonDepthExceeds } from './json-depth.ts';
 import { beforeDeadline } from '../verdict/deadline.ts';
+import { lagMargin, watchLoopLag } from './loop-lag.ts';
 
 export interface WebhookDeps extends ReviewDeps {
   logger: Logger;
@@ -62,6 +63,15 @@ export function buildWebhookApp(deps: WebhookDeps, https?: Pick<TlsMaterial, 'ce
     ...(https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.2' as const, handshakeTimeout: limits.headersTimeout, ...nodeServer } } : { http: nodeServer }),
   }) as unknown as FastifyInstance;
 
+  // The backstop must fire before the deadline by as much as timers run late now (server.lagMarginMs).
+  const lagSetting = config.server.lagMarginMs;
+  const loopLag = lagSetting === 'auto' ? watchLoopLag({ onWindow: (ms) => metrics.lagMargin.set(ms / 1000) }) : undefined;
+  if (lagSetting !== 'auto') metrics.lagMargin.set(lagSetting / 1000);
+  app.addHook('onClose', (_app, done) => {
+    loopLag?.stop();
+    done();
+  });
+
   // The API server sends JSON only; anything else is a mistake worth naming.
   app.removeContentTypeParser('text/plain');
   // Depth is checked on the raw text before JSON.parse: a 3 MB body of nested arrays otherwise blocks the event
@@ -108,7 +118,9 @@ export function buildWebhookApp(deps: WebhookDeps, https?: Pick<TlsMaterial, 'ce
   }, async (req): Promise<AdmissionReviewOut> => {
     const receivedAt = (req as unknown as Record<symbol, number | undefined>)[RECEIVED_AT] ?? clock();
     const timeoutMs = parseTimeout(req.query.timeout) ?? config.server.defaultTimeoutSeconds * 1000;
-    const answerBy = reviewDeadline(receivedAt, timeoutMs, config.server.deadlineMarginMs);
+    const dueBy = reviewDeadline(receivedAt, timeoutMs, config.server.deadlineMarginMs);
+    // Early by the loop's lag: the backstop's timer fires that late, and the request waited about that long unread.
+    const answerBy = dueBy - lagMargin(lagSetting, loopLag?.marginMs() ?? 0, dueBy - receivedAt);
     const deadline = answerBy - answerReserve(answerBy - receivedAt);
     const request = req.body.request;
     // Not a child logger: most reviews log nothing, and a child per review is measurable on the warm path.
@@ -132,7 +144,7 @@ export function buildWebhookApp(deps: WebhookDeps, https?: Pick<TlsMaterial, 'ce
       }, clock);
       if (outcome.skipped) log.debug({ kind: outcome.kind, reason: outcome.skipped }, 'not checked');
       const answeredAt = clock();
-      if (answeredAt > answerBy) metrics.lateAnswers.inc();
+      if (answeredAt > dueBy) metrics.lateAnswers.inc();
       metrics.admissionDuration.observe(
         { kind: outcome.kind, operation: request.operation, allowed: String(outcome.response.allowed), mode: outcome.mode },
         (answeredAt - receivedAt) / 1000,

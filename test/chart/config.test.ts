@@ -92,7 +92,7 @@ t.test('the chart-owned keys follow the values they derive from', async (t) => {
 t.test('every config value set in the chart reaches config.yaml unchanged, integers included', async (t) => {
   const custom = {
     mode: 'warn',
-    server: { host: '::', port: 9443, metricsHost: '127.0.0.1', metricsPort: 9091, bodyLimitBytes: 67108864, deadlineMarginMs: 2500, shutdownGraceMs: 25000, tlsExpiryWindowSeconds: 0, headersTimeoutMs: 3000, requestTimeoutMs: 20000, inCluster: false },
+    server: { host: '::', port: 9443, metricsHost: '127.0.0.1', metricsPort: 9091, bodyLimitBytes: 67108864, deadlineMarginMs: 2500, lagMarginMs: 50, shutdownGraceMs: 25000, tlsExpiryWindowSeconds: 0, headersTimeoutMs: 3000, requestTimeoutMs: 20000, inCluster: false },
     limits: { imagesPerReview: 1000, resolutionsInFlight: 256, jsonDepth: 128, problemsLogged: 5, pullSecretsPerReview: 8 },
     modeLabel: 'example.com/pull-mode',
     exclude: { images: ['registry.example.com/scratch/*'], registries: ['*.internal'], namespaces: ['sandbox'] },

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { startEnv, type Env } from '../admission/env.ts';
 import { jsonDepthExceeds } from '../../src/admission/json-depth.ts';
 import { answerReserve, buildWebhookApp } from '../../src/admission/server.ts';
+import { lagMargin, watchLoopLag } from '../../src/admission/loop-lag.ts';
 import { createResolutionQueue } from '../../src/verdict/resolution-queue.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { podReview, type ReviewAnswer } from './reviews.ts';
@@ -167,6 +168,47 @@ t.test('the wait for registries ends a tenth of the budget (at most 250 ms) befo
   t.equal(answerReserve(1500), 150);
   t.equal(answerReserve(0), 0);
   t.equal(answerReserve(-5), 0);
+});
+
+t.test('the answer comes early by the event loop\'s lag: configured, or measured (auto), at most a quarter of the time', async (t) => {
+  const cases: ['auto' | number, number, number, number][] = [
+    // setting, measured lag, time to the deadline, margin
+    ['auto', 0, 1500, 0],
+    ['auto', 120.2, 1500, 121],
+    ['auto', 900, 1500, 375],
+    [50, 900, 1500, 50],
+    [5000, 0, 1500, 375],
+    ['auto', 40, -10, 0],
+  ];
+  for (const [setting, measured, budget, margin] of cases) t.equal(lagMargin(setting, measured, budget), margin, `${setting}, ${measured} ms measured, ${budget} ms left`);
+
+  const seen: { deadline: number; signal: AbortSignal | undefined }[] = [];
+  const recording = { check: async (_s: unknown, _t: unknown, deadline: number, signal?: AbortSignal) => (seen.push({ deadline, signal }), { findings: [], excluded: [] }) };
+  const at = 1_000_000;
+  for (const [lagMarginMs, expected] of [[100, at + 900 - 90], [400, at + 750 - 75]] as const) {
+    const app = buildWebhookApp({ config: { ...env.config, server: { ...env.config.server, lagMarginMs } }, checker: recording, cluster: env.runtime.cluster, metrics: createMetrics({ defaultMetrics: false }), logger: pino({ level: 'silent' }), clock: () => at });
+    await app.inject({ method: 'POST', url: '/validate?timeout=2s', payload: podReview([env.image('team/app:1.0')]) });
+    // ?timeout=2s: due 1000 ms after receipt; less the lag margin (at most 250), less the answer reserve (a tenth).
+    t.equal(seen.at(-1)?.deadline, expected, `lagMarginMs ${lagMarginMs}: the check's deadline moves earlier`);
+    t.equal(seen.at(-1)?.signal?.aborted, true, 'and the review\'s signal fires once the answer is out');
+    await app.close();
+  }
+});
+
+t.test('the measured loop lag follows a blocked event loop, and falls back after it', async (t) => {
+  const lag = watchLoopLag({ windowMs: 100, windows: 3 });
+  t.teardown(() => lag.stop());
+  await new Promise((r) => setTimeout(r, 150));
+  const until = performance.now() + 400;
+  while (performance.now() < until) {
+    // busy: the loop's timers cannot run
+  }
+  await new Promise((r) => setTimeout(r, 250));
+  const blocked = lag.marginMs();
+  t.ok(blocked >= 300, `${blocked.toFixed(0)} ms measured after a 400 ms block`);
+  await new Promise((r) => setTimeout(r, 600));
+  // Not 0: on a shared machine the loop has some lag of its own; only the block's share must go.
+  t.ok(lag.marginMs() < blocked, `${lag.marginMs().toFixed(0)} ms once the windows with the block have passed`);
 });
 
 t.test('an answer ready only after its deadline is counted as late', async (t) => {
