@@ -1,8 +1,19 @@
 // The hostile-input load figures (issue "Hostile input and hostile registries"): many reviews against a registry
 // that never answers, counting answers that came after the review's own deadline, with pullguard's RSS before and
 // after; and one review naming 20,000 distinct images, with its RSS, latency and log volume.
-import { openPool, latencyStats, runLoad, sendReview, type LatencyStats } from './load.ts';
+//
+// The stall scenario's client runs in a process of its own (load-client.ts): lateness is measured where only the
+// client's own work can delay it, and both sides' event-loop delay is reported beside it.
+import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { DIE_WITH_PARENT, trackChild } from '../harness/lifecycle.ts';
+import type { ClientJob, ClientResult, LoopDelay } from './load-client.ts';
+import { openPool, latencyStats, type LatencyStats } from './load.ts';
 import { WARM_IMAGE, collectGarbage, metricSum, sampleProcess, scrape, type World } from './world.ts';
+
+const LOAD_CLIENT = fileURLToPath(new URL('./load-client.ts', import.meta.url));
 
 export interface StallOptions {
   reviews: number;
@@ -32,6 +43,19 @@ export interface StallResult {
   late: number;
   /** Answers read after the API server's timeout itself. */
   afterTimeout: number;
+  /** How far after the deadline the latest answer came, ms (0: none late). */
+  worstLateMs: number;
+  /** The client's own event-loop delay during the run (its own process). */
+  clientLoopDelay: LoopDelay;
+  /** pullguard's event-loop delay over the run (its nodejs_eventloop_lag metrics), ms. */
+  serverLoopDelay: { p99Ms: number; maxMs: number };
+  /** pullguard's lag margin at the end of the run (pullguard_admission_lag_margin_seconds), ms. */
+  lagMarginMs: number;
+  /** CPU time, ms: the client process's and pullguard's over the run. */
+  clientCpuMs: number;
+  serverCpuMs: number;
+  /** 1-minute load average at the start and end of the run. */
+  loadAverage: { start: number; end: number };
   failures: number;
   firstFailure?: string;
   allowed: number;
@@ -58,30 +82,54 @@ export async function stallingRegistry(world: World, opts: StallOptions): Promis
   const before = await rss(world);
   const histogram = async () => {
     const m = await scrape(world.pullguard);
-    return { sum: metricSum(m, 'pullguard_admission_duration_seconds_sum'), count: metricSum(m, 'pullguard_admission_duration_seconds_count'), late: metricSum(m, 'pullguard_admission_late_total') };
+    return {
+      sum: metricSum(m, 'pullguard_admission_duration_seconds_sum'),
+      count: metricSum(m, 'pullguard_admission_duration_seconds_count'),
+      late: metricSum(m, 'pullguard_admission_late_total'),
+      // prom-client's loop-delay figures cover the time since the previous scrape.
+      lagP99: metricSum(m, 'pullguard_nodejs_eventloop_lag_p99_seconds'),
+      lagMax: metricSum(m, 'pullguard_nodejs_eventloop_lag_max_seconds'),
+      margin: metricSum(m, 'pullguard_admission_lag_margin_seconds'),
+    };
   };
   const h0 = await histogram();
-  const pool = openPool(world.pullguard.origin, world.pki.caPem, opts.concurrency);
   const run = `${process.pid}-${Date.now()}`;
-  try {
-    // Open every connection first (the API server keeps them alive): a TLS handshake is no part of a review.
-    const opened = await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => sendReview(pool, { uid: `stall-open-${i}`, body: world.review(`stall-open-${i}`, world.image(WARM_IMAGE)) })));
-    const broken = opened.find((r) => r.failure !== undefined);
-    if (broken) throw new Error(`stall: opening connections failed: ${broken.failure}`);
-    world.proxy.setFault({ kind: 'stall' });
-    const result = await runLoad({
-      pool,
-      count: opts.reviews,
-      concurrency: opts.concurrency,
-      maxMs: opts.maxMs,
-      path: `/validate?timeout=${opts.timeoutSeconds}s`,
-      review: (i) => {
-        const uid = `stall-${run}-${i}`;
-        return { uid, body: world.review(uid, world.proxied(`stalled/app${i % 50}:t${run}-${i}`)) };
-      },
+  const job: ClientJob = {
+    origin: world.pullguard.origin,
+    caPem: world.pki.caPem,
+    count: opts.reviews,
+    concurrency: opts.concurrency,
+    maxMs: opts.maxMs,
+    path: `/validate?timeout=${opts.timeoutSeconds}s`,
+    imagePrefix: world.proxied('stalled/app'),
+    run,
+    openImage: world.image(WARM_IMAGE),
+  };
+  const [command, ...prefix] = [...DIE_WITH_PARENT, process.execPath];
+  const child = spawn(command!, [...prefix, LOAD_CLIENT, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  trackChild(child);
+  const lines = createInterface({ input: child.stdout! });
+  const next = (): Promise<string> => new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`stall: the load client exited (${code})`));
+    child.once('exit', onExit);
+    lines.once('line', (line) => {
+      child.off('exit', onExit);
+      resolve(line);
     });
-    const after = await rss(world);
+  });
+  try {
+    await next();
+    world.proxy.setFault({ kind: 'stall' });
+    const loadStart = loadavg()[0]!;
+    const cpu0 = sampleProcess(world.pullguard.pid).cpuMs;
+    child.stdin!.write('go\n');
+    const client = JSON.parse(await next()) as ClientResult;
+    const result = client.load;
+    const serverCpuMs = sampleProcess(world.pullguard.pid).cpuMs - cpu0;
+    const loadEnd = loadavg()[0]!;
     const h1 = await histogram();
+    const after = await rss(world);
+    const lateBy = result.latenciesMs.map((ms) => ms - deadlineMs).filter((x) => x > 0);
     return {
       serverMeanMs: h1.count > h0.count ? ((h1.sum - h0.sum) * 1000) / (h1.count - h0.count) : NaN,
       serverLate: h1.late - h0.late,
@@ -90,8 +138,15 @@ export async function stallingRegistry(world: World, opts: StallOptions): Promis
       timeoutSeconds: opts.timeoutSeconds,
       deadlineMs,
       latency: latencyStats(result.latenciesMs),
-      late: result.latenciesMs.filter((ms) => ms > deadlineMs).length,
+      late: lateBy.length,
+      worstLateMs: lateBy.length > 0 ? Math.max(...lateBy) : 0,
       afterTimeout: result.latenciesMs.filter((ms) => ms > timeoutMs).length,
+      clientLoopDelay: client.loopDelay,
+      serverLoopDelay: { p99Ms: h1.lagP99 * 1000, maxMs: h1.lagMax * 1000 },
+      lagMarginMs: h1.margin * 1000,
+      clientCpuMs: client.cpuMs,
+      serverCpuMs,
+      loadAverage: { start: loadStart, end: loadEnd },
       failures: result.failures,
       ...(result.firstFailure !== undefined ? { firstFailure: result.firstFailure } : {}),
       allowed: result.allowed,
@@ -102,7 +157,7 @@ export async function stallingRegistry(world: World, opts: StallOptions): Promis
       ...(result.stoppedEarly !== undefined ? { stoppedEarly: result.stoppedEarly } : {}),
     };
   } finally {
-    await pool.close();
+    if (child.exitCode === null) child.kill();
     world.proxy.reset();
   }
 }
@@ -185,7 +240,8 @@ export function hostileReport(stall: StallResult | undefined, wide: WideReviewRe
   if (stall) {
     out.push(
       `Stalling registry: ${stall.reviews} reviews at ${stall.concurrency} in flight, each of its own image, ?timeout=${stall.timeoutSeconds}s (deadline ${ms(stall.deadlineMs)} after receipt), in ${(stall.wallMs / 1000).toFixed(1)} s${stall.stoppedEarly ? ` (stopped early: ${stall.stoppedEarly})` : ''}:`,
-      `  late answers (after the review's deadline): ${stall.late} of ${stall.reviews} measured at the client (transit and the client's own queueing included), ${stall.serverLate} as pullguard counts them (from the request's headers); after the API server's timeout: ${stall.afterTimeout}`,
+      `  late answers (after the review's deadline): ${stall.late} of ${stall.reviews} measured at the client in its own process (transit and the client's own queueing included; the latest ${ms(stall.worstLateMs)} after the deadline), ${stall.serverLate} as pullguard counts them (from the request's headers); after the API server's timeout: ${stall.afterTimeout}`,
+      `  event-loop delay: client p99 ${ms(stall.clientLoopDelay.p99Ms)}, max ${ms(stall.clientLoopDelay.maxMs)}; pullguard p99 ${ms(stall.serverLoopDelay.p99Ms)}, max ${ms(stall.serverLoopDelay.maxMs)}, lag margin at the end ${ms(stall.lagMarginMs)}; CPU client ${(stall.clientCpuMs / 1000).toFixed(1)} s, pullguard ${(stall.serverCpuMs / 1000).toFixed(1)} s; load average ${stall.loadAverage.start.toFixed(1)} → ${stall.loadAverage.end.toFixed(1)}`,
       `  pullguard's own mean handling time ${ms(stall.serverMeanMs)}; at the client: latency p50 ${ms(stall.latency.p50)}, p90 ${ms(stall.latency.p90)}, p99 ${ms(stall.latency.p99)}, max ${ms(stall.latency.max)}; ${stall.allowed} admitted, ${stall.failures} bad answers${stall.firstFailure ? ` (first: ${stall.firstFailure})` : ''}`,
       `  RSS before ${mib(stall.before.rssBytes)} (${mib(stall.before.afterGcRssBytes)} after GC), after ${mib(stall.after.rssBytes)} (${mib(stall.after.afterGcRssBytes)} after GC); peak so far ${mib(stall.peakRssBytes)}`,
     );
