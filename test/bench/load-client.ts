@@ -73,7 +73,8 @@ async function main(): Promise<void> {
       loopDelay: { p50Ms: delay.percentile(50) / 1e6, p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 },
       cpuMs: (cpu.user + cpu.system) / 1000,
     };
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    // A pipe is written asynchronously: exit only once the whole line is out.
+    await new Promise<void>((resolve) => process.stdout.write(`${JSON.stringify(result)}\n`, () => resolve()));
   } finally {
     await pool.close();
   }
