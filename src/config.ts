@@ -23,7 +23,7 @@ export interface Config {
     deadlineMarginMs: number;
     /**
      * Answer this much before the deadline besides, for event-loop lag (a timer fires late on a busy loop, and a
-     * request waits before it is read): `auto` = the measured p99 loop delay of the last seconds; at most ¼ of the time.
+     * request waits before it is read): `auto` = the longest loop delay of the last seconds; at most ¼ of the time.
      */
     lagMarginMs: 'auto' | number;
     /** The timeout assumed when the API server does not send one. */

@@ -117,7 +117,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       help: 'Answers ready only after their deadline (the API server timeout less server.deadlineMarginMs), counted from the request headers.',
       registers,
     }),
-    lagMargin: new Gauge({ name: 'pullguard_admission_lag_margin_seconds', help: 'How much before its deadline a review is answered to allow for event-loop lag (server.lagMarginMs; auto: the measured p99 loop delay).', registers }),
+    lagMargin: new Gauge({ name: 'pullguard_admission_lag_margin_seconds', help: 'How much before its deadline a review is answered to allow for event-loop lag (server.lagMarginMs; auto: the longest loop delay of the last seconds).', registers }),
     resolutionQueue: new Gauge({
       name: 'pullguard_resolutions',
       help: 'Image resolutions running now (state="running", at most limits.resolutionsInFlight) and waiting for a slot (state="queued").',
