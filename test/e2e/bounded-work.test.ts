@@ -151,6 +151,25 @@ t.test('the in-flight limit is shared in turn between reviews, and queued work p
   t.same(queue.state(), { running: 0, queued: 0 });
 });
 
+t.test('a review\'s work still queued when its signal fires (the review was answered) never starts', async (t) => {
+  const queue = createResolutionQueue(1);
+  const started: string[] = [];
+  let release: (() => void) | undefined;
+  const far = Date.now() + 60_000;
+  const blocker = queue.run({}, far, () => (started.push('blocker'), new Promise<string>((r) => (release = () => r('blocker')))), () => 'late');
+  const answered = new AbortController();
+  const review = {};
+  const waiting = [queue.run(review, far, async () => (started.push('a'), 'a'), () => 'late', answered.signal), queue.run(review, far, async () => (started.push('b'), 'b'), () => 'late')];
+  t.same(queue.state(), { running: 1, queued: 2 });
+  answered.abort();
+  t.same(await Promise.all(waiting), ['late', 'late'], 'every queued lookup of that review gets the late answer');
+  t.same(queue.state(), { running: 1, queued: 0 });
+  release?.();
+  t.equal(await blocker, 'blocker');
+  t.same(started, ['blocker'], 'and none of them started');
+  t.equal(await queue.run(review, far, async () => 'c', () => 'late', answered.signal), 'late', 'nor does one queued after it');
+});
+
 t.test('a review that is still running at its deadline is answered anyway: admitted, with a warning', async (t) => {
   const stuck = { check: () => new Promise<never>(() => {}) };
   const app = buildWebhookApp({ config: env.config, checker: stuck, cluster: env.runtime.cluster, metrics: env.metrics, logger: pino({ level: 'silent' }) });
