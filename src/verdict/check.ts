@@ -339,7 +339,8 @@ export function createChecker(opts: CheckerOptions): Checker {
     async check(spec, targets, deadline, signal) {
       const ended = new AbortController();
       const end = (): void => ended.abort(new DOMException('the review ended', 'AbortError'));
-      const timer = setTimeout(end, Math.max(0, deadline - clock()));
+      // Capped: a longer delay overflows setTimeout, which then fires at once.
+      const timer = setTimeout(end, Math.min(2 ** 31 - 1, Math.max(0, deadline - clock())));
       signal?.addEventListener('abort', end, { once: true });
       if (signal?.aborted) end();
       try {
