@@ -53,6 +53,9 @@ export function buildWebhookApp(deps: WebhookDeps, https?: Pick<TlsMaterial, 'ce
   const app = Fastify({
     loggerInstance: deps.logger,
     logController: new LogController({ disableRequestLogging: true }),
+    // req.log is the server's logger, not a pino child per request (measurable on the warm path): the few lines
+    // a review writes carry its uid instead of Fastify's request id.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: config.server.bodyLimitBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',

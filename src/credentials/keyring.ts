@@ -40,24 +40,52 @@ export function buildKeyring(...groups: CredentialEntry[][]): Keyring {
   const built: KeyringGroup[] = [];
   const problems: string[] = [];
   for (const group of groups) {
-    const creds = new Map<string, CredentialEntry[]>();
-    for (const entry of Array.isArray(group) ? group : []) {
-      if (!isEntry(entry)) continue;
-      entries.push(entry);
-      const key = normalizeKey(entry.key);
-      if (key === undefined) {
-        problems.push(`${entry.source}: the registry key ${JSON.stringify(entry.key)} is not a valid URL; the kubelet ignores this entry.`);
-        continue;
-      }
-      const list = creds.get(key);
-      if (list) list.push(entry);
-      else creds.set(key, [entry]);
-    }
-    // Reverse byte order (Go's sort.Reverse(sort.StringSlice)): `quay.io/coreos` before `quay.io`.
-    const index = [...creds.keys()].sort((a, b) => Buffer.compare(Buffer.from(b), Buffer.from(a)));
-    built.push({ index, creds });
+    const one = groupOf(group);
+    entries.push(...one.entries);
+    problems.push(...one.problems);
+    built.push(one.group);
   }
   return { entries, groups: built, problems };
+}
+
+interface BuiltGroup {
+  entries: CredentialEntry[];
+  problems: string[];
+  group: KeyringGroup;
+}
+
+/**
+ * Groups already built, by the array they were built from: the node's static credentials are one array per
+ * configuration, so every review reuses their sorted index instead of sorting and normalising them again. Callers
+ * never mutate an array once passed (a new secret or configuration version is a new array).
+ */
+const builtGroups = new WeakMap<readonly CredentialEntry[], BuiltGroup>();
+
+function groupOf(group: CredentialEntry[]): BuiltGroup {
+  const list = Array.isArray(group) ? group : [];
+  const known = builtGroups.get(list);
+  if (known) return known;
+  const entries: CredentialEntry[] = [];
+  const problems: string[] = [];
+  const creds = new Map<string, CredentialEntry[]>();
+  for (const entry of list) {
+    if (!isEntry(entry)) continue;
+    entries.push(entry);
+    const key = normalizeKey(entry.key);
+    if (key === undefined) {
+      problems.push(`${entry.source}: the registry key ${JSON.stringify(entry.key)} is not a valid URL; the kubelet ignores this entry.`);
+      continue;
+    }
+    const same = creds.get(key);
+    if (same) same.push(entry);
+    else creds.set(key, [entry]);
+  }
+  // Reverse byte order (Go's sort.Reverse(sort.StringSlice)): `quay.io/coreos` before `quay.io`.
+  const index = [...creds.keys()].sort((a, b) => Buffer.compare(Buffer.from(b), Buffer.from(a)));
+  const out = { entries, problems, group: { index, creds } };
+  // An empty array is cheap to build and may be a fresh literal each time: not worth a WeakMap entry.
+  if (list.length > 0) builtGroups.set(list, out);
+  return out;
 }
 
 /**
@@ -95,7 +123,18 @@ function imageTarget(image: { registry: string; repository: string } | undefined
   return repository === '' ? registry : `${registry}/${repository}`;
 }
 
+/**
+ * One credential object per entry, key and token choice, made once: a static keyring hands every review the same
+ * objects, so identities derived from them (credentialIdentity's hash) are computed once per configuration.
+ */
+const credentialsOf = new WeakMap<CredentialEntry, Map<string, PullCredential>>();
+
 function toCredential(key: string, entry: CredentialEntry, keepTokens: boolean): PullCredential {
+  let made = credentialsOf.get(entry);
+  if (!made) credentialsOf.set(entry, (made = new Map()));
+  const id = `${keepTokens ? 't' : '-'}${key}`;
+  const known = made.get(id);
+  if (known) return known;
   const c: PullCredential = { source: entry.source, key };
   if (entry.username !== undefined && entry.username !== '') c.username = entry.username;
   if (entry.password !== undefined && entry.password !== '') c.password = entry.password;
@@ -103,6 +142,8 @@ function toCredential(key: string, entry: CredentialEntry, keepTokens: boolean):
     if (entry.identityToken) c.identityToken = entry.identityToken;
     if (entry.registryToken) c.registryToken = entry.registryToken;
   }
+  // Shared between reviews: frozen so no caller can change what another review sends.
+  made.set(id, Object.freeze(c));
   return c;
 }
 

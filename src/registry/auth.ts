@@ -53,12 +53,20 @@ export class TokenCache {
   }
 }
 
+/** Identities of frozen credentials (a mutable one could change after hashing). */
+const identities = new WeakMap<PullCredential, string>();
+
 /** A stable, non-reversible identity for a credential's secret material (cache keys, never logs). */
 export function credentialIdentity(c: PullCredential | undefined): string {
   if (!c) return 'anonymous';
+  // The keyring hands out one frozen object per credential: hash it once, not per cache key of every review.
+  const known = identities.get(c);
+  if (known !== undefined) return known;
   const h = createHash('sha256');
   for (const part of [c.username ?? '', c.password ?? '', c.identityToken ?? '', c.registryToken ?? '']) h.update(`${part.length}:${part}`);
-  return h.digest('hex').slice(0, 32);
+  const id = h.digest('hex').slice(0, 32);
+  if (Object.isFrozen(c)) identities.set(c, id);
+  return id;
 }
 
 export function hasUsableSecret(c: PullCredential): boolean {

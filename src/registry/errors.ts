@@ -325,7 +325,16 @@ export function errorFromAnswer(res: AnswerLike, ctx: { method: string; operatio
   const init: RegistryErrorInit = { reason, status: res.status, codes, url: res.url, method: ctx.method, operation: ctx.operation };
   if (retryAfterSeconds !== undefined) init.retryAfterSeconds = retryAfterSeconds;
   if (serverText !== undefined) init.serverText = serverText;
-  const e = new RegistryError('', init);
+  // An answer is an expected outcome (a 404 for a missing tag, a 401 before the token): no stack to capture.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let e: RegistryError;
+  try {
+    e = new RegistryError('', init);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
   e.message = `${ctx.method} ${e.url ?? ''} answered ${e.registryMessage() ?? res.status}`;
+  e.stack = `${e.name}: ${e.message}`;
   return e;
 }

@@ -16,8 +16,9 @@ const PASSWORD = 'hunter2-very-secret';
 const AUTH = Buffer.from(`alice:${PASSWORD}`).toString('base64');
 
 let env: Env;
+const logger = pino({ level: 'trace' }, sink);
 t.before(async () => {
-  env = await startEnv(() => {}, { logger: pino({ level: 'trace' }, sink) });
+  env = await startEnv(() => {}, { logger });
   const config = JSON.stringify({ auths: { [env.registry.host]: { auth: AUTH }, 'docker.io': { username: 'alice', password: PASSWORD } } });
   env.api.setSecret('demo', 'regcred', 'kubernetes.io/dockerconfigjson', { '.dockerconfigjson': config });
   env.api.setSecret('demo', 'broken', 'kubernetes.io/dockerconfigjson', { '.dockerconfigjson': `{"auths":{"x":{"auth":"${PASSWORD}"` });
@@ -43,4 +44,25 @@ t.test('problem reviews are logged with the uid, container, field, reason and ex
   t.ok(lines.length >= 2, `${lines.length} log lines`);
   t.notMatch(all, PASSWORD, 'no password');
   t.notMatch(all, AUTH, 'no base64 auth');
+});
+
+t.test('a review makes no child logger: its lines carry the uid on the server\'s own logger', async (t) => {
+  const app = env.app();
+  await app.ready();
+  const child = logger.child.bind(logger);
+  let children = 0;
+  logger.child = ((...args: Parameters<typeof child>) => {
+    children++;
+    return child(...args);
+  }) as typeof logger.child;
+  t.teardown(() => {
+    logger.child = child;
+  });
+  const before = lines.length;
+  const review = reviewOf('Deployment', { containers: containers(env.image('team/app:gone')) });
+  const res = await app.inject({ method: 'POST', url: '/validate?timeout=10s', payload: review });
+  t.equal(res.statusCode, 200);
+  t.equal(children, 0, 'no pino child per request');
+  const denied = lines.slice(before).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'denied');
+  t.equal(denied?.['uid'], (review['request'] as { uid: string }).uid, 'the denial still names the review');
 });

@@ -261,7 +261,9 @@ function buildPullguard(): string {
 /** `pullguard serve` as the Deployment would run it, with ephemeral ports on 127.0.0.1. */
 async function startPullguard(main: string, configFile: string): Promise<PullguardProcess> {
   // The inspector only listens (no session) until a memory reading asks for a full GC.
-  const s = await spawnServer('pullguard serve', ['--inspect=127.0.0.1:0', main, 'serve', '--config', configFile], (line) => {
+  // BENCH_CPU_PROF=DIR: a V8 CPU profile of pullguard, written to DIR when it stops (`node --cpu-prof`).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const s = await spawnServer('pullguard serve', ['--inspect=127.0.0.1:0', ...profile, main, 'serve', '--config', configFile], (line) => {
     const log = jsonLine(line);
     if (log?.msg !== 'pullguard is serving' || typeof log.webhook !== 'string' || typeof log.ops !== 'string') return undefined;
     return { webhook: new URL(log.webhook), ops: new URL(log.ops) };

@@ -13,6 +13,7 @@ import {
   urlsMatch,
 } from '../../src/credentials/keyring.ts';
 import type { PullCredential } from '../../src/registry/resolution.ts';
+import { credentialIdentity } from '../../src/registry/auth.ts';
 
 const entry = (key: string, username: string, source = 'secret ns/s', extra: Partial<CredentialEntry> = {}): CredentialEntry => ({
   key,
@@ -360,4 +361,28 @@ t.test('hostile input never throws', async (t) => {
   t.equal(isDefaultRegistryMatch(null as unknown as string), false);
   t.equal(normalizeKey({} as unknown as string), undefined);
   t.equal(globMatch('*'.repeat(1000) + 'b', 'a'.repeat(5000)), false, 'many stars stay fast');
+});
+
+t.test('a keyring over the same node credentials is built once: reviews share its index and credential objects', async (t) => {
+  const node = [entry('registry.example.com', 'node'), entry('https://index.docker.io/v1/', 'hub', 'node docker config')];
+  const first = buildKeyring([entry('registry.example.com', 'pod')], node);
+  const second = buildKeyring([entry('registry.example.com', 'pod')], node);
+  t.equal(second.groups[1], first.groups[1], 'the node group is the one built for the first review');
+  t.not(second.groups[0], first.groups[0], 'each review\'s pod secrets are their own group');
+  const a = lookup(first, image('registry.example.com/app'));
+  const b = lookup(second, image('registry.example.com/app'));
+  t.same(a.map((c) => c.username), ['pod', 'node']);
+  t.equal(b[1], a[1], 'the node credential is the same object for both reviews');
+  t.ok(Object.isFrozen(a[1]), 'and frozen, so no review can change what another sends');
+  t.same(lookup(buildKeyring([], node), image('docker.io/library/nginx')).map((c) => c.username), ['hub'], 'results are unchanged');
+});
+
+t.test('a shared credential\'s identity is hashed once and equals that of an equal fresh copy; a mutable one is rehashed', async (t) => {
+  const [shared] = lookup(buildKeyring([], [entry('registry.example.com', 'node')]), image('registry.example.com/app'));
+  t.equal(credentialIdentity(shared), credentialIdentity({ ...shared! }));
+  t.equal(credentialIdentity(shared), credentialIdentity(shared));
+  const mutable: PullCredential = { source: 's', key: 'k', username: 'u', password: 'p' };
+  const before = credentialIdentity(mutable);
+  mutable.password = 'q';
+  t.not(credentialIdentity(mutable), before, 'an identity never outlives a change of the secret');
 });

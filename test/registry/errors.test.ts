@@ -112,6 +112,11 @@ t.test('registry answers are classified by status and codes', async (t) => {
   t.ok(notFound.hasCode('MANIFEST_UNKNOWN'));
   const hub = errorFromAnswer(answer(401, { details: 'incorrect username or password' }), { method: 'GET', operation: 'manifest', now });
   t.equal(hub.registryMessage(), '401: incorrect username or password', "Docker Hub's token endpoint `details` text is kept");
+  // Expected answers are outcomes, not bugs: no stack is captured for them, and the process's limit is left alone.
+  const limit = Error.stackTraceLimit;
+  t.ok(notFound instanceof RegistryError);
+  t.equal(notFound.stack, `RegistryError: ${notFound.message}`, 'the stack is the message line only');
+  t.equal(Error.stackTraceLimit, limit);
 });
 
 t.test('parseDiagnostics is lenient and bounded', async (t) => {
