@@ -168,3 +168,39 @@ the mounted certificate, the webhook's timeout, the registries file and the moun
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+V8's old-space limit in MiB: v8.maxOldSpaceSize, else v8.maxOldSpaceSizePercent of resources.limits.memory (a
+quantity in Ki, Mi, Gi, Ti, k, M, G or bytes); empty without a memory limit, so V8 keeps its own default.
+*/}}
+{{- define "pullguard.maxOldSpaceSize" -}}
+{{- $v8 := .Values.v8 | default dict -}}
+{{- if $v8.maxOldSpaceSize -}}
+{{- int $v8.maxOldSpaceSize -}}
+{{- else -}}
+{{- $limit := dig "limits" "memory" "" (.Values.resources | default dict) | toString -}}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $limit -}}
+{{- $unit := trimPrefix $number $limit -}}
+{{- $mib := dict "Ki" 0.0009765625 "Mi" 1.0 "Gi" 1024.0 "Ti" 1048576.0 "k" 0.00095367431640625 "M" 0.95367431640625 "G" 953.67431640625 "" 0.00000095367431640625 -}}
+{{- if and $number (hasKey $mib $unit) -}}
+{{- floor (mulf (float64 $number) (get $mib $unit) (divf (int $v8.maxOldSpaceSizePercent) 100)) | int -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/* The container's NODE_OPTIONS (the image's own flags plus the old-space limit), unless extraEnv sets it. */}}
+{{- define "pullguard.nodeOptionsEnv" -}}
+{{- $own := false -}}
+{{- range (.Values.extraEnv | default list) }}{{ if eq (toString .name) "NODE_OPTIONS" }}{{ $own = true }}{{ end }}{{ end -}}
+{{- $maxOld := include "pullguard.maxOldSpaceSize" . -}}
+{{- if and $maxOld (not $own) -}}
+- name: NODE_OPTIONS
+  # The Dockerfile's ENV NODE_OPTIONS (--max-semi-space-size=4) is replaced by this variable: keep it here too.
+  value: {{ printf "--max-semi-space-size=4 --max-old-space-size=%s" $maxOld | quote }}
+{{- end -}}
+{{- end }}
+
+{{/* The fewest replicas the chart runs: the autoscaler's minimum when it is on. */}}
+{{- define "pullguard.minReplicas" -}}
+{{- if .Values.autoscaling.enabled }}{{ int .Values.autoscaling.minReplicas }}{{ else }}{{ int .Values.replicaCount }}{{ end -}}
+{{- end }}
