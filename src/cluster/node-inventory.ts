@@ -62,8 +62,35 @@ export function projectNode(node: V1Node): ProjectedNode {
   const meta = node?.metadata ?? {};
   return {
     metadata: { name: meta.name ?? '', ...(meta.resourceVersion !== undefined ? { resourceVersion: meta.resourceVersion } : {}) },
-    info: nodeInfoFromNode(node ?? {}),
+    info: sharingStrings(nodeInfoFromNode(node ?? {})),
   };
+}
+
+/**
+ * Nodes repeat each other's strings: every node of a pool runs the same DaemonSet images (two names each, ~100
+ * bytes) and carries the same zone and instance-type labels. Each parsed Node holds its own copies; keeping one
+ * copy per distinct string makes 15,000 nodes × 100 image names cost pointers, not 150 MB of duplicates.
+ */
+const sharedStrings = new Map<string, string>();
+/** Past this many distinct strings the table starts again (nodes keep theirs; later ones share a fresh table). */
+const SHARED_STRINGS_MAX = 200_000;
+
+function shared(s: string): string {
+  const known = sharedStrings.get(s);
+  if (known !== undefined) return known;
+  if (sharedStrings.size >= SHARED_STRINGS_MAX) sharedStrings.clear();
+  sharedStrings.set(s, s);
+  return s;
+}
+
+function sharingStrings(info: NodeInfo): NodeInfo {
+  info.images = info.images.map(shared);
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(info.labels)) labels[k] = typeof v === 'string' ? shared(v) : v;
+  info.labels = labels;
+  if (info.containerRuntimeVersion !== undefined) info.containerRuntimeVersion = shared(info.containerRuntimeVersion);
+  if (info.kubeletVersion !== undefined) info.kubeletVersion = shared(info.kubeletVersion);
+  return info;
 }
 
 export function startNodeInventory(kc: KubeConfig, opts: NodeInventoryOptions): NodeInventory {

@@ -23,9 +23,18 @@ export function shareOfTimeLeft(deadline: number, share: number, clock: () => nu
 export function beforeDeadline<T>(p: Promise<T>, deadline: number, late: () => T, clock: () => number = Date.now): Promise<T> {
   const left = deadline - clock();
   if (left <= 0) return Promise.resolve(late());
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(late()), left);
+  // One promise and one timer (not race + finally: four promises), since every review waits here several times.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => resolve(late()), left);
+    p.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err as Error);
+      },
+    );
   });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -2,8 +2,9 @@
 // each overridable on its own by environment variable. Every loop is bounded by count and by time.
 import type { ColdOptions, HerdOptions, MemoryOptions, WarmOptions } from './scenarios.ts';
 import type { StallOptions } from './hostile.ts';
+import type { NodesOptions } from './nodes.ts';
 
-export const SCENARIOS = ['warm', 'cold', 'herd', 'memory', 'stall', 'wide', 'cli'] as const;
+export const SCENARIOS = ['warm', 'cold', 'herd', 'memory', 'stall', 'wide', 'cli', 'nodes'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Plan {
@@ -16,6 +17,8 @@ export interface Plan {
   stall: StallOptions;
   /** One review naming this many distinct images. */
   wide: { images: number };
+  /** pullguard against thousands of realistic Node objects, next to 2 of them. */
+  nodes: NodesOptions;
   /** BENCH_SCENARIOS=stall,wide runs only those (default: all). */
   scenarios: Scenario[];
   /** The whole run gives up after this long. */
@@ -58,9 +61,27 @@ export function planFrom(env: Env): Plan {
       maxMs: positive(env, 'BENCH_STALL_MAX_SECONDS', 600) * 1000,
     },
     wide: { images: scaled('BENCH_WIDE_IMAGES', 20_000, 1000) },
+    nodes: {
+      counts: nodeCounts(env['BENCH_NODES'], scale),
+      reviews: scaled('BENCH_NODES_REVIEWS', 3000, 50),
+      warmup: scaled('BENCH_NODES_WARMUP', 500, 20),
+      concurrency,
+      maxMs: 60_000,
+      syncTimeoutMs: positive(env, 'BENCH_NODES_SYNC_SECONDS', 180) * 1000,
+    },
     scenarios: scenariosFrom(env['BENCH_SCENARIOS']),
     maxSeconds: positive(env, 'BENCH_MAX_SECONDS', scenariosFrom(env['BENCH_SCENARIOS']).includes('stall') ? 1200 : 600),
   };
+}
+
+/** BENCH_NODES=5000,15000 (the default, scaled by BENCH_SCALE, never below 100). */
+function nodeCounts(raw: string | undefined, scale: number): number[] {
+  if (raw === undefined || raw.trim() === '') return [5000, 15_000].map((n) => Math.max(100, Math.round(n * scale)));
+  return raw.split(',').map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_NODES: "${s}" is not a node count`);
+    return n;
+  });
 }
 
 function scenariosFrom(raw: string | undefined): Scenario[] {

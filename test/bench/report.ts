@@ -2,6 +2,7 @@
 // and the issue's target; details below it; and the same figures as JSON. Figures, never assertions.
 import type { Plan } from './plan.ts';
 import type { ColdResult, HerdResult, MemoryResult, MemorySnapshot, RequestKind, WarmResult } from './scenarios.ts';
+import type { NodesResult } from './nodes.ts';
 
 export interface Results {
   meta: { date: string; node: string; cpus: number; commit: string; pullguard: string; loadAverage: { start: number; end: number } };
@@ -73,9 +74,39 @@ export function table(r: Results): string {
     ['Heap used after them and a full GC', mib(m.after.afterGc.heapUsedBytes), `${mib(m.before.afterGc.heapUsedBytes)} before them`, ratio(m.after.afterGc.heapUsedBytes, m.before.afterGc.heapUsedBytes), ''],
     ['Peak RSS during the whole run', mib(m.after.peakRssBytes), '', '', ''],
   ];
+  return markdown(rows);
+}
+
+function markdown(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]): string => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(rows[0]!), `| ${widths.map((n) => '-'.repeat(n)).join(' | ')} |`, ...rows.slice(1).map(line)].join('\n');
+}
+
+export const NODE_TARGETS = { cpuRatio: 1.2, cpuAtNodes: 5000, rssRatio: 1.6, rssAtNodes: 15_000, headroom: 0.3 } as const;
+
+/**
+ * The cluster-scale figures, each against the same pullguard with 2 nodes in the same run; `limitBytes` is the
+ * chart's default memory limit (the RSS must stay under it with NODE_TARGETS.headroom to spare).
+ */
+export function nodesTable(r: NodesResult, limitBytes: number): string {
+  const rows: string[][] = [['Figure', 'pullguard', 'Baseline (same run)', 'Ratio', 'Target']];
+  for (const { baseline: b, scaled: s } of r.pairs) {
+    const n = count(s.nodes);
+    const cpuTarget = s.nodes === NODE_TARGETS.cpuAtNodes ? `≤ ${NODE_TARGETS.cpuRatio}× ${s.cpuUsPerReview / b.cpuUsPerReview <= NODE_TARGETS.cpuRatio ? '✔ met' : '✘ missed'}` : '';
+    const rssMet = s.afterGc.rssBytes / b.afterGc.rssBytes <= NODE_TARGETS.rssRatio && s.underLoadRssBytes * (1 + NODE_TARGETS.headroom) <= limitBytes;
+    const rssTarget = s.nodes === NODE_TARGETS.rssAtNodes ? `≤ ${NODE_TARGETS.rssRatio}×, and under load ≤ ${mib(limitBytes / (1 + NODE_TARGETS.headroom))} (chart limit ${mib(limitBytes)} less 30 % headroom) ${rssMet ? '✔ met' : '✘ missed'}` : '';
+    rows.push(
+      [`Server CPU per warm review, ${n} nodes (${count(s.ok)} reviews)`, `${count(s.cpuUsPerReview)} µs`, `${count(b.cpuUsPerReview)} µs with 2 nodes`, ratio(s.cpuUsPerReview, b.cpuUsPerReview), cpuTarget],
+      [`Warm review p99, ${n} nodes`, ms(s.latency.p99), `${ms(b.latency.p99)} with 2 nodes`, ratio(s.latency.p99, b.latency.p99), ''],
+      [`RSS after a full GC, ${n} nodes listed and reviewed`, mib(s.afterGc.rssBytes), `${mib(b.afterGc.rssBytes)} with 2 nodes`, ratio(s.afterGc.rssBytes, b.afterGc.rssBytes), rssTarget],
+      [`RSS under load, ${n} nodes`, mib(s.underLoadRssBytes), `${mib(b.underLoadRssBytes)} with 2 nodes`, ratio(s.underLoadRssBytes, b.underLoadRssBytes), ''],
+      [`Peak RSS (VmHWM, the paginated list included), ${n} nodes`, mib(s.peakRssBytes), `${mib(b.peakRssBytes)} with 2 nodes`, ratio(s.peakRssBytes, b.peakRssBytes), ''],
+      [`Heap used after a full GC, ${n} nodes`, mib(s.afterGc.heapUsedBytes), `${mib(b.afterGc.heapUsedBytes)} with 2 nodes`, ratio(s.afterGc.heapUsedBytes, b.afterGc.heapUsedBytes), ''],
+    );
+  }
+  const notes = [r.pairs[0]?.baseline, ...r.pairs.map((p) => p.scaled)].filter((s) => s !== undefined).map((s) => `${count(s.nodes)} nodes: ${count(s.nodeJsonBytes / 1024)} KiB per Node as listed, listed in ${(s.syncMs / 1000).toFixed(1)} s from the process start (500 per page), ${count(s.reviewsPerSecond)} reviews/s, RSS after the list and a full GC ${mib(s.idleAfterGcRssBytes)}${s.failures > 0 ? `, ${s.failures} BAD ANSWERS (first: ${s.firstFailure})` : ''}`);
+  return `${markdown(rows)}\n\nThe 2-node pullguard runs beside each larger one, reviews alternating in rounds. ${notes.join('; ')}.`;
 }
 
 export function details(r: Results): string {

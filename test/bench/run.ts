@@ -6,7 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { planFrom } from './plan.ts';
-import { details, table, type Results } from './report.ts';
+import { details, nodesTable, table, type Results } from './report.ts';
+import { nodeScale } from './nodes.ts';
+import { chartMemoryLimitBytes } from './chart-limits.ts';
 import { coldLatency, herd, memory, memorySnapshot, warmLatency } from './scenarios.ts';
 import { hostileReport, stallingRegistry, wideReview } from './hostile.ts';
 import { startWorld, type World } from './world.ts';
@@ -80,10 +82,12 @@ async function main(): Promise<number> {
       progress(`cli: pullguard resolve of ${cliOptions.images} images and of one image, ${cliOptions.runs} runs, against the undici floor and node -e 0`);
       return cliBench(cliOptions);
     })() : undefined;
+    const nodes = wants.has('nodes') ? (progress(`nodes: pullguard with ${plan.nodes.counts.join(', ')} realistic Node objects after 2 of them (${plan.nodes.reviews} warm reviews each)`), await nodeScale(world, plan.nodes)) : undefined;
     figures['meta'] = { date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), commit: commit(), pullguard: fromSource ? 'src/ (type-stripped)' : 'src/ compiled with tsc', loadAverage: { start: loadAtStart, end: loadavg()[0]! } };
     if (stall) figures['stall'] = stall;
     if (wide) figures['wide'] = wide;
     if (audit) figures['audit'] = audit;
+    if (nodes) figures['nodes'] = nodes;
     if (all) {
       const results = figures as unknown as Results;
       process.stdout.write(`\n${table(results)}\n\n${details(results)}\n${audit ? `\n${auditTable(audit)}\n` : ''}`);
@@ -93,6 +97,7 @@ async function main(): Promise<number> {
       figures['cli'] = cli;
       process.stdout.write(`\n${cliTable(cli)}\n`);
     }
+    if (nodes) process.stdout.write(`\n${nodesTable(nodes, chartMemoryLimitBytes())}\n`);
     writeFileSync(RESULTS, `${JSON.stringify(figures, null, 2)}\n`);
     process.stdout.write(`\nFigures written to ${RESULTS}\n`);
     return 0;

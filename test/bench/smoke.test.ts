@@ -119,6 +119,6 @@ t.test('every scenario runs end to end at a tiny scale and gets right answers', 
 
 t.test('BENCH_SCENARIOS picks scenarios by name', async (t) => {
   t.same(planFrom({ BENCH_SCENARIOS: 'stall,wide' }).scenarios, ['stall', 'wide']);
-  t.equal(planFrom({}).scenarios.length, 7, 'all of them by default, the CLI scenario included');
+  t.equal(planFrom({}).scenarios.length, 8, 'all of them by default, the CLI and nodes scenarios included');
   t.throws(() => planFrom({ BENCH_SCENARIOS: 'stall,nope' }), /unknown scenario "nope"/);
 });

@@ -16,6 +16,7 @@ import { DIE_WITH_PARENT, makeTempDir, removeTempDir, trackChild } from '../harn
 import { makeTestPki, type TestPki } from '../harness/pki.ts';
 import { pushImage, type PushedImage } from '../harness/push.ts';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
+import { chartMaxOldSpaceMiB } from './chart-limits.ts';
 import { openPool, sendReview } from './load.ts';
 import { UID_MARKER, deploymentReviewBody, type ReviewBody } from './review-body.ts';
 
@@ -69,6 +70,8 @@ export interface World {
   /** The same image through the fault proxy (another registry host to pullguard). */
   proxied(name: string): string;
   push(repository: string, tag: string): Promise<PushedImage>;
+  /** Another `pullguard serve`, configured as the first but reading the cluster at `kubeconfigFile` (stopped by close). */
+  startPullguard(kubeconfigFile: string): Promise<PullguardProcess>;
   close(): Promise<void>;
 }
 
@@ -170,12 +173,15 @@ export async function collectGarbage(p: PullguardProcess, timeoutMs = 15_000): P
   }
 }
 
-/** The environment of a server under test: no proxy variables or cluster config leaking in from ours. */
 /** The environment the container image sets (Dockerfile ENV), so both servers run as in production. */
 export const PRODUCTION_ENV = { NODE_OPTIONS: '--max-semi-space-size=4', MALLOC_ARENA_MAX: '2' } as const;
 
+/** What the chart adds with its default values: the old-space limit derived from its memory limit. */
+const CHART_NODE_OPTIONS = `--max-old-space-size=${chartMaxOldSpaceMiB()}`;
+
+/** The environment of a server under test: the image's and the chart's, no proxy variables or cluster config of ours. */
 function serverEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...PRODUCTION_ENV };
+  const env: NodeJS.ProcessEnv = { ...PRODUCTION_ENV, NODE_OPTIONS: `${PRODUCTION_ENV.NODE_OPTIONS} ${CHART_NODE_OPTIONS}` };
   for (const [k, v] of Object.entries(process.env)) {
     if (/^(https?_proxy|no_proxy|all_proxy|kubeconfig|pullguard_.*)$/i.test(k)) continue;
     env[k] = v;
@@ -314,14 +320,19 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     cleanups.push(async () => removeTempDir(dir));
     const registryConfig = join(dir, 'registries.yaml');
     writeFileSync(registryConfig, JSON.stringify({ registries: { [registry.host]: { ca: registry.caFile }, [proxy.host]: { ca: registry.caFile } } }));
-    const configFile = join(dir, 'pullguard.yaml');
-    // Production defaults everywhere (cache bounds, log level info, ...) except ports, files, the cluster and BENCH_CACHE.
-    writeFileSync(configFile, JSON.stringify({
-      server: { host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0, tlsCertFile: pki.certFile, tlsKeyFile: pki.keyFile },
-      cache: BENCH_CACHE,
-      registry: { configFile: registryConfig },
-      kubernetes: { enabled: true, kubeconfig: api.kubeconfigFile },
-    }));
+    let configs = 0;
+    const configFor = (kubeconfig: string): string => {
+      const configFile = join(dir, `pullguard-${configs++}.yaml`);
+      // Production defaults everywhere (cache bounds, log level info, ...) except ports, files, the cluster and BENCH_CACHE.
+      writeFileSync(configFile, JSON.stringify({
+        server: { host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0, tlsCertFile: pki.certFile, tlsKeyFile: pki.keyFile },
+        cache: BENCH_CACHE,
+        registry: { configFile: registryConfig },
+        kubernetes: { enabled: true, kubeconfig },
+      }));
+      return configFile;
+    };
+    const configFile = configFor(api.kubeconfigFile);
     let main = join(REPO_ROOT, 'src', 'cli', 'main.ts');
     if (!opts.fromSource) {
       main = buildPullguard();
@@ -371,6 +382,11 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       image,
       proxied: (name) => `${proxy.host}/${name}`,
       push,
+      async startPullguard(kubeconfigFile) {
+        const other = await startPullguard(main, configFor(kubeconfigFile));
+        cleanups.push(() => other.stop());
+        return other;
+      },
       close: closeAll,
     };
   } catch (err) {

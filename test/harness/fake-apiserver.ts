@@ -30,6 +30,8 @@ export interface FakeNode {
   containerRuntimeVersion?: string;
   /** status.nodeInfo.kubeletVersion (and kubeProxyVersion), default v1.31.0. */
   kubeletVersion?: string;
+  /** Fields laid over the generated metadata and status (managedFields, conditions, images with sizes, ...). */
+  extra?: { metadata?: Record<string, unknown>; status?: Record<string, unknown> };
 }
 
 export interface FakeRequest {
@@ -538,7 +540,7 @@ function nodeObject(node: FakeNode, metadata: Metadata): KubeObject {
   return {
     kind: 'Node',
     apiVersion: 'v1',
-    metadata: { ...metadata, labels, annotations: { 'node.alpha.kubernetes.io/ttl': '0' } },
+    metadata: { ...metadata, labels, annotations: { 'node.alpha.kubernetes.io/ttl': '0' }, ...node.extra?.metadata },
     spec: {
       podCIDR: '10.244.0.0/24',
       ...(node.unschedulable ? { unschedulable: true } : {}),
@@ -566,6 +568,7 @@ function nodeObject(node: FakeNode, metadata: Metadata): KubeObject {
         architecture: arch,
       },
       images: (node.images ?? []).map((names, i) => ({ names: Array.isArray(names) ? names : [names], sizeBytes: 1_000_000 + i })),
+      ...node.extra?.status,
     },
   };
 }

@@ -1,0 +1,31 @@
+// Waiting no longer than the deadline: the answer when it comes in time, the fallback when it does not, the
+// error when it fails, and no timer left behind either way.
+import t from 'tap';
+import { beforeDeadline, shareOfTimeLeft } from '../../src/verdict/deadline.ts';
+
+const activeTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+t.test('an answer in time is passed on, and its timer is cleared', async (t) => {
+  const before = activeTimers();
+  t.equal(await beforeDeadline(Promise.resolve('ok'), Date.now() + 60_000, () => 'late'), 'ok');
+  t.equal(activeTimers(), before, 'no timer left for the next minute');
+});
+
+t.test('an answer that does not come by the deadline gets the fallback', async (t) => {
+  const never = new Promise<string>(() => {});
+  const started = Date.now();
+  t.equal(await beforeDeadline(never, started + 30, () => 'late'), 'late');
+  t.ok(Date.now() - started >= 25, 'not before the deadline');
+});
+
+t.test('a failure in time is passed on as a rejection, and its timer is cleared', async (t) => {
+  const before = activeTimers();
+  await t.rejects(beforeDeadline(Promise.reject(new Error('boom')), Date.now() + 60_000, () => 'late'), /boom/);
+  t.equal(activeTimers(), before);
+});
+
+t.test('a deadline already behind answers the fallback at once, without waiting for the work', async (t) => {
+  t.equal(await beforeDeadline(new Promise<string>(() => {}), Date.now() - 1, () => 'late'), 'late');
+  t.equal(shareOfTimeLeft(100, 0.5, () => 200), 200, 'no time left: the share ends now');
+  t.equal(shareOfTimeLeft(300, 0.25, () => 100), 150);
+});
