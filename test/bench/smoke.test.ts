@@ -4,7 +4,8 @@
 import t from 'tap';
 import { latencyStats } from './load.ts';
 import { planFrom } from './plan.ts';
-import { details, table, verdicts, type Results } from './report.ts';
+import { details, nodesTable, table, verdicts, type Results } from './report.ts';
+import { nodeScale } from './nodes.ts';
 import { MINIMUM_HERD_REQUESTS, coldLatency, herd, memory, memoryImage, memorySnapshot, requestKind, warmLatency } from './scenarios.ts';
 import { parseMetrics, metricSum, startWorld, type World } from './world.ts';
 import { hostileReport, stallingRegistry } from './hostile.ts';
@@ -111,6 +112,10 @@ t.test('every scenario runs end to end at a tiny scale and gets right answers', 
   t.match(stall, { reviews: 4, failures: 0, allowed: 4, deadlineMs: 1000 }, 'a registry that never answers: every review admitted');
   t.equal(stall.latency.count, 4);
   t.ok(stall.before.rssBytes > 0 && stall.after.afterGcRssBytes > 0 && Number.isFinite(stall.serverMeanMs));
+  const n = await nodeScale(world, { counts: [70], reviews: 8, warmup: 4, concurrency: 4, maxMs: 30_000, syncTimeoutMs: 60_000 });
+  t.match(n.pairs, [{ baseline: { nodes: 2, ok: 8, failures: 0 }, scaled: { nodes: 70, ok: 8, failures: 0 } }], 'pullguard with many realistic nodes answers every review, beside a 2-node one');
+  t.ok(n.pairs[0]!.scaled.nodeJsonBytes > 15_000 && n.pairs[0]!.scaled.afterGc.rssBytes > 0 && n.pairs[0]!.scaled.cpuUsPerReview > 0, 'realistic Node objects, memory and CPU read');
+  t.notMatch(nodesTable(n, 384 * 1024 ** 2), /NaN/);
   // The wide review is left out: 200 real resolutions would double this test's time (test/e2e/bounded-work covers it).
   const hostile = hostileReport(stall, undefined);
   t.match(hostile, /late answers/);

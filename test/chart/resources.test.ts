@@ -18,12 +18,13 @@ function nodeOptions(values: Values): string | undefined {
   return found[0]?.value;
 }
 
-t.test('by default the old-space limit is 75 % of the chart\'s memory limit, beside the image\'s own V8 flag', async (t) => {
-  const defaults = YAML.parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as { resources: { limits: { memory: string } } };
+t.test('by default the old-space limit is v8.maxOldSpaceSizePercent of the chart\'s memory limit, beside the image\'s own V8 flag', async (t) => {
+  const defaults = YAML.parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as { resources: { limits: { memory: string } }; v8: { maxOldSpaceSizePercent: number } };
   const limitMiB = Number(/^(\d+)Mi$/.exec(defaults.resources.limits.memory)?.[1]);
   t.ok(limitMiB > 0, `the default limit is in Mi (${defaults.resources.limits.memory})`);
   const value = nodeOptions({});
-  t.match(value, new RegExp(`--max-old-space-size=${Math.floor(limitMiB * 0.75)}(\\s|$)`));
+  t.ok(defaults.v8.maxOldSpaceSizePercent >= 25 && defaults.v8.maxOldSpaceSizePercent <= 80, 'leaves room for code, buffers and TLS');
+  t.match(value, new RegExp(`--max-old-space-size=${Math.floor((limitMiB * defaults.v8.maxOldSpaceSizePercent) / 100)}(\\s|$)`));
   // The variable replaces the image's ENV NODE_OPTIONS: every flag the Dockerfile sets must still be there.
   const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
   const imageFlags = /NODE_OPTIONS=(\S+)/.exec(dockerfile)?.[1]?.split(',') ?? [];
@@ -33,9 +34,9 @@ t.test('by default the old-space limit is 75 % of the chart\'s memory limit, bes
 
 t.test('the old-space limit follows the memory limit in every unit, or the value that overrides it', async (t) => {
   const cases: [string, Values, RegExp | undefined][] = [
-    ['1Gi', { resources: { limits: { memory: '1Gi' } } }, /--max-old-space-size=768$/],
-    ['500M (decimal)', { resources: { limits: { memory: '500M' } } }, /--max-old-space-size=357$/],
-    ['524288Ki', { resources: { limits: { memory: '524288Ki' } } }, /--max-old-space-size=384$/],
+    ['75 % of 1Gi', { resources: { limits: { memory: '1Gi' } }, v8: { maxOldSpaceSizePercent: 75 } }, /--max-old-space-size=768$/],
+    ['75 % of 500M (decimal)', { resources: { limits: { memory: '500M' } }, v8: { maxOldSpaceSizePercent: 75 } }, /--max-old-space-size=357$/],
+    ['75 % of 524288Ki', { resources: { limits: { memory: '524288Ki' } }, v8: { maxOldSpaceSizePercent: 75 } }, /--max-old-space-size=384$/],
     ['50 % of 512Mi', { resources: { limits: { memory: '512Mi' } }, v8: { maxOldSpaceSizePercent: 50 } }, /--max-old-space-size=256$/],
     ['v8.maxOldSpaceSize wins', { resources: { limits: { memory: '1Gi' } }, v8: { maxOldSpaceSize: 100 } }, /--max-old-space-size=100$/],
     ['no memory limit: V8 keeps its default', { resources: { limits: null } }, undefined],
