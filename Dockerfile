@@ -35,6 +35,8 @@ WORKDIR /app
 # A 4 MiB young generation: on large nodes V8 would size it at up to 64 MiB per semi-space, which the webhook's
 # short-lived garbage never needs (the benchmark measured ~100 MiB less peak RSS, with no loss of latency); and two
 # glibc malloc arenas instead of eight per core (~10 MiB less). test/bench runs pullguard with exactly these.
+# The image cannot know its memory limit: the chart sets NODE_OPTIONS to these flags plus --max-old-space-size
+# derived from resources.limits.memory (v8.* values); with plain `docker run`, add that flag yourself.
 ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=4 MALLOC_ARENA_MAX=2
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -106,7 +106,7 @@ t.test('every scenario runs end to end at a tiny scale and gets right answers', 
   t.match(text, /Warm review p99/);
   t.match(text, /Every answer was an AdmissionReview for the uid sent/);
   t.notMatch(text, /NaN/);
-  t.same(Object.keys(verdicts(results)).sort(), ['cold', 'herd', 'rss', 'warmP99']);
+  t.same(Object.keys(verdicts(results)).sort(), ['cold', 'herd', 'rss', 'warmP99', 'warmThroughput']);
 
   const stall = await stallingRegistry(world, { reviews: 4, concurrency: 2, timeoutSeconds: 2, maxMs: 30_000 });
   t.match(stall, { reviews: 4, failures: 0, allowed: 4, deadlineMs: 1000 }, 'a registry that never answers: every review admitted');
