@@ -72,15 +72,30 @@ export function projectNode(node: V1Node): ProjectedNode {
  * copy per distinct string makes 15,000 nodes × 100 image names cost pointers, not 150 MB of duplicates.
  */
 const sharedStrings = new Map<string, string>();
-/** Past this many distinct strings the table starts again (nodes keep theirs; later ones share a fresh table). */
-const SHARED_STRINGS_MAX = 200_000;
+/**
+ * Past this many bytes of distinct strings (UTF-16, plus the map entry) the table starts again: nodes keep their
+ * strings, later ones share a fresh table. Churning image names cannot grow it without bound.
+ */
+export const SHARED_STRINGS_MAX_BYTES = 16 * 1024 * 1024;
+const ENTRY_OVERHEAD_BYTES = 48;
+let sharedBytes = 0;
 
 function shared(s: string): string {
   const known = sharedStrings.get(s);
   if (known !== undefined) return known;
-  if (sharedStrings.size >= SHARED_STRINGS_MAX) sharedStrings.clear();
+  const cost = s.length * 2 + ENTRY_OVERHEAD_BYTES;
+  if (sharedBytes + cost > SHARED_STRINGS_MAX_BYTES) {
+    sharedStrings.clear();
+    sharedBytes = 0;
+  }
   sharedStrings.set(s, s);
+  sharedBytes += cost;
   return s;
+}
+
+/** Bytes the table of shared strings holds now (for tests of its bound). */
+export function sharedStringBytes(): number {
+  return sharedBytes;
 }
 
 function sharingStrings(info: NodeInfo): NodeInfo {

@@ -61,8 +61,12 @@ interface BuiltGroup {
  */
 const builtGroups = new WeakMap<readonly CredentialEntry[], BuiltGroup>();
 
+/** No entries (no pull secrets, no node credentials): one shared empty group, never modified. */
+const EMPTY_GROUP: BuiltGroup = { entries: [], problems: [], group: { index: [], creds: new Map() } };
+
 function groupOf(group: CredentialEntry[]): BuiltGroup {
   const list = Array.isArray(group) ? group : [];
+  if (list.length === 0) return EMPTY_GROUP;
   const known = builtGroups.get(list);
   if (known) return known;
   const entries: CredentialEntry[] = [];
@@ -83,8 +87,7 @@ function groupOf(group: CredentialEntry[]): BuiltGroup {
   // Reverse byte order (Go's sort.Reverse(sort.StringSlice)): `quay.io/coreos` before `quay.io`.
   const index = [...creds.keys()].sort((a, b) => Buffer.compare(Buffer.from(b), Buffer.from(a)));
   const out = { entries, problems, group: { index, creds } };
-  // An empty array is cheap to build and may be a fresh literal each time: not worth a WeakMap entry.
-  if (list.length > 0) builtGroups.set(list, out);
+  builtGroups.set(list, out);
   return out;
 }
 
