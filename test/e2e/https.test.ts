@@ -102,8 +102,12 @@ t.test('a rotated certificate is served without a restart', async (t) => {
 
 t.test('shutdown finishes the review in flight and then stops accepting', async (t) => {
   env.proxy.setFault({ kind: 'delay', ms: 500 });
+  const asked = env.proxy.requests.length;
   const inflight = post(reviewOf('Pod', { containers: containers(env.proxied('team/app:1.0')) }), currentCa);
-  await new Promise((r) => setTimeout(r, 150));
+  // Close only once the review is inside pullguard (its registry request reached the delaying proxy): a fixed wait
+  // raced the TLS handshake on a loaded runner, and the review was then refused instead of finished.
+  for (let waited = 0; env.proxy.requests.length === asked && waited < 10_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+  t.ok(env.proxy.requests.length > asked, 'the review reached the registry before the shutdown began');
   const closing = server.close();
   const res = await inflight;
   t.equal(res.statusCode, 200, 'the in-flight review was answered');
