@@ -145,23 +145,57 @@ export interface ColdResult {
   rawHeadMs: number[];
   /** The same plus GET of the index by digest: the least a client must do to learn the platforms, ms. */
   rawHeadIndexMs: number[];
-  median: { pullguard: number; rawHead: number; rawHeadIndex: number };
+  /**
+   * Like with like: a warm review (the webhook round trip, answered from the cache) plus the requests pullguard
+   * sends for a cold review of a known host (token GET + one manifest GET, which answers the digest and the
+   * platforms) on connections kept open across images as pullguard's are, ms.
+   */
+  rawReusedMs: number[];
+  median: { pullguard: number; rawHead: number; rawHeadIndex: number; rawReused: number };
+  /** pullguard's CPU time (user + system, from /proc) over the cold loop, per cold review, ms. */
+  pullguardCpuMsPerReview: number;
+  /** Token requests per cold review counted at the token server (pullguard's and the baselines' together). */
+  tokenServerRequestsPerImage: number;
   /** Registry and token requests pullguard made per cold review (from its metrics). */
   registryRequestsPerReview: Record<string, number>;
   checks: Checks;
   allowed: number;
 }
 
-/** What any client must do at minimum to know an image exists: a token, then HEAD, each on a fresh connection. */
-export async function rawPull(world: World, repository: string, tag: string, withIndex: boolean): Promise<number> {
+/** Connections to the token server and the registry that a baseline keeps open across images, as pullguard does. */
+export interface RawClients {
+  token: Client;
+  registry: Client;
+}
+
+function tokenRealm(world: World): URL {
   const token = world.registry.tokenServer;
   if (!token) throw new Error('the bench registry runs with token auth');
   const realm = new URL(token.realm);
   realm.searchParams.set('service', token.service);
+  return realm;
+}
+
+/** Opens the baseline's kept-alive connections (a ping each), as pullguard's were opened by the connect review. */
+export async function openRawClients(world: World): Promise<RawClients> {
+  const connect = { ca: world.registry.caPem };
+  const clients = { token: new Client(tokenRealm(world).origin, { connect }), registry: new Client(world.registry.url, { connect }) };
+  await (await clients.registry.request({ path: '/v2/', method: 'GET' })).body.text();
+  await (await clients.token.request({ path: '/', method: 'GET' })).body.text();
+  return clients;
+}
+
+/**
+ * What any client must do at minimum to know an image exists: a token, then HEAD, each on a fresh connection
+ * (`withIndex`: then GET the index by digest). With `reused`, the token GET and one manifest GET (what pullguard
+ * sends once a host is known to count no pulls) on the given kept-alive connections.
+ */
+export async function rawPull(world: World, repository: string, tag: string, withIndex: boolean, reused?: RawClients): Promise<number> {
+  const realm = tokenRealm(world);
   realm.searchParams.set('scope', `repository:${repository}:pull`);
   const connect = { ca: world.registry.caPem };
-  const tokenClient = new Client(realm.origin, { connect });
-  const registryClient = new Client(world.registry.url, { connect });
+  const tokenClient = reused?.token ?? new Client(realm.origin, { connect });
+  const registryClient = reused?.registry ?? new Client(world.registry.url, { connect });
   const expect = async (res: Dispatcher.ResponseData, what: string): Promise<string> => {
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`raw ${what} for ${repository}:${tag}: ${res.statusCode} ${text.slice(0, 300)}`);
@@ -171,6 +205,10 @@ export async function rawPull(world: World, repository: string, tag: string, wit
     const started = performance.now();
     const t = JSON.parse(await expect(await tokenClient.request({ path: `${realm.pathname}${realm.search}`, method: 'GET', headers: { accept: 'application/json' } }), 'token')) as { token: string };
     const headers = { accept: MANIFEST_ACCEPT, authorization: `Bearer ${t.token}` };
+    if (reused) {
+      await expect(await registryClient.request({ path: `/v2/${repository}/manifests/${tag}`, method: 'GET', headers }), 'GET manifest');
+      return performance.now() - started;
+    }
     const head = await registryClient.request({ path: `/v2/${repository}/manifests/${tag}`, method: 'HEAD', headers });
     await expect(head, 'HEAD');
     if (withIndex) {
@@ -179,7 +217,7 @@ export async function rawPull(world: World, repository: string, tag: string, wit
     }
     return performance.now() - started;
   } finally {
-    await Promise.all([tokenClient.close(), registryClient.close()]);
+    if (!reused) await Promise.all([tokenClient.close(), registryClient.close()]);
   }
 }
 
@@ -210,22 +248,30 @@ export async function coldLatency(world: World, opts: ColdOptions): Promise<Cold
   const repos = Array.from({ length: opts.images }, (_, i) => `public/cold-${String(i).padStart(3, '0')}`);
   await pushAll(world, repos.map((r) => [r, '1.0']));
   const result: ColdResult = {
-    images: 0, pullguardMs: [], rawHeadMs: [], rawHeadIndexMs: [],
-    median: { pullguard: NaN, rawHead: NaN, rawHeadIndex: NaN }, registryRequestsPerReview: {}, checks: { ok: 0, failures: 0 }, allowed: 0,
+    images: 0, pullguardMs: [], rawHeadMs: [], rawHeadIndexMs: [], rawReusedMs: [],
+    median: { pullguard: NaN, rawHead: NaN, rawHeadIndex: NaN, rawReused: NaN }, pullguardCpuMsPerReview: NaN, tokenServerRequestsPerImage: NaN,
+    registryRequestsPerReview: {}, checks: { ok: 0, failures: 0 }, allowed: 0,
   };
   // The webhook connection is open before the first cold review, as the API server's would be.
   const pool = openPool(world.pullguard.origin, world.pki.caPem, 1);
+  let raw: RawClients | undefined;
   try {
     const warm = await sendReview(pool, { uid: 'cold-connect', body: world.review('cold-connect', world.image(WARM_IMAGE)) });
     if (warm.failure) throw new Error(`cold: the webhook does not answer: ${warm.failure}`);
+    raw = await openRawClients(world);
+    const reused = raw;
     const before = registryRequests(await scrape(world.pullguard));
+    const tokensBefore = world.registry.tokenServer?.requests.length ?? 0;
+    let cpuMs = 0;
     const stopAt = performance.now() + opts.maxMs;
     for (let i = 0; i < repos.length && performance.now() < stopAt; i++) {
       const repo = repos[i]!;
       const steps: (() => Promise<void>)[] = [
         async () => {
           const uid = `cold-${i}`;
+          const cpuBefore = sampleProcess(world.pullguard.pid).cpuMs;
           const r = await sendReview(pool, { uid, body: world.review(uid, world.image(`${repo}:1.0`)) });
+          cpuMs += sampleProcess(world.pullguard.pid).cpuMs - cpuBefore;
           result.pullguardMs.push(r.ms);
           if (r.failure !== undefined) {
             result.checks.failures++;
@@ -237,19 +283,29 @@ export async function coldLatency(world: World, opts: ColdOptions): Promise<Cold
         },
         async () => void result.rawHeadMs.push(await rawPull(world, repo, '1.0', false)),
         async () => void result.rawHeadIndexMs.push(await rawPull(world, repo, '1.0', true)),
+        async () => {
+          // The webhook round trip a cold review also pays (a review the cache answers, same connection), then the requests.
+          const uid = `cold-hop-${i}`;
+          const hop = await sendReview(pool, { uid, body: world.review(uid, world.image(WARM_IMAGE)) });
+          if (hop.failure !== undefined) throw new Error(`cold: the warm review failed: ${hop.failure}`);
+          result.rawReusedMs.push(hop.ms + await rawPull(world, repo, '1.0', false, reused));
+        },
       ];
       // Who goes first rotates, so no one always meets the registry's colder files.
       for (let k = 0; k < steps.length; k++) await steps[(i + k) % steps.length]!();
       result.images++;
     }
+    // Each image: one token for pullguard and one for each of the three baselines.
+    result.tokenServerRequestsPerImage = ((world.registry.tokenServer?.requests.length ?? 0) - tokensBefore) / Math.max(1, result.images);
+    result.pullguardCpuMsPerReview = cpuMs / Math.max(1, result.images);
     const after = registryRequests(await scrape(world.pullguard));
     const used = delta(after, before);
     // The connect review hit the cache; everything else came from the cold reviews.
     for (const [k, v] of Object.entries(used)) result.registryRequestsPerReview[k] = v / Math.max(1, result.images);
   } finally {
-    await pool.close();
+    await Promise.all([pool.close(), raw?.token.close(), raw?.registry.close()]);
   }
-  result.median = { pullguard: median(result.pullguardMs), rawHead: median(result.rawHeadMs), rawHeadIndex: median(result.rawHeadIndexMs) };
+  result.median = { pullguard: median(result.pullguardMs), rawHead: median(result.rawHeadMs), rawHeadIndex: median(result.rawHeadIndexMs), rawReused: median(result.rawReusedMs) };
   return result;
 }
 

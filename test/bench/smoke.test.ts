@@ -73,6 +73,9 @@ t.test('every scenario runs end to end at a tiny scale and gets right answers', 
   t.equal(cold.allowed, 2);
   t.equal(cold.rawHeadMs.length, 2);
   t.ok(cold.median.rawHead > 0 && cold.median.rawHeadIndex > 0);
+  t.equal(cold.rawReusedMs.length, 2, 'the like-with-like baseline ran for every image');
+  t.ok(cold.median.rawReused > 0 && cold.pullguardCpuMsPerReview >= 0);
+  t.equal(cold.tokenServerRequestsPerImage, 4, "the token server saw one token per image for pullguard and each of the three baselines");
   t.ok((cold.registryRequestsPerReview['token'] ?? 0) >= 1, 'a cold review includes a token exchange');
   // One manifest request: a GET alone since the registry host is known to count no pulls (issue #13), else a HEAD.
   t.ok((cold.registryRequestsPerReview['manifest HEAD'] ?? 0) + (cold.registryRequestsPerReview['manifest GET'] ?? 0) >= 1, 'and a manifest request');
