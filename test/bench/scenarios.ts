@@ -152,8 +152,10 @@ export interface ColdResult {
    */
   rawReusedMs: number[];
   median: { pullguard: number; rawHead: number; rawHeadIndex: number; rawReused: number };
-  /** pullguard's CPU time (user + system, from /proc) over the cold loop, per cold review, ms. */
+  /** pullguard's CPU time (user + system, from /proc) over each cold review, per cold review, ms. */
   pullguardCpuMsPerReview: number;
+  /** The same over the like-with-like baseline's warm review (same pacing: one at a time, between the baselines), ms. */
+  warmHopCpuMsPerReview: number;
   /** Token requests per cold review counted at the token server (pullguard's and the baselines' together). */
   tokenServerRequestsPerImage: number;
   /** Registry and token requests pullguard made per cold review (from its metrics). */
@@ -249,7 +251,7 @@ export async function coldLatency(world: World, opts: ColdOptions): Promise<Cold
   await pushAll(world, repos.map((r) => [r, '1.0']));
   const result: ColdResult = {
     images: 0, pullguardMs: [], rawHeadMs: [], rawHeadIndexMs: [], rawReusedMs: [],
-    median: { pullguard: NaN, rawHead: NaN, rawHeadIndex: NaN, rawReused: NaN }, pullguardCpuMsPerReview: NaN, tokenServerRequestsPerImage: NaN,
+    median: { pullguard: NaN, rawHead: NaN, rawHeadIndex: NaN, rawReused: NaN }, pullguardCpuMsPerReview: NaN, warmHopCpuMsPerReview: NaN, tokenServerRequestsPerImage: NaN,
     registryRequestsPerReview: {}, checks: { ok: 0, failures: 0 }, allowed: 0,
   };
   // The webhook connection is open before the first cold review, as the API server's would be.
@@ -263,6 +265,7 @@ export async function coldLatency(world: World, opts: ColdOptions): Promise<Cold
     const before = registryRequests(await scrape(world.pullguard));
     const tokensBefore = world.registry.tokenServer?.requests.length ?? 0;
     let cpuMs = 0;
+    let hopCpuMs = 0;
     const stopAt = performance.now() + opts.maxMs;
     for (let i = 0; i < repos.length && performance.now() < stopAt; i++) {
       const repo = repos[i]!;
@@ -286,7 +289,9 @@ export async function coldLatency(world: World, opts: ColdOptions): Promise<Cold
         async () => {
           // The webhook round trip a cold review also pays (a review the cache answers, same connection), then the requests.
           const uid = `cold-hop-${i}`;
+          const cpuBefore = sampleProcess(world.pullguard.pid).cpuMs;
           const hop = await sendReview(pool, { uid, body: world.review(uid, world.image(WARM_IMAGE)) });
+          hopCpuMs += sampleProcess(world.pullguard.pid).cpuMs - cpuBefore;
           if (hop.failure !== undefined) throw new Error(`cold: the warm review failed: ${hop.failure}`);
           result.rawReusedMs.push(hop.ms + await rawPull(world, repo, '1.0', false, reused));
         },
@@ -298,6 +303,7 @@ export async function coldLatency(world: World, opts: ColdOptions): Promise<Cold
     // Each image: one token for pullguard and one for each of the three baselines.
     result.tokenServerRequestsPerImage = ((world.registry.tokenServer?.requests.length ?? 0) - tokensBefore) / Math.max(1, result.images);
     result.pullguardCpuMsPerReview = cpuMs / Math.max(1, result.images);
+    result.warmHopCpuMsPerReview = hopCpuMs / Math.max(1, result.images);
     const after = registryRequests(await scrape(world.pullguard));
     const used = delta(after, before);
     // The connect review hit the cache; everything else came from the cold reviews.
