@@ -1,7 +1,8 @@
-// The GitHub workflows and the action are validated offline by @action-validator/cli (GitHub's workflow and action
-// schemas, from SchemaStore, compiled into the package), and agree with what the README and the chart promise: the
-// release publishes the image the chart defaults to, for linux/amd64 and linux/arm64, the chart as an OCI artifact
-// and the npm package with provenance.
+// The GitHub workflows and the action are validated offline by @action-validator (GitHub's workflow and action
+// schemas, from SchemaStore, compiled into the package; in process through its library, and once through its CLI),
+// and agree with what the README and the chart promise: the release publishes the image the chart defaults to, for
+// linux/amd64 and linux/arm64, the chart as an OCI artifact and the npm package with provenance.
+import { validateAction, validateWorkflow } from '@action-validator/core';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,7 +14,15 @@ import { chartDir, repoRoot } from './helm.ts';
 
 const validatorCli = createRequire(import.meta.url).resolve('@action-validator/cli/cli.mjs');
 
+/** What @action-validator/cli does with a file (cli.mjs): action.yml/.yaml is an action, anything else a workflow. */
 function validate(file: string): { ok: boolean; output: string } {
+  const text = readFileSync(file, 'utf8');
+  const result = /action\.ya?ml$/.test(file) ? validateAction(text) : validateWorkflow(text);
+  return { ok: result.errors.length === 0, output: JSON.stringify(result, null, 2) };
+}
+
+/** The same through the CLI, as a developer runs it. */
+function validateWithCli(file: string): { ok: boolean; output: string } {
   const run = spawnSync(process.execPath, [validatorCli, file], { encoding: 'utf8', cwd: repoRoot });
   return { ok: run.status === 0, output: `${run.stdout}${run.stderr}` };
 }
@@ -40,6 +49,10 @@ t.test('the validator rejects a misspelt workflow key (it really checks)', async
   const { ok, output } = validate(join(dir, 'ci.yml'));
   t.notOk(ok);
   t.match(output, /run-on/);
+  const cli = validateWithCli(join(dir, 'ci.yml'));
+  t.notOk(cli.ok, 'the CLI exits non-zero on it too');
+  t.match(cli.output, /run-on/);
+  t.ok(validateWithCli(join(workflowDir, 'ci.yml')).ok, 'and passes the real ci.yml');
 });
 
 interface Step {
