@@ -8,7 +8,8 @@ import t from 'tap';
 import { disconnectedClusterReader } from '../../src/cluster/reader.ts';
 import { parseReference, type Reference } from '../../src/reference/reference.ts';
 import { resolution, type Resolution } from '../../src/registry/index.ts';
-import { createChecker, nodeLoopback, type CheckerOptions } from '../../src/verdict/check.ts';
+import { nodeLoopback, type CheckerOptions } from '../../src/verdict/check.ts';
+import { stubChecker } from './stub-checker.ts';
 import { buildRuntime, checkerFor, runsInCluster } from '../../src/cli/runtime.ts';
 import { DEFAULT_CONFIG, loadConfig } from '../../src/config.ts';
 import { explain } from '../../src/verdict/explain.ts';
@@ -53,18 +54,7 @@ function checker(inCluster: CheckerOptions['inCluster']) {
       return Promise.resolve(resolution('RepositoryNotFound', r.canonical, { reference: r.canonical }));
     },
   };
-  const c = createChecker({
-    registry,
-    cluster: disconnectedClusterReader(),
-    nodeCredentials: [],
-    nodeCredentialRegistries: [],
-    serviceAccountSecrets: true,
-    fallbackPlatforms: [],
-    platformsFromNodes: true,
-    excludeImages: [],
-    excludeRegistries: [],
-    ...(inCluster ? { inCluster } : {}),
-  });
+  const c = stubChecker(registry, disconnectedClusterReader(), inCluster ? { inCluster } : {});
   return { c, calls };
 }
 

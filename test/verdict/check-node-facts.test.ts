@@ -7,7 +7,8 @@ import type { ClusterReader, NodeInfo } from '../../src/cluster/types.ts';
 import type { Reference } from '../../src/reference/reference.ts';
 import type { ResolveOptions } from '../../src/registry/index.ts';
 import { resolution, type Resolution } from '../../src/registry/resolution.ts';
-import { createChecker, type CheckerOptions, type PodPullSpec } from '../../src/verdict/check.ts';
+import { type CheckerOptions, type PodPullSpec } from '../../src/verdict/check.ts';
+import { stubChecker } from './stub-checker.ts';
 import { explain } from '../../src/verdict/explain.ts';
 import type { ImageTarget } from '../../src/verdict/finding.ts';
 
@@ -42,9 +43,7 @@ function node(name: string, architecture: string, extra: Partial<NodeInfo> = {})
   return { name, labels: { 'kubernetes.io/arch': architecture, 'kubernetes.io/os': 'linux' }, platform: { os: 'linux', architecture }, images: [], ...extra };
 }
 
-function checker(registry: CheckerOptions['registry'], c: ClusterReader, opts: Partial<CheckerOptions> = {}) {
-  return createChecker({ registry, cluster: c, nodeCredentials: [], nodeCredentialRegistries: [], serviceAccountSecrets: true, fallbackPlatforms: [], platformsFromNodes: true, excludeImages: [], excludeRegistries: [], ...opts });
-}
+const checker = stubChecker;
 
 const spec = (over: Partial<PodPullSpec> = {}): PodPullSpec => ({ namespace: 'demo', isTemplate: false, serviceAccountName: 'default', imagePullSecrets: [], nodeSelector: {}, ...over });
 const target = (image: string, field: ImageTarget['field'] = 'containers'): ImageTarget => ({

@@ -9,7 +9,8 @@ import type { Reference } from '../../src/reference/reference.ts';
 import type { ResolveOptions } from '../../src/registry/index.ts';
 import { resolution, type RegistryOutcome, type Resolution } from '../../src/registry/resolution.ts';
 import type { ReasonCode } from '../../src/verdict/reasons.ts';
-import { createChecker, type CheckerOptions, type PodPullSpec } from '../../src/verdict/check.ts';
+import { type CheckerOptions, type PodPullSpec } from '../../src/verdict/check.ts';
+import { stubChecker } from './stub-checker.ts';
 import type { ImageTarget } from '../../src/verdict/finding.ts';
 import { podSpecOf } from '../../src/workloads/podspec.ts';
 
@@ -69,20 +70,7 @@ function node(name: string, architecture: string, extra: Partial<NodeInfo> = {})
   return { name, labels: { 'kubernetes.io/arch': architecture, 'kubernetes.io/os': 'linux' }, platform: { os: 'linux', architecture }, images: [], ...extra };
 }
 
-function checker(registry: CheckerOptions['registry'], cluster: ClusterReader, opts: Partial<CheckerOptions> = {}) {
-  return createChecker({
-    registry,
-    cluster,
-    nodeCredentials: [],
-    nodeCredentialRegistries: [],
-    serviceAccountSecrets: true,
-    fallbackPlatforms: [],
-    platformsFromNodes: true,
-    excludeImages: [],
-    excludeRegistries: [],
-    ...opts,
-  });
-}
+const checker = stubChecker;
 
 function spec(over: Partial<PodPullSpec> = {}): PodPullSpec {
   return { namespace: 'demo', isTemplate: false, serviceAccountName: 'default', imagePullSecrets: [], nodeSelector: {}, ...over };
