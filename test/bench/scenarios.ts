@@ -432,7 +432,7 @@ export interface MemorySnapshot {
   heapUsedBytes: number;
   heapTotalBytes: number;
   /** After a forced full GC: what is really held. */
-  afterGc: { rssBytes: number; heapUsedBytes: number };
+  afterGc: { rssBytes: number; heapUsedBytes: number; peakMallocedBytes: number };
 }
 
 export interface MemoryResult {
@@ -454,6 +454,10 @@ export interface MemoryResult {
   logBytes: number;
   /** Why fewer reviews than planned were sent. */
   stoppedEarly?: string;
+  /** pullguard's RSS every ~2 s of the run (and reviews sent by then): where the peak happens. */
+  rssTimeline: { seconds: number; reviews: number; rssMiB: number }[];
+  /** pullguard's CPU time (user + sys) per review over the run, from /proc. */
+  cpuUsPerReview: number;
 }
 
 export async function memorySnapshot(world: World): Promise<MemorySnapshot> {
@@ -492,9 +496,17 @@ export async function memory(world: World, opts: MemoryOptions): Promise<MemoryR
   const metricsBefore = await scrape(world.pullguard);
   const before = await memorySnapshot(world);
   const logBefore = world.pullguard.stdoutBytes();
+  const cpuBefore = sampleProcess(world.pullguard.pid).cpuMs;
   const pool = openPool(world.pullguard.origin, world.pki.caPem, opts.concurrency);
   let rss = before.rssBytes;
-  const watch = setInterval(() => (rss = sampleProcess(world.pullguard.pid).rssBytes), 250);
+  let sent = 0;
+  let ticks = 0;
+  const started = performance.now();
+  const rssTimeline: MemoryResult['rssTimeline'] = [];
+  const watch = setInterval(() => {
+    rss = sampleProcess(world.pullguard.pid).rssBytes;
+    if (ticks++ % 8 === 0) rssTimeline.push({ seconds: Math.round((performance.now() - started) / 1000), reviews: sent, rssMiB: Math.round(rss / 1024 / 102.4) / 10 });
+  }, 250);
   let load: LoadResult;
   try {
     load = await runLoad({
@@ -504,6 +516,7 @@ export async function memory(world: World, opts: MemoryOptions): Promise<MemoryR
       maxMs: opts.maxMs,
       stopReason: () => (rss > opts.rssCapBytes ? `pullguard's RSS passed ${Math.round(opts.rssCapBytes / 1024 / 1024)} MiB` : undefined),
       review: (i) => {
+        sent = i + 1;
         const uid = `mem-${i}`;
         return { uid, body: world.review(uid, refs[i % refs.length]!) };
       },
@@ -512,6 +525,7 @@ export async function memory(world: World, opts: MemoryOptions): Promise<MemoryR
     clearInterval(watch);
     await pool.close();
   }
+  const cpuMs = sampleProcess(world.pullguard.pid).cpuMs - cpuBefore;
   const after = await memorySnapshot(world);
   const metricsAfter = await scrape(world.pullguard);
   return {
@@ -530,6 +544,8 @@ export async function memory(world: World, opts: MemoryOptions): Promise<MemoryR
     allowed: load.allowed,
     denied: load.denied,
     logBytes: world.pullguard.stdoutBytes() - logBefore,
+    rssTimeline,
+    cpuUsPerReview: load.sent > 0 ? (cpuMs * 1000) / load.sent : NaN,
     ...(load.stoppedEarly !== undefined ? { stoppedEarly: load.stoppedEarly } : {}),
   };
 }

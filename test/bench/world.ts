@@ -136,7 +136,7 @@ export async function scrape(p: PullguardProcess): Promise<MetricSample[]> {
  * Forces a full garbage collection in pullguard through its inspector and reads its heap afterwards: what is
  * live, as opposed to what V8 has not collected yet (on a machine with this much RAM it lets garbage pile up).
  */
-export async function collectGarbage(p: PullguardProcess, timeoutMs = 15_000): Promise<{ heapUsedBytes: number; rssBytes: number }> {
+export async function collectGarbage(p: PullguardProcess, timeoutMs = 15_000): Promise<{ heapUsedBytes: number; rssBytes: number; peakMallocedBytes: number }> {
   const ws = new WebSocket(p.inspectorUrl);
   const timer = setTimeout(() => ws.close(), timeoutMs);
   try {
@@ -164,9 +164,11 @@ export async function collectGarbage(p: PullguardProcess, timeoutMs = 15_000): P
         ws.send(JSON.stringify({ id, method, params }));
       });
     await call('HeapProfiler.collectGarbage');
-    const out = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result?: { value?: unknown } };
-    const usage = JSON.parse(String(out.result?.value)) as { heapUsed: number };
-    return { heapUsedBytes: usage.heapUsed, rssBytes: sampleProcess(p.pid).rssBytes };
+    // peak_malloced_memory: the most V8 held outside its heap at once (parser and compiler zones), a cause of peak RSS.
+    const expression = "JSON.stringify({ ...process.memoryUsage(), peakMalloced: process.getBuiltinModule('v8').getHeapStatistics().peak_malloced_memory })";
+    const out = (await call('Runtime.evaluate', { expression, returnByValue: true })) as { result?: { value?: unknown } };
+    const usage = JSON.parse(String(out.result?.value)) as { heapUsed: number; peakMalloced: number };
+    return { heapUsedBytes: usage.heapUsed, rssBytes: sampleProcess(p.pid).rssBytes, peakMallocedBytes: usage.peakMalloced };
   } finally {
     clearTimeout(timer);
     ws.close();
@@ -269,7 +271,9 @@ async function startPullguard(main: string, configFile: string): Promise<Pullgua
   // The inspector only listens (no session) until a memory reading asks for a full GC.
   // BENCH_CPU_PROF=DIR: a V8 CPU profile of pullguard, written to DIR when it stops (`node --cpu-prof`).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const s = await spawnServer('pullguard serve', ['--inspect=127.0.0.1:0', ...profile, main, 'serve', '--config', configFile], (line) => {
+  // BENCH_NODE_FLAGS: node/V8 flags before the script (V8 flags that NODE_OPTIONS refuses), to measure one before adopting it.
+  const extra = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+  const s = await spawnServer('pullguard serve', ['--inspect=127.0.0.1:0', ...profile, ...extra, main, 'serve', '--config', configFile], (line) => {
     const log = jsonLine(line);
     if (log?.msg !== 'pullguard is serving' || typeof log.webhook !== 'string' || typeof log.ops !== 'string') return undefined;
     return { webhook: new URL(log.webhook), ops: new URL(log.ops) };
