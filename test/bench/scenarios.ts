@@ -503,9 +503,13 @@ export async function memory(world: World, opts: MemoryOptions): Promise<MemoryR
   let ticks = 0;
   const started = performance.now();
   const rssTimeline: MemoryResult['rssTimeline'] = [];
+  const record = (): void => {
+    rssTimeline.push({ seconds: Math.round((performance.now() - started) / 1000), reviews: sent, rssMiB: Math.round(rss / 1024 / 102.4) / 10 });
+  };
+  record();
   const watch = setInterval(() => {
     rss = sampleProcess(world.pullguard.pid).rssBytes;
-    if (ticks++ % 8 === 0) rssTimeline.push({ seconds: Math.round((performance.now() - started) / 1000), reviews: sent, rssMiB: Math.round(rss / 1024 / 102.4) / 10 });
+    if (++ticks % 8 === 0) record();
   }, 250);
   let load: LoadResult;
   try {
@@ -525,7 +529,10 @@ export async function memory(world: World, opts: MemoryOptions): Promise<MemoryR
     clearInterval(watch);
     await pool.close();
   }
-  const cpuMs = sampleProcess(world.pullguard.pid).cpuMs - cpuBefore;
+  const end = sampleProcess(world.pullguard.pid);
+  const cpuMs = end.cpuMs - cpuBefore;
+  rss = end.rssBytes;
+  record();
   const after = await memorySnapshot(world);
   const metricsAfter = await scrape(world.pullguard);
   return {

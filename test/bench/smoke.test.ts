@@ -93,6 +93,8 @@ t.test('every scenario runs end to end at a tiny scale and gets right answers', 
   t.ok(m.allowed >= 1 && m.denied >= 1, 'both existing and missing tags are reviewed');
   t.ok(m.before.rssBytes > 0 && m.after.rssBytes > 0 && m.after.heapUsedBytes > 0 && m.after.peakRssBytes >= m.after.rssBytes);
   t.ok(m.after.afterGc.heapUsedBytes > 0 && m.after.afterGc.rssBytes > 0, 'a full GC through the inspector, then a reading');
+  t.ok(m.after.afterGc.peakMallocedBytes > 0 && Number.isFinite(m.cpuUsPerReview), "V8's peak malloc'd memory and CPU per review are read");
+  t.ok(m.rssTimeline.length >= 2 && m.rssTimeline.at(-1)!.reviews === 20 && m.rssTimeline.every((s) => s.rssMiB > 0), 'RSS is sampled from the start of the run to its end');
   t.ok((m.registryRequests['manifest HEAD'] ?? 0) + (m.registryRequests['manifest GET'] ?? 0) >= 1);
 
   const results: Results = {
