@@ -114,6 +114,12 @@ export function nodesTable(r: NodesResult, limitBytes: number): string {
   return `${markdown(rows)}\n\nThe 2-node pullguard runs beside each larger one, reviews alternating in rounds. ${notes.join('; ')}.`;
 }
 
+/** Where the memory run's RSS peaked among its 2-second samples: the phase that sets the peak. */
+function peakSample(m: MemoryResult): string {
+  const top = m.rssTimeline.reduce((a, b) => (b.rssMiB > a.rssMiB ? b : a), m.rssTimeline[0] ?? { seconds: 0, reviews: 0, rssMiB: NaN });
+  return `RSS sampled every 2 s: highest ${top.rssMiB} MiB after ${count(top.reviews)} reviews (${top.seconds} s)`;
+}
+
 export function details(r: Results): string {
   const w = r.warm;
   const c = r.cold;
@@ -127,7 +133,7 @@ export function details(r: Results): string {
     `Warm: request ${count(w.requestBytes)} B, response ${count(w.responseBytes.pullguard)} B (pullguard) / ${count(w.responseBytes.bare)} B (bare); p90 ${ms(w.pullguard.latency.p90)} vs ${ms(w.bare.latency.p90)}, max ${ms(w.pullguard.latency.max)} vs ${ms(w.bare.latency.max)}; ${count(w.pullguard.allowed)} admitted.`,
     `Cold: pullguard sent per review ${kinds(c.registryRequestsPerReview)} (ping cached, pooled connections), ${c.pullguardCpuMsPerReview.toFixed(2)} ms of its CPU per review (${c.warmHopCpuMsPerReview.toFixed(2)} ms per warm review paced alike); the token server saw ${c.tokenServerRequestsPerImage.toFixed(2)} token requests per image (pullguard's and three baselines'); ${c.allowed}/${c.images} admitted.`,
     `Herd: cache ${h.cache.miss} miss, ${h.cache.coalesced} coalesced onto it, ${h.cache.hit} hits; ${h.allowed}/${h.reviews} admitted in ${ms(h.wallMs)}. The minimum: GET /v2/ once to learn the token realm (a new registry host), one anonymous token for the repository, one HEAD for the digest, one GET of the index because the nodes are amd64 and arm64 (the index names its platforms, so no config blob); tokens are counted at the token server, the rest at the fault proxy.`,
-    `Memory: ${count(m.reviews)} reviews at ${m.concurrency} in flight, ${count(m.reviewsPerSecond)}/s, over ${count(m.images)} images in ${m.repositories} repositories (${count(m.existingImages)} exist, the rest are missing tags: denied); ${count(m.allowed)} admitted, ${count(m.denied)} denied; registry requests ${kinds(m.registryRequests)}; ${count(m.cacheEvictions)} cache evictions; ${mib(m.logBytes)} of log; V8 heap before GC ${mib(m.after.heapUsedBytes)} used of ${mib(m.after.heapTotalBytes)}.${m.stoppedEarly ? ` Stopped early: ${m.stoppedEarly}.` : ''}`,
+    `Memory: ${count(m.reviews)} reviews at ${m.concurrency} in flight, ${count(m.reviewsPerSecond)}/s, over ${count(m.images)} images in ${m.repositories} repositories (${count(m.existingImages)} exist, the rest are missing tags: denied); ${count(m.allowed)} admitted, ${count(m.denied)} denied; registry requests ${kinds(m.registryRequests)}; ${count(m.cacheEvictions)} cache evictions; ${mib(m.logBytes)} of log; V8 heap before GC ${mib(m.after.heapUsedBytes)} used of ${mib(m.after.heapTotalBytes)}; ${peakSample(m)}; V8's peak malloc'd memory (compiler zones) ${mib(m.after.afterGc.peakMallocedBytes)}; ${count(m.cpuUsPerReview)} µs of server CPU per review.${m.stoppedEarly ? ` Stopped early: ${m.stoppedEarly}.` : ''}`,
     `Cache bounds: ${count(r.cache.maxEntries)} entries, ${mib(r.cache.maxBytes)}; TTLs tag ${r.cache.tagTtlSeconds} s, digest ${r.cache.digestTtlSeconds} s, negative ${r.cache.negativeTtlSeconds} s (default 10 s: raised so every denial of the memory run stays cached, the worst case for memory).`,
     ...(problems.length > 0 ? ['BAD ANSWERS (figures above are suspect):', ...problems] : ['Every answer was an AdmissionReview for the uid sent.']),
   ].join('\n');
