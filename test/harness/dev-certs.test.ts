@@ -1,10 +1,11 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
+import { chmodSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeTempDir } from './lifecycle.ts';
-import { makeTestPki, runDevCerts } from './pki.ts';
+import { makeTestPki, readPki, runDevCerts, SHARED_PKI_ROOT, sharedPki, usablePki, type TestPki } from './pki.ts';
 
 const run = promisify(execFile);
 
@@ -87,4 +88,57 @@ t.test('a missing or mismatched key means regeneration, not a broken pair', asyn
 t.test('an unknown argument is refused', async (t) => {
   const dir = makeTempDir('devcerts');
   await t.rejects(runDevCerts(dir, {}, ['--bogus']), { code: 2 });
+});
+
+t.test('the test PKI is made once and shared: published in node_modules/.cache, read back by every later process', async (t) => {
+  const pki = await makeTestPki();
+  t.equal(realpathSync(join(pki.dir, '..')), realpathSync(SHARED_PKI_ROOT));
+  t.ok(usablePki(pki));
+  const again = await sharedPki();
+  t.equal(again.dir, pki.dir, 'a later process finds the published PKI and builds none');
+  t.equal(again.keyPem, pki.keyPem);
+});
+
+// One temp cache root for the next three, so they cost four runs of the script between them.
+const sharedRoot = makeTempDir('shared-pki');
+let published: TestPki | undefined;
+let replaced: TestPki | undefined;
+
+t.test('processes racing to make the shared PKI all end up with the one published', async (t) => {
+  const racers = await Promise.all([sharedPki(sharedRoot), sharedPki(sharedRoot)]);
+  const names = readdirSync(sharedRoot).sort();
+  t.equal(names.filter((n) => n.startsWith('pki-')).length, 1, 'the loser dropped what it built');
+  t.equal(names.filter((n) => n.startsWith('.link-')).length, 0, 'no half-published link');
+  const links = names.filter((n) => n.startsWith('current-'));
+  t.equal(links.length, 1);
+  const target = realpathSync(join(sharedRoot, readlinkSync(join(sharedRoot, links[0]!))));
+  for (const pki of racers) t.equal(pki.dir, target);
+  t.ok(usablePki(racers[0]!));
+  published = racers[0];
+});
+
+t.test('a shared PKI that is no longer usable is rebuilt, and the one it replaces is kept until it expires', async (t) => {
+  const first = published!;
+  // Shorten it to a day, as time would.
+  await runDevCerts(first.dir, { DAYS: '1' }, ['--force']);
+  replaced = await readPki(first.dir);
+  t.notOk(usablePki(replaced), 'valid for a day or less is not usable');
+  const next = await sharedPki(sharedRoot);
+  t.not(next.dir, first.dir);
+  t.ok(usablePki(next));
+  t.ok(readdirSync(sharedRoot).includes(basename(first.dir)), 'a process may still be serving from the old one');
+  published = next;
+});
+
+t.test('a PKI is usable only when whole: key of the certificate, keys private, CA signature', async (t) => {
+  const good = published!;
+  const other = replaced!;
+  t.ok(usablePki(good));
+  t.notOk(usablePki({ ...good, keyPem: other.keyPem }), "another certificate's key");
+  t.notOk(usablePki({ ...good, caPem: other.caPem }), 'another CA');
+  chmodSync(join(good.dir, 'ca.key'), 0o640);
+  t.notOk(usablePki(good), 'a group-readable CA key');
+  chmodSync(join(good.dir, 'ca.key'), 0o600);
+  t.notOk(usablePki({ ...good, certPem: other.certPem }), 'a certificate that does not match its key');
+  t.ok(usablePki(good));
 });
