@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { DIE_WITH_PARENT, trackChild } from '../harness/lifecycle.ts';
+import { dieWithParent, trackChild } from '../harness/lifecycle.ts';
 import type { ClientJob, ClientResult, LoopDelay } from './load-client.ts';
 import { openPool, latencyStats, type LatencyStats } from './load.ts';
 import { WARM_IMAGE, collectGarbage, metricSum, sampleProcess, scrape, type World } from './world.ts';
@@ -105,7 +105,7 @@ export async function stallingRegistry(world: World, opts: StallOptions): Promis
     run,
     openImage: world.image(WARM_IMAGE),
   };
-  const [command, ...prefix] = [...DIE_WITH_PARENT, process.execPath];
+  const [command, ...prefix] = [...dieWithParent(), process.execPath];
   const child = spawn(command!, [...prefix, LOAD_CLIENT, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'inherit'] });
   trackChild(child);
   const lines = createInterface({ input: child.stdout! });

@@ -12,7 +12,7 @@ import { WebSocket, request } from 'undici';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { startFakeApiServer, type FakeApiServer } from '../harness/fake-apiserver.ts';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
-import { DIE_WITH_PARENT, makeTempDir, removeTempDir, trackChild } from '../harness/lifecycle.ts';
+import { dieWithParent, makeTempDir, removeTempDir, trackChild } from '../harness/lifecycle.ts';
 import { makeTestPki, type TestPki } from '../harness/pki.ts';
 import { pushImage, type PushedImage } from '../harness/push.ts';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
@@ -196,7 +196,7 @@ function serverEnv(): NodeJS.ProcessEnv {
  * (and counted) for as long as it runs, so a chatty logger never blocks on a full pipe.
  */
 async function spawnServer<T>(name: string, args: string[], ready: (line: string) => T | undefined): Promise<{ child: ChildProcess; value: T; stdoutBytes: () => number; stderr: () => string; stop: () => Promise<void> }> {
-  const [command, ...prefix] = [...DIE_WITH_PARENT, process.execPath];
+  const [command, ...prefix] = [...dieWithParent(), process.execPath];
   const child = spawn(command!, [...prefix, ...args], { cwd: REPO_ROOT, env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   trackChild(child);
   let stderr = '';

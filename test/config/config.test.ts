@@ -1,10 +1,10 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG, loadConfig, parseConfigText } from '../../src/config.ts';
+import { makeTempDir } from '../harness/lifecycle.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'pullguard-config-'));
+const dir = makeTempDir('config');
 const file = (name: string, text: string) => {
   const p = join(dir, name);
   writeFileSync(p, text);

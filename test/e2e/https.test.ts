@@ -1,8 +1,7 @@
 // The webhook over real HTTPS and the operations port over HTTP: what the API server and Prometheus see,
 // TLS reload without restart, TLS 1.2 minimum, and a graceful shutdown that finishes in-flight reviews.
 import t from 'tap';
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
@@ -11,12 +10,13 @@ import { pino } from 'pino';
 import { startServers, type RunningServer } from '../../src/admission/server.ts';
 import { makeFreshPki, type TestPki } from '../harness/pki.ts';
 import { containers, reviewOf, startEnv, type Env } from '../admission/env.ts';
+import { makeTempDir } from '../harness/lifecycle.ts';
 
 let env: Env;
 let server: RunningServer;
 let pki: TestPki;
 let currentCa = '';
-const dir = mkdtempSync(join(tmpdir(), 'pullguard-e2e-'));
+const dir = makeTempDir('e2e');
 const certFile = join(dir, 'tls.crt');
 const keyFile = join(dir, 'tls.key');
 

@@ -2,8 +2,7 @@
 // certificate is refused at start-up and on reload (the old pair keeps serving, the refusal is logged and counted),
 // /readyz fails while the certificate is expired or about to be, and its expiry time is a metric.
 import t from 'tap';
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { Writable } from 'node:stream';
@@ -17,9 +16,10 @@ import { startServers, type RunningServer } from '../../src/admission/server.ts'
 import { loadTls } from '../../src/admission/tls.ts';
 import { makeFreshPki, type TestPki } from '../harness/pki.ts';
 import { issue, lonelyKey, type Issued } from './certificates.ts';
+import { makeTempDir } from '../harness/lifecycle.ts';
 
 const DAY = 86_400_000;
-const dir = mkdtempSync(join(tmpdir(), 'pullguard-tls-'));
+const dir = makeTempDir('tls');
 let pki: TestPki;
 let good: Issued;
 let expired: Issued;

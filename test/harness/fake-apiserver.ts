@@ -5,12 +5,12 @@
 // Plain HTTP on 127.0.0.1 (or HTTPS with the test PKI, `tls: true`: Go clients such as helm send no bearer token
 // over plain HTTP); any bearer token is accepted, a request without one gets 401 like the real thing.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { makeTempDir, removeTempDir } from './lifecycle.ts';
 import { makeTestPki } from './pki.ts';
 
 export interface FakeNode {
@@ -402,14 +402,14 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       watches.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      rmSync(dir, { recursive: true, force: true });
+      removeTempDir(dir);
     },
   };
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   api.url = `${pki ? 'https' : 'http'}://127.0.0.1:${port}`;
-  const dir = mkdtempSync(path.join(tmpdir(), 'pullguard-fake-apiserver-'));
+  const dir = makeTempDir('fake-apiserver');
   api.kubeconfigFile = path.join(dir, 'kubeconfig');
   writeFileSync(api.kubeconfigFile, kubeconfigYaml(api.url, pki?.caFile));
   return api;

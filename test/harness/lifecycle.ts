@@ -61,9 +61,11 @@ export function trackChild(child: ChildProcess): void {
 
 /**
  * Prefix for spawning a child that the kernel kills if this process dies without running its
- * exit handlers (SIGKILL, crash): util-linux `setpriv --pdeathsig`, where it exists.
+ * exit handlers (SIGKILL, crash): util-linux `setpriv --pdeathsig`, where it exists. Probed on first use, so a
+ * process that only makes temp dirs starts no process.
  */
-export const DIE_WITH_PARENT: readonly string[] = (() => {
-  const probe = spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' });
-  return probe.status === 0 ? ['setpriv', '--pdeathsig', 'KILL', '--'] : [];
-})();
+let dieWithParentPrefix: readonly string[] | undefined;
+export function dieWithParent(): readonly string[] {
+  dieWithParentPrefix ??= spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' }).status === 0 ? ['setpriv', '--pdeathsig', 'KILL', '--'] : [];
+  return dieWithParentPrefix;
+}

@@ -4,8 +4,7 @@
 // - startPullguard: pullguard as `serve` builds it (buildRuntime from a Config, the webhook through
 //   fastify.inject) over an API server and a registry config, several of them over the same world if need be.
 // startKit is both. test/admission/env.ts, test/verdict/check-env.ts and test/cli/env.ts are thin layers over it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_CONFIG, type Config } from '../../src/config.ts';
@@ -18,13 +17,14 @@ import { startRegistry, type StartRegistryOptions, type TestRegistry } from './r
 import { pushImage, type PushOptions, type PushedImage } from './push.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { startFakeApiServer, type FakeApiServer } from './fake-apiserver.ts';
+import { makeTempDir, removeTempDir } from './lifecycle.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Files: temp dirs, registry configs, pull secret documents.
 
-/** A temp dir with a `file` writer; `remove` deletes it. */
+/** A temp dir with a `file` writer; `remove` deletes it (and the process's exit does, if nothing else did). */
 export function makeDir(prefix = 'pullguard-kit-'): { dir: string; file(name: string, content: string): string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = makeTempDir(prefix.replace(/^pullguard-/, '').replace(/-$/, ''));
   return {
     dir,
     file(name, content) {
@@ -32,7 +32,7 @@ export function makeDir(prefix = 'pullguard-kit-'): { dir: string; file(name: st
       writeFileSync(path, content);
       return path;
     },
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    remove: () => removeTempDir(dir),
   };
 }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { htpasswd } from './bcrypt.ts';
-import { DIE_WITH_PARENT, makeTempDir, removeTempDir, trackChild } from './lifecycle.ts';
+import { dieWithParent, makeTempDir, removeTempDir, trackChild } from './lifecycle.ts';
 import { makeTestPki } from './pki.ts';
 import { startTokenServer, type AccessPolicy, type TestUser, type TokenRequestLog, type TokenServer } from './token-server.ts';
 import type { KeyReference } from './token-signer.ts';
@@ -140,7 +140,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
 
     const logFile = createWriteStream(join(dir, 'registry.log'));
     let tail = '';
-    const [command, ...prefix] = [...DIE_WITH_PARENT, REGISTRY_BINARY];
+    const [command, ...prefix] = [...dieWithParent(), REGISTRY_BINARY];
     const proc = spawn(command!, [...prefix, 'serve', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     trackChild(proc);

@@ -2,13 +2,13 @@
 // (file → the hosts tried, in order, with capabilities, ns= and TLS files), the directory search order
 // (`host_port_`, `host:port`, `_default`), Docker certificate files, and files containerd would ignore.
 import t, { type Test } from 'tap';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyHosts, hostPaths, loadHostsDir, parseHostsToml } from '../../src/registry/hosts-toml.ts';
 import { planEndpoints } from '../../src/registry/endpoints.ts';
 import { withDefaults } from '../../src/registry/config.ts';
 import { ref } from './registry-fixture.ts';
+import { makeTempDir } from '../harness/lifecycle.ts';
 
 interface Row {
   file: string;
@@ -132,7 +132,7 @@ t.test('directories are searched as host_port_, host:port, then _default', async
 });
 
 t.test('a config_path tree: per-registry directories, _default for the rest, certificate files, broken files', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-hosts-'));
+  const dir = makeTempDir('hosts');
   const put = (sub: string, file: string, text: string) => {
     mkdirSync(join(dir, sub), { recursive: true });
     writeFileSync(join(dir, sub, file), text);

@@ -5,8 +5,7 @@ import t from 'tap';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { pushImage } from '../harness/push.ts';
@@ -16,6 +15,7 @@ import { hostDirectory, loadHostsDir } from '../../src/registry/hosts-toml.ts';
 import { Dispatchers } from '../../src/registry/dispatcher.ts';
 import { RegistryError } from '../../src/registry/errors.ts';
 import { ref } from './registry-fixture.ts';
+import { makeTempDir } from '../harness/lifecycle.ts';
 
 interface Seen {
   path: string;
@@ -50,7 +50,7 @@ t.teardown(async () => {
 
 t.test('[header] values and client certificates reach the mirror; the upstream answers what the mirror lacks', async (t) => {
   const pki = await makeTestPki();
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-certs.d-'));
+  const dir = makeTempDir('certs.d');
   const sub = join(dir, hostDirectory(upstream.host));
   mkdirSync(sub);
   writeFileSync(join(sub, 'ca.pem'), pki.caPem);
@@ -75,7 +75,7 @@ t.test('a client certificate or key that cannot be read is a RegistryError namin
   const missing = new Dispatchers({ ...settings, clientPairs: [['/nonexistent/client.cert', '']] }, { env: {}, requestTimeoutMs: 1000 }).for(new URL('https://mirror.example.com/v2/'));
   t.ok(missing instanceof RegistryError);
   if (missing instanceof RegistryError) t.match(missing.message, /cannot read client certificate file \/nonexistent\/client\.cert for mirror\.example\.com/);
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-client-'));
+  const dir = makeTempDir('client');
   writeFileSync(join(dir, 'junk.pem'), 'not a certificate');
   const junk = new Dispatchers({ ...settings, clientPairs: [[join(dir, 'junk.pem'), join(dir, 'junk.pem')]] }, { env: {}, requestTimeoutMs: 1000 }).for(new URL('https://mirror.example.com/v2/'));
   t.ok(junk instanceof RegistryError);

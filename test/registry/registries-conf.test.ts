@@ -2,14 +2,14 @@
 // (image → the pull sources, in order), longest-prefix and wildcard matching, mirror-by-digest-only and
 // pull-from-mirror, blocked registries, drop-ins, and short names in short-name-mode "enforcing".
 import t from 'tap';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findRegistry, isShortName, loadRegistriesConf, mergeRegistriesConf, parseRegistriesConf, readCertsDir, planFromConf, refMatchingPrefix, type RegistriesConf } from '../../src/registry/registries-conf.ts';
 import { planEndpoints } from '../../src/registry/endpoints.ts';
 import { withDefaults } from '../../src/registry/config.ts';
 import { ref } from './registry-fixture.ts';
 import { verdictOf } from '../../src/verdict/reasons.ts';
+import { makeTempDir } from '../harness/lifecycle.ts';
 
 function conf(text: string): RegistriesConf {
   const p = parseRegistriesConf(text, 'registries.conf');
@@ -147,7 +147,7 @@ t.test('files containers/image refuses are refused with the reason', async (t) =
 });
 
 t.test('registries.conf.d drop-ins: read in name order, same prefix replaced, search list and mode replaced, aliases merged', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-containers-'));
+  const dir = makeTempDir('containers');
   const file = join(dir, 'registries.conf');
   writeFileSync(file, 'unqualified-search-registries = ["docker.io"]\n[[registry]]\nlocation = "quay.io"\n[[registry.mirror]]\nlocation = "old-mirror.local"\n[aliases]\n"a" = "quay.io/a"\n');
   mkdirSync(join(dir, 'registries.conf.d'));
@@ -184,7 +184,7 @@ t.test('endpoints: mirrors never get the credentials; an auth failure there is n
 });
 
 t.test('certs.d as containers/image reads it: *.crt CAs, *.cert with its *.key, a lone half reported', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-certs-'));
+  const dir = makeTempDir('certs');
   mkdirSync(join(dir, 'registry.example.com:5000'));
   mkdirSync(join(dir, 'docker.io'));
   mkdirSync(join(dir, 'half.example.com'));

@@ -3,14 +3,14 @@
 // upstream (htpasswd): the mirror answers what it has without the node credentials, the upstream gets them, a
 // blocked registry denies, and both flags together are refused (a node runs one runtime).
 import t from 'tap';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { pushImage } from '../harness/push.ts';
 import { startRelay, type Front } from '../harness/registry-fronts.ts';
 import { hostDirectory } from '../../src/registry/hosts-toml.ts';
 import { cli, rows, run } from '../cli/env.ts';
+import { makeTempDir } from '../harness/lifecycle.ts';
 
 t.setTimeout(600_000);
 
@@ -30,7 +30,7 @@ t.before(async () => {
   await pushImage(upstream, { repository: 'team/app', tag: 'v2', platforms: amd64 });
   await pushImage(mirror, { repository: 'team/app', tag: 'v1', platforms: amd64 });
   [up, mir] = await Promise.all([startRelay(upstream), startRelay(mirror)]);
-  dir = mkdtempSync(join(tmpdir(), 'pullguard-cli-node-'));
+  dir = makeTempDir('cli-node');
   hostsDir = join(dir, 'certs.d');
   const sub = join(hostsDir, hostDirectory(up.host));
   mkdirSync(sub, { recursive: true });

@@ -3,8 +3,7 @@
 // with "resolve", mirrors get ns=<registry> and never the pod's credentials (the CRI's ParseAuth rule), and the
 // upstream gets them.
 import t from 'tap';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRegistry, DEFAULT_USERS, type TestRegistry } from '../harness/registry.ts';
 import { pushImage } from '../harness/push.ts';
@@ -14,6 +13,7 @@ import { hostDirectory, loadHostsDir } from '../../src/registry/hosts-toml.ts';
 import { cred, ref } from './registry-fixture.ts';
 import { closedPort } from '../cli/env.ts';
 import { verdictOf } from '../../src/verdict/reasons.ts';
+import { makeTempDir } from '../harness/lifecycle.ts';
 
 let upstream: TestRegistry;
 let mirror: TestRegistry;
@@ -49,7 +49,7 @@ t.teardown(async () => {
 
 /** A client over a config_path tree with one hosts.toml for `registry`. */
 function clientWith(registry: string, hostsToml: string): RegistryClient {
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-certs.d-'));
+  const dir = makeTempDir('certs.d');
   const sub = join(dir, hostDirectory(registry));
   mkdirSync(sub);
   writeFileSync(join(sub, 'ca.pem'), up.caPem);
@@ -147,7 +147,7 @@ t.test('override_path: the mirror is asked under its own API root', async (t) =>
 });
 
 t.test('server = the mirror only (_default): the upstream is never asked, and its answer is final', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-certs.d-'));
+  const dir = makeTempDir('certs.d');
   mkdirSync(join(dir, '_default'));
   writeFileSync(join(dir, '_default', 'ca.pem'), up.caPem);
   writeFileSync(join(dir, '_default', 'hosts.toml'), `server = "https://${mir.host}"\nca = "ca.pem"\n`);
@@ -209,7 +209,7 @@ t.test('server = a mirror that refuses pullguard\'s anonymous request: unknown, 
 });
 
 t.test('in a pod, a loopback host of the node\'s hosts.toml is the node\'s own: not asked, and a later "not found" is unknown', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-certs.d-'));
+  const dir = makeTempDir('certs.d');
   const sub = join(dir, hostDirectory(up.host));
   mkdirSync(sub);
   writeFileSync(join(sub, 'ca.pem'), up.caPem);

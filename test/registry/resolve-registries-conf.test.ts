@@ -3,8 +3,7 @@
 // (and, since CRI-O would send it, a mirror's 401 that ends the search is unknown); blocked registries and
 // ambiguous short names are refused without a request; a single search registry resolves a short name.
 import t from 'tap';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRegistry, DEFAULT_USERS, type TestRegistry } from '../harness/registry.ts';
 import { pushImage } from '../harness/push.ts';
@@ -14,6 +13,7 @@ import { loadRegistriesConf } from '../../src/registry/registries-conf.ts';
 import { parseReference } from '../../src/reference/reference.ts';
 import { cred, ref } from './registry-fixture.ts';
 import { verdictOf } from '../../src/verdict/reasons.ts';
+import { makeTempDir } from '../harness/lifecycle.ts';
 
 let upstream: TestRegistry;
 let mirror: TestRegistry;
@@ -41,7 +41,7 @@ t.teardown(async () => {
 
 /** A client over a registries.conf; the test CA is trusted through pullguard's own per-host config. */
 function clientWith(text: string): RegistryClient {
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-containers-'));
+  const dir = makeTempDir('containers');
   writeFileSync(join(dir, 'registries.conf'), text);
   const loaded = loadRegistriesConf(join(dir, 'registries.conf'));
   if (!loaded.ok) throw new Error(loaded.errors.join('; '));
@@ -159,7 +159,7 @@ t.test('a location on another host that refuses pullguard\'s anonymous request i
 });
 
 t.test('CRI-O\'s certs.d (--certs-dir): <host:port>/*.crt makes a mirror pullguard could not verify checkable', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-containers-'));
+  const dir = makeTempDir('containers');
   const conf = join(dir, 'registries.conf');
   writeFileSync(conf, `[[registry]]\nlocation = "${mir2.host}"\n`);
   const certs = join(dir, 'certs.d');

@@ -1,8 +1,7 @@
 // Issue 11: a loopback image host names the loopback of the node the kubelet pulls on. pullguard running in a pod
 // (server.inCluster) does not share it: no registry request, NodeLoopbackRegistry (unknown), unless the registry
 // config has an entry for that host. Off the cluster's network (the CLI, an off-cluster `serve`) it is asked as ever.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { disconnectedClusterReader } from '../../src/cluster/reader.ts';
@@ -13,6 +12,7 @@ import { stubChecker } from './stub-checker.ts';
 import { buildRuntime, checkerFor, runsInCluster } from '../../src/cli/runtime.ts';
 import { DEFAULT_CONFIG, loadConfig } from '../../src/config.ts';
 import { explain } from '../../src/verdict/explain.ts';
+import { makeTempDir } from '../harness/lifecycle.ts';
 
 function ref(image: string): Reference {
   const p = parseReference(image);
@@ -96,7 +96,7 @@ t.test('server.inCluster: auto is true only for serve in a pod with the in-clust
 t.test('server.inCluster is auto by default and takes only auto, true or false', async (t) => {
   t.equal(DEFAULT_CONFIG.server.inCluster, 'auto');
   t.match(loadConfig({ env: {} }), { ok: true, config: { server: { inCluster: 'auto' } } });
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-incluster-'));
+  const dir = makeTempDir('incluster');
   writeFileSync(join(dir, 'off.yaml'), 'server:\n  inCluster: false\n');
   writeFileSync(join(dir, 'bad.yaml'), 'server:\n  inCluster: maybe\n');
   t.match(loadConfig({ file: join(dir, 'off.yaml') }), { ok: true, config: { server: { inCluster: false } } });
@@ -104,7 +104,7 @@ t.test('server.inCluster is auto by default and takes only auto, true or false',
 });
 
 t.test('buildRuntime carries server.inCluster to its checker and to checkers built over it (the audit in serve)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-incluster-'));
+  const dir = makeTempDir('incluster');
   const file = join(dir, 'registries.yaml');
   writeFileSync(file, JSON.stringify({ registries: { 'localhost:5001': { plainHTTP: true } } }));
   const config = structuredClone(DEFAULT_CONFIG);
