@@ -2,6 +2,7 @@
 // streams (the first case spawns the CLI as a user runs it):
 // what it prints for each outcome, its --json shape, its exit codes, and that credentials never show.
 import t from 'tap';
+import { makeTempDir } from '../harness/lifecycle.ts';
 import { startLoopbackServer } from '../harness/loopback-server.ts';
 import { closedPort, cli, rows, run, startCliEnv, type CliEnv } from './env.ts';
 
@@ -236,10 +237,10 @@ t.test('--help prints the options and exit codes on stdout and exits 0', async (
 });
 
 t.test('a relative ca: in the registry config is read next to that file, wherever the CLI runs', async (t) => {
-  const { mkdtempSync, copyFileSync, writeFileSync } = await import('node:fs');
+  const { copyFileSync, writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-relca-'));
+  const dir = makeTempDir('relca');
   copyFileSync(env.open.caFile, join(dir, 'registry-ca.pem'));
   writeFileSync(join(dir, 'registries.yaml'), `registries:\n  "${env.open.host}":\n    ca: registry-ca.pem\n`);
   const r = await run(['resolve', '--registry-config', join(dir, 'registries.yaml'), open('team/app:1.0')], { cwd: tmpdir() });
