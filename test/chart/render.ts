@@ -1,10 +1,11 @@
 // Runs helm against charts/pullguard with a values object and hands back the rendered objects, parsed.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import YAML from 'yaml';
-import { chartDir, helmPath } from './helm.ts';
+import { makeTempDir } from '../harness/lifecycle.ts';
+import { chartDir, helmPath, repoRoot } from './helm.ts';
 
 export type Values = Record<string, unknown>;
 
@@ -26,7 +27,7 @@ export const namespace = 'guard-system';
 export const serviceName = 'rel-pullguard';
 
 // Helm keeps its own state out of the developer's home directory.
-const helmHome = mkdtempSync(join(tmpdir(), 'pullguard-helm-home-'));
+const helmHome = makeTempDir('helm-home');
 const helmEnv = {
   ...process.env,
   HELM_CACHE_HOME: join(helmHome, 'cache'),
@@ -34,28 +35,100 @@ const helmEnv = {
   HELM_DATA_HOME: join(helmHome, 'data'),
   KUBECONFIG: join(helmHome, 'no-kubeconfig'),
 };
-process.on('exit', () => rmSync(helmHome, { recursive: true, force: true }));
+let valuesFiles = 0;
 
-/** Run helm with `args`, passing `values` as a values file (`-f`) when given. */
+/** `values` as a values file for helm's `-f`, and a function that removes it. */
+function valuesFile(values: Values): [string, () => void] {
+  const file = join(helmHome, `values-${valuesFiles++}.json`);
+  writeFileSync(file, JSON.stringify(values));
+  return [file, () => rmSync(file, { force: true })];
+}
+
+/** Run helm with `args`, passing `values` as a values file (`-f`) when given. Never cached. */
 export function helm(args: string[], values?: Values): HelmResult {
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-values-'));
+  const [file, remove] = values === undefined ? [undefined, () => {}] : valuesFile(values);
   try {
-    const file = join(dir, 'values.json');
-    const extra: string[] = [];
-    if (values !== undefined) {
-      writeFileSync(file, JSON.stringify(values));
-      extra.push('-f', file);
-    }
-    const run = spawnSync(helmPath(), [...args, ...extra], { encoding: 'utf8', env: helmEnv, maxBuffer: 64 * 1024 * 1024 });
+    const run = spawnSync(helmPath(), [...args, ...(file === undefined ? [] : ['-f', file])], { encoding: 'utf8', env: helmEnv, maxBuffer: 64 * 1024 * 1024 });
     if (run.error) throw run.error;
     return { ok: run.status === 0, stdout: run.stdout, stderr: run.stderr };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   }
 }
 
+// A client-side helm run is a function of the helm binary, the chart's files, the arguments and the values: the
+// same question asked again (in this process or another test file) gets the answer helm gave the first time.
+// Random and time-dependent output (genCA, a certificate's dates) is answered from a render at most a day old.
+const RENDER_CACHE = join(repoRoot, 'node_modules/.cache/pullguard-helm-render');
+const RENDER_MAX_AGE_MS = 86_400_000;
+const rendered = new Map<string, HelmResult>();
+let renderInputs: string | undefined;
+
+/** Every file of the chart (path and content) and which helm binary: what a render depends on besides its request. */
+function chartAndHelm(): string {
+  if (renderInputs !== undefined) return renderInputs;
+  const hash = createHash('sha256');
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else hash.update(`${relative(chartDir, path)}\0`).update(readFileSync(path)).update('\0');
+    }
+  };
+  walk(chartDir);
+  const binary = helmPath();
+  const { size, mtimeMs } = statSync(binary);
+  hash.update(`${binary}\0${size}\0${mtimeMs}`);
+  renderInputs = hash.digest('hex');
+  return renderInputs;
+}
+
+/** Evicts renders older than RENDER_MAX_AGE_MS, once per process. */
+let swept = false;
+function sweepRenders(now: number): void {
+  if (swept) return;
+  swept = true;
+  for (const name of readdirSync(RENDER_CACHE)) {
+    try {
+      if (now - statSync(join(RENDER_CACHE, name)).mtimeMs > RENDER_MAX_AGE_MS) rmSync(join(RENDER_CACHE, name), { force: true });
+    } catch {
+      // Evicted by a concurrent process.
+    }
+  }
+}
+
+/** helm(args, values) through the render cache: in this process, then on disk (written atomically, so processes may race). */
+function cachedHelm(args: string[], values: Values): HelmResult {
+  const key = createHash('sha256').update(JSON.stringify([chartAndHelm(), args, values])).digest('hex');
+  const hit = rendered.get(key);
+  if (hit !== undefined) return { ...hit };
+  const file = join(RENDER_CACHE, `${key}.json`);
+  const now = Date.now();
+  try {
+    if (now - statSync(file).mtimeMs <= RENDER_MAX_AGE_MS) {
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as HelmResult;
+      rendered.set(key, stored);
+      return { ...stored };
+    }
+  } catch {
+    // Not rendered yet (or unreadable): render.
+  }
+  const result = helm(args, values);
+  rendered.set(key, { ...result });
+  try {
+    mkdirSync(RENDER_CACHE, { recursive: true });
+    sweepRenders(now);
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(result));
+    renameSync(tmp, file);
+  } catch {
+    // A read-only node_modules: this process still remembers it.
+  }
+  return result;
+}
+
 export function lint(values: Values = {}): HelmResult {
-  return helm(['lint', chartDir, '--strict', '--namespace', namespace], values);
+  return cachedHelm(['lint', chartDir, '--strict', '--namespace', namespace], values);
 }
 
 /** The objects a release renders, by kind and name. */
@@ -95,10 +168,8 @@ function parseManifests(text: string): Manifest[] {
  * Asynchronous: the cluster may be a fake served by this very process.
  */
 export async function templateAgainst(kubeconfig: string, values: Values = {}): Promise<Rendered> {
-  const dir = mkdtempSync(join(tmpdir(), 'pullguard-values-'));
+  const [file, remove] = valuesFile(values);
   try {
-    const file = join(dir, 'values.json');
-    writeFileSync(file, JSON.stringify(values));
     const args = ['template', release, chartDir, '--namespace', namespace, '--dry-run=server', '--disable-openapi-validation', '--skip-tests', '-f', file];
     const child = spawn(helmPath(), args, { env: { ...helmEnv, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -112,16 +183,18 @@ export async function templateAgainst(kubeconfig: string, values: Values = {}): 
     if (status !== 0) throw new Error(`helm template --dry-run=server failed: ${stderr}`);
     return new Rendered(parseManifests(stdout));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   }
 }
 
 /**
  * `helm template`; throws with helm's message when rendering fails. The release's objects only, unless `tests`:
- * the `helm test` hooks (templates/tests/) are applied by `helm test`, not by install or upgrade.
+ * the `helm test` hooks (templates/tests/) are applied by `helm test`, not by install or upgrade. `fresh`: a new
+ * helm run, not the render cache's answer, for a test about what two separate renders give.
  */
-export function template(values: Values = {}, { tests = false }: { tests?: boolean } = {}): Rendered {
-  const run = helm(['template', release, chartDir, '--namespace', namespace, ...(tests ? [] : ['--skip-tests'])], values);
+export function template(values: Values = {}, { tests = false, fresh = false }: { tests?: boolean; fresh?: boolean } = {}): Rendered {
+  const args = ['template', release, chartDir, '--namespace', namespace, ...(tests ? [] : ['--skip-tests'])];
+  const run = fresh ? helm(args, values) : cachedHelm(args, values);
   if (!run.ok) throw new Error(`helm template failed: ${run.stderr}`);
   return new Rendered(parseManifests(run.stdout));
 }
@@ -131,7 +204,7 @@ export function template(values: Values = {}, { tests = false }: { tests?: boole
  * without a cluster, from Helm 4 on (Helm 3 still wants one): undefined then.
  */
 export function notes(values: Values = {}): string | undefined {
-  const run = helm(['install', release, chartDir, '--namespace', namespace, '--dry-run=client', '--hide-secret'], values);
+  const run = cachedHelm(['install', release, chartDir, '--namespace', namespace, '--dry-run=client', '--hide-secret'], values);
   if (!run.ok && /cluster unreachable/i.test(run.stderr)) return undefined;
   if (!run.ok) throw new Error(`helm install --dry-run failed: ${run.stderr}`);
   const at = run.stdout.indexOf('NOTES:\n');
@@ -141,7 +214,7 @@ export function notes(values: Values = {}): string | undefined {
 
 /** helm's error output for values that must be refused (empty string if helm accepted them). */
 export function templateError(values: Values): string {
-  const run = helm(['template', release, chartDir, '--namespace', namespace], values);
+  const run = cachedHelm(['template', release, chartDir, '--namespace', namespace], values);
   return run.ok ? '' : run.stderr;
 }
 
