@@ -76,9 +76,8 @@ t.test('a different service name re-issues the serving certificate', async (t) =
 t.test('a missing or mismatched key means regeneration, not a broken pair', async (t) => {
   const dir = makeTempDir('devcerts');
   await runDevCerts(dir);
-  const other = makeTempDir('devcerts');
-  await runDevCerts(other);
-  await run('cp', [join(other, 'tls.key'), join(dir, 'tls.key')]);
+  // Another pair's key: the shared test PKI's.
+  await run('cp', [(await makeTestPki()).keyFile, join(dir, 'tls.key')]);
   const out = await runDevCerts(dir);
   t.notMatch(out.stdout, /is current/);
   const pub = async (args: string[]) => (await run('openssl', args)).stdout;
