@@ -11,7 +11,7 @@ const pkg = JSON.parse(readFileSync(new URL('package.json', `file://${ROOT}`), '
 // What makes a test slow: the servers and processes of test/harness, the kits that start a whole pullguard, helm,
 // the bench world, and Node's own network and process modules.
 const SLOW_IMPORTS = [
-  /harness\/(registry|fake-apiserver|loopback-server|token-server|fault-proxy|connect-proxy|redirect|push|credential-plugin|pullguard-kit)/,
+  /harness\/(registry|fake-apiserver|loopback-server|token-server|fault-proxy|connect-proxy|redirect|push|credential-plugin|pullguard-kit|kit-world)/,
   /\/(env|check-env)\.ts$/,
   /(^|\/)(helm|render|fake-apiserver)\.ts$/,
   /bench\/(world|load)\.ts$/,

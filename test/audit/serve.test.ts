@@ -8,7 +8,7 @@ import t from 'tap';
 import { request } from 'undici';
 import type { FakeApiServer } from '../harness/fake-apiserver.ts';
 import { makeTestPki } from '../harness/pki.ts';
-import { AMD64, startWorld, type World } from '../harness/pullguard-kit.ts';
+import { AMD64, startWorld, type World } from '../harness/kit-world.ts';
 import { MAIN } from '../cli/env.ts';
 import { deployment } from './workloads.ts';
 

@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import type { TestRegistry } from '../harness/registry.ts';
 import type { PushedImage } from '../harness/push.ts';
 import type { FaultProxy } from '../harness/fault-proxy.ts';
-import { AMD64, ARM64, dockerConfigJson, startWorld } from '../harness/pullguard-kit.ts';
 
 export const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -121,8 +120,12 @@ export interface CliEnv {
   close(): Promise<void>;
 }
 
-/** The kit's world (test/harness/pullguard-kit.ts) for the CLI: three registries and a proxy, no cluster. */
+/**
+ * The kit's world (test/harness/kit-world.ts) for the CLI: three registries and a proxy, no cluster. Loaded here, not
+ * at the top: a file that only runs commands in process (main.test.ts) then starts without the registry harness.
+ */
 export async function startCliEnv(): Promise<CliEnv> {
+  const { AMD64, ARM64, dockerConfigJson, startWorld } = await import('../harness/kit-world.ts');
   const world = await startWorld({
     registries: { open: { auth: 'none' }, basic: { auth: 'basic' }, token: { auth: 'token' } },
     proxyFor: 'open',

@@ -8,8 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { makeTempDir, removeTempDir } from './lifecycle.ts';
 import { makeTestPki } from './pki.ts';
 
@@ -321,6 +322,9 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     leases,
     events,
     kubeConfig() {
+      // Loaded on first use (require of the ES module, synchronous): importing the client costs ~1.1 s of CPU, and
+      // most processes with a fake API server only hand pullguard or helm its kubeconfig file.
+      const { KubeConfig } = createRequire(import.meta.url)('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
       const kc = new KubeConfig();
       kc.loadFromFile(api.kubeconfigFile);
       return kc;
