@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeTempDir } from './lifecycle.ts';
-import { makeTestPki, readPki, runDevCerts, SHARED_PKI_ROOT, sharedPki, usablePki, type TestPki } from './pki.ts';
+import { makeSharedPki, makeTestPki, readPki, runDevCerts, SHARED_PKI_ROOT, sharedPki, usablePki, type TestPki } from './pki.ts';
 
 const run = promisify(execFile);
 
@@ -96,6 +96,9 @@ t.test('the test PKI is made once and shared: published in node_modules/.cache, 
   const again = await sharedPki();
   t.equal(again.dir, pki.dir, 'a later process finds the published PKI and builds none');
   t.equal(again.keyPem, pki.keyPem);
+  const tokenCa = await makeSharedPki('token-ca');
+  t.ok(usablePki(tokenCa));
+  t.not(tokenCa.caPem, pki.caPem, 'the token signer has a CA of its own');
 });
 
 // One temp cache root for the next three, so they cost four runs of the script between them.

@@ -1,7 +1,8 @@
 // A throwaway CA and a serving certificate for 127.0.0.1, localhost and ::1, made by certs/dev-certs.sh.
 // makeTestPki() shares one such PKI between every test process of a run (and later runs): dev-certs.sh costs
-// bash and about five openssl processes, and servers in almost every test file need a certificate. The script
-// keeps its own tests (dev-certs*.test.ts); a file that needs a second, unrelated CA uses makeFreshPki().
+// bash and eight openssl processes, and servers in almost every test file need a certificate; the registry token
+// signer shares a second one (makeSharedPki('token-ca')). The script keeps its own tests (dev-certs*.test.ts); a
+// file that needs a CA of its own uses makeFreshPki().
 import { execFile } from 'node:child_process';
 import { createHash, createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
@@ -74,10 +75,10 @@ export function usablePki(pki: TestPki, now = Date.now()): boolean {
   }
 }
 
-/** The published PKI for this version of dev-certs.sh: a symlink, swapped atomically, to the directory holding it. */
-function sharedLink(root: string): string {
+/** The published PKI `name` for this version of dev-certs.sh: a symlink, swapped atomically, to the directory holding it. */
+function sharedLink(root: string, name: string): string {
   const version = createHash('sha256').update(readFileSync(DEV_CERTS_SCRIPT)).digest('hex').slice(0, 16);
-  return join(root, `current-${version}`);
+  return join(root, `current-${name}-${version}`);
 }
 
 async function readShared(link: string): Promise<TestPki | undefined> {
@@ -135,13 +136,13 @@ function sweepUnpublished(root: string, keep: string): void {
  * race: each builds in a private directory and publishes it by renaming a symlink over the old one; a process that
  * finds a usable PKI published while it was building uses that one and drops its own.
  */
-export async function sharedPki(cacheRoot = SHARED_PKI_ROOT): Promise<TestPki> {
-  const existing = await readShared(sharedLink(cacheRoot));
+export async function sharedPki(cacheRoot = SHARED_PKI_ROOT, name = 'test'): Promise<TestPki> {
+  const existing = await readShared(sharedLink(cacheRoot, name));
   if (existing) return existing;
   mkdirSync(cacheRoot, { recursive: true });
   // Real paths from here on (node_modules may be a symlink), so the sweep recognises what the links point at.
   const root = realpathSync(cacheRoot);
-  const link = sharedLink(root);
+  const link = sharedLink(root, name);
   const dir = mkdtempSync(join(root, 'pki-'));
   try {
     await runDevCerts(dir);
@@ -166,18 +167,30 @@ export async function sharedPki(cacheRoot = SHARED_PKI_ROOT): Promise<TestPki> {
   return readPki(dir);
 }
 
-let cached: Promise<TestPki> | undefined;
+const shared = new Map<string, Promise<TestPki>>();
 
-/** The PKI every test server uses: shared between test processes (see sharedPki), or a fresh one where node_modules is read-only. */
+/**
+ * The shared PKI `name` (see sharedPki), or a fresh one where node_modules is read-only. Each name is its own CA:
+ * 'test' serves every test server (makeTestPki), 'token-ca' signs registry tokens (token-signer.ts).
+ */
+export async function makeSharedPki(name: string): Promise<TestPki> {
+  let pki = shared.get(name);
+  if (pki === undefined) {
+    pki = sharedPki(SHARED_PKI_ROOT, name)
+      .catch((err: unknown) => {
+        if (['EACCES', 'EPERM', 'EROFS'].includes((err as NodeJS.ErrnoException).code ?? '')) return makeFreshPki(name);
+        throw err;
+      })
+      .catch((err: unknown) => {
+        shared.delete(name);
+        throw err;
+      });
+    shared.set(name, pki);
+  }
+  return pki;
+}
+
+/** The PKI every test server uses, shared between test processes. */
 export async function makeTestPki(): Promise<TestPki> {
-  cached ??= sharedPki()
-    .catch((err: unknown) => {
-      if (['EACCES', 'EPERM', 'EROFS'].includes((err as NodeJS.ErrnoException).code ?? '')) return makeFreshPki();
-      throw err;
-    })
-    .catch((err: unknown) => {
-      cached = undefined;
-      throw err;
-    });
-  return cached;
+  return makeSharedPki('test');
 }

@@ -5,7 +5,8 @@
 import { createHash, createPrivateKey, randomUUID, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeFreshPki } from './pki.ts';
+import { makeTempDir } from './lifecycle.ts';
+import { makeSharedPki } from './pki.ts';
 
 export interface TokenAccess {
   type: string;
@@ -73,19 +74,21 @@ export function newJti(): string {
 let cached: Promise<TokenSigner> | undefined;
 
 /**
- * One token CA and signing certificate per process. Made by certs/dev-certs.sh in its own directory: its
- * "serving" certificate is a fine signing certificate (distribution checks the chain with ExtKeyUsageAny).
+ * One token CA and signing certificate, made by certs/dev-certs.sh and shared by every test process (pki.ts), apart
+ * from the CA that serves TLS: its "serving" certificate is a fine signing certificate (distribution checks the
+ * chain with ExtKeyUsageAny).
  */
 export async function makeTokenSigner(): Promise<TokenSigner> {
   cached ??= (async (): Promise<TokenSigner> => {
-    const pki = await makeFreshPki('token-ca');
+    const pki = await makeSharedPki('token-ca');
     const key = createPrivateKey(pki.keyPem);
     const cert = new X509Certificate(pki.certPem);
     const keyId = libtrustKeyId(cert.publicKey);
     // For `kid`, the registry looks the key up among the bundle's certificates, so the signing
     // certificate goes in the bundle beside the CA.
     const rootBundlePem = pki.caPem + pki.certPem;
-    const rootBundleFile = join(pki.dir, 'token-root-bundle.crt');
+    // In a directory of this process's: the shared PKI's directory is read by other processes while this one writes.
+    const rootBundleFile = join(makeTempDir('token-ca'), 'token-root-bundle.crt');
     await writeFile(rootBundleFile, rootBundlePem);
     const x5c = [pemToDerBase64(pki.certPem)];
     return {
