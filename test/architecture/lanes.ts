@@ -1,6 +1,8 @@
 // Which process runs each test file in `npm test`. tap starts one Node process per file (.taprc `include`), and
-// start-up costs about a second of CPU each; the pure files of the unit lane (package.json `test:unit`, the one list
-// of them) are left out of tap's list by .taprc `exclude` and run together in one process by test/lanes/unit.test.ts.
+// start-up costs one to two seconds of CPU each (tap, type stripping, @kubernetes/client-node). Two lanes run many
+// files in one process instead, each left out of tap's own list by .taprc `exclude`:
+// - the unit lane, the pure files (package.json `test:unit`, the one list of them): test/lanes/unit.test.ts;
+// - the servers lane, files whose servers run in process (SERVERS_LANE below): test/lanes/servers.test.ts.
 // test/architecture/lanes.test.ts checks that every test file runs exactly once.
 import { globSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -21,6 +23,46 @@ export function unitLanePatterns(): string[] {
 /** The unit lane's files, relative to the repository (`test/reference/reference.test.ts`). */
 export function unitLaneFiles(): string[] {
   return globs(unitLanePatterns());
+}
+
+/**
+ * The servers lane: files that start servers in this process (the fake API server, registry fronts, Fastify
+ * inject/listen, the kit) or real registries they stop themselves, spawn no CLI, change nothing process-wide
+ * (environment, global dispatcher, process handlers, the root test's timeout or hooks), and assert no timing.
+ * Their CPU is mostly start-up; their wall time adds up in one process, so the lane is kept well under a minute.
+ * lanes.test.ts checks the rules it can see in the text.
+ */
+export const SERVERS_LANE: readonly string[] = [
+  'test/admission/@(bad-input|logs).test.ts',
+  'test/audit/@(lease|workloads-list).test.ts',
+  'test/cluster/@(fake-apiserver|kubeconfig|nodes|reader).test.ts',
+  'test/credentials/provider-config.test.ts',
+  'test/harness/@(bcrypt|connect-proxy|redirect|token-server).test.ts',
+  'test/registry/@(node-files-reload|node-hosts-tls|transport).test.ts',
+  'test/registry/resolve-@(basic|contradictions|get-first|platformless|token|token-sharing).test.ts',
+  'test/verdict/check-@(node-facts-e2e|platforms|runtimes).test.ts',
+];
+
+/**
+ * What one file may not do in a process it shares with others (lanes.test.ts checks each servers-lane file's text):
+ * change the environment, the global dispatcher, process handlers or the working directory; give the lane's root
+ * a timeout, a plan or hooks for every later test; mock modules; spawn the CLI or helm. Its top-level before and
+ * teardown are fine (test/lanes/lane.ts). Each rule has a line it catches and a look-alike it lets through; they
+ * live here, not in the test, because the unit lane's own check reads test files for spawns and servers.
+ */
+export const SHARED_PROCESS_RULES: readonly { what: string; re: RegExp; breaks: string; fine: string }[] = [
+  { what: 'changes process.env', re: /process\.env(\.\w+|\[[^\]]+\])?\s*=[^=]|delete process\.env/, breaks: "process.env['HTTPS_PROXY'] = url;", fine: "process.env['HOME'] === undefined" },
+  { what: 'sets undici\'s global dispatcher', re: /setGlobalDispatcher/, breaks: 'setGlobalDispatcher(agent);', fine: 'request(url, { dispatcher: agent })' },
+  { what: 'adds a process handler', re: /process\.(on|once|addListener|prependListener)\(/, breaks: "process.once('exit', stop);", fine: 'child.once(\'exit\', stop);' },
+  { what: 'changes directory', re: /process\.chdir|\bt\.chdir/, breaks: 'process.chdir(dir);', fine: 't.testdir({})' },
+  { what: 'sets the root test\'s timeout, plan or hooks for every test', re: /^t\.(setTimeout|plan|beforeEach|afterEach)\(/m, breaks: 't.beforeEach(() => proxy.reset());', fine: '  t.beforeEach(() => proxy.reset());' },
+  { what: 'mocks modules', re: /\bt\.mock(Import|Require)?\(|mockImport/, breaks: "await t.mockImport('../../src/x.ts', {})", fine: "await import('../../src/x.ts')" },
+  { what: 'spawns the CLI or helm', re: /src\/cli\/main\.ts|chart\/(helm|render)\.ts|process\.execPath/, breaks: "import { helm } from '../chart/helm.ts';", fine: "import { runCheck } from '../../src/cli/check.ts';" },
+];
+
+/** The servers lane's files. */
+export function serversLaneFiles(): string[] {
+  return globs(SERVERS_LANE);
 }
 
 export interface TapFiles {
