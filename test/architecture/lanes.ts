@@ -1,8 +1,9 @@
 // Which process runs each test file in `npm test`. tap starts one Node process per file (.taprc `include`), and
-// start-up costs one to two seconds of CPU each (tap, type stripping, @kubernetes/client-node). Two lanes run many
+// start-up costs one to two seconds of CPU each (tap, type stripping, @kubernetes/client-node). Lanes run many
 // files in one process instead, each left out of tap's own list by .taprc `exclude`:
 // - the unit lane, the pure files (package.json `test:unit`, the one list of them): test/lanes/unit.test.ts;
-// - the servers lane, files whose servers run in process (SERVERS_LANE below): test/lanes/servers.test.ts.
+// - the server lanes, files whose servers run in process (SERVER_LANES below): test/lanes/servers.test.ts and
+//   test/lanes/registries.test.ts.
 // test/architecture/lanes.test.ts checks that every test file runs exactly once.
 import { globSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -26,25 +27,43 @@ export function unitLaneFiles(): string[] {
 }
 
 /**
- * The servers lane: files that start servers in this process (the fake API server, registry fronts, Fastify
- * inject/listen, the kit) or real registries they stop themselves, spawn no CLI, change nothing process-wide
- * (environment, global dispatcher, process handlers, the root test's timeout or hooks), and assert no timing.
- * Their CPU is mostly start-up; their wall time adds up in one process, so the lane is kept well under a minute.
- * lanes.test.ts checks the rules it can see in the text.
+ * The server lanes, each aggregator file with its globs: files that start servers in this process (the fake API
+ * server, registry fronts, Fastify inject/listen, the kit) or real registries they stop themselves, spawn no CLI,
+ * change nothing process-wide (SHARED_PROCESS_RULES below), and assert no timing. Their CPU is mostly start-up; their
+ * wall time adds up in one process, and tap runs two files at a time, so no lane should run much longer than the
+ * suite's slowest files: a lane that grows past ~40 s on a quiet machine is better split in two.
  */
-export const SERVERS_LANE: readonly string[] = [
-  'test/admission/@(bad-input|logs).test.ts',
-  'test/audit/@(lease|workloads-list).test.ts',
-  'test/cluster/@(fake-apiserver|kubeconfig|nodes|reader).test.ts',
-  'test/credentials/provider-config.test.ts',
-  'test/harness/@(bcrypt|connect-proxy|redirect|token-server).test.ts',
-  'test/registry/@(node-files-reload|node-hosts-tls|transport).test.ts',
-  'test/registry/resolve-@(basic|contradictions|get-first|platformless|token|token-sharing).test.ts',
-  'test/verdict/check-@(node-facts-e2e|platforms|runtimes).test.ts',
-];
+export const SERVER_LANES: Readonly<Record<string, readonly string[]>> = {
+  // The API server, the webhook, the test harness's own servers, and the verdict over real registries.
+  'test/lanes/servers.test.ts': [
+    'test/admission/@(bad-input|logs).test.ts',
+    'test/audit/@(lease|workloads-list).test.ts',
+    'test/cluster/@(fake-apiserver|kubeconfig|nodes|reader).test.ts',
+    'test/credentials/provider-config.test.ts',
+    'test/harness/@(bcrypt|connect-proxy|redirect|token-server).test.ts',
+    'test/registry/@(node-files-reload|node-hosts-tls|transport).test.ts',
+    'test/verdict/check-@(node-facts-e2e|platforms|runtimes).test.ts',
+  ],
+  // The registry client against real registries, their fronts and the fault proxy.
+  'test/lanes/registries.test.ts': [
+    'test/admission/@(hostile-registry|registry-hosts).test.ts',
+    'test/harness/@(fault-proxy|push).test.ts',
+    'test/registry/resolve-@(basic|contradictions|faults|get-first|hosts|manifests|network|node-hosts|platformless|redirects|registries-conf|token|token-sharing).test.ts',
+  ],
+};
+
+/** Every server lane's globs, in the order of SERVER_LANES. */
+export function serverLanePatterns(): string[] {
+  return Object.values(SERVER_LANES).flat();
+}
+
+/** One server lane's files (by its aggregator, `test/lanes/servers.test.ts`), or all of them. */
+export function serverLaneFiles(aggregator?: string): string[] {
+  return globs(aggregator === undefined ? serverLanePatterns() : (SERVER_LANES[aggregator] ?? []));
+}
 
 /**
- * What one file may not do in a process it shares with others (lanes.test.ts checks each servers-lane file's text):
+ * What one file may not do in a process it shares with others (lanes.test.ts checks each server-lane file's text):
  * change the environment, the global dispatcher, process handlers or the working directory; give the lane's root
  * a timeout, a plan or hooks for every later test; mock modules; spawn the CLI or helm. Its top-level before and
  * teardown are fine (test/lanes/lane.ts). Each rule has a line it catches and a look-alike it lets through; they
@@ -59,11 +78,6 @@ export const SHARED_PROCESS_RULES: readonly { what: string; re: RegExp; breaks: 
   { what: 'mocks modules', re: /\bt\.mock(Import|Require)?\(|mockImport/, breaks: "await t.mockImport('../../src/x.ts', {})", fine: "await import('../../src/x.ts')" },
   { what: 'spawns the CLI or helm', re: /src\/cli\/main\.ts|chart\/(helm|render)\.ts|process\.execPath/, breaks: "import { helm } from '../chart/helm.ts';", fine: "import { runCheck } from '../../src/cli/check.ts';" },
 ];
-
-/** The servers lane's files. */
-export function serversLaneFiles(): string[] {
-  return globs(SERVERS_LANE);
-}
 
 export interface TapFiles {
   include: string[];

@@ -16,7 +16,7 @@ const root = t as unknown as { teardown: (fn: Hook) => void; before: (fn: Hook) 
 
 export async function runLane(files: readonly string[]): Promise<void> {
   t.ok(files.length > 0, `${files.length} files in this lane`);
-  let lastEnd = performance.now();
+  let last = { wall: performance.now(), cpu: process.cpuUsage() };
   for (const file of files) {
     const teardowns: Hook[] = [];
     const { teardown, before } = root;
@@ -36,12 +36,14 @@ export async function runLane(files: readonly string[]): Promise<void> {
     } finally {
       Object.assign(root, { teardown, before });
     }
-    // Queued behind the file's own tests; the time since the previous file's end is this file's share of the lane.
+    // Queued behind the file's own tests: the time since the previous file's end is this file's share of the lane
+    // (wall, and this process's CPU: a loaded machine stretches the first, hardly the second).
     t.test(`${file}: its top-level teardowns close what it started`, async (t) => {
       for (const fn of teardowns) await fn();
-      const now = performance.now();
-      t.pass(`${teardowns.length} top-level teardown(s) ran; the file took ${Math.round(now - lastEnd)} ms`);
-      lastEnd = now;
+      const now = { wall: performance.now(), cpu: process.cpuUsage() };
+      const cpu = (now.cpu.user + now.cpu.system - last.cpu.user - last.cpu.system) / 1000;
+      t.pass(`${teardowns.length} top-level teardown(s) ran; the file took ${Math.round(now.wall - last.wall)} ms (${Math.round(cpu)} ms CPU)`);
+      last = now;
     });
   }
 }
