@@ -59,10 +59,12 @@ t.before(async () => {
   configured = startPullguard(api, entry, (c) => (c.server.inCluster = true));
 });
 
-t.beforeEach(() => {
+// Each test starts with empty request logs. (Called by each test rather than a top-level beforeEach, which in a lane
+// of files sharing one process would run before every later file's tests too: test/lanes/lane.ts.)
+function resetLogs(): void {
   proxy.reset();
   shadow.reset();
-});
+}
 
 t.teardown(async () => {
   await Promise.allSettled([inCluster?.close(), offCluster?.close(), configured?.close(), mirrored?.close(), shadowed?.close()]);
@@ -75,6 +77,7 @@ const port = (): string => proxy.host.split(':')[1] as string;
 const pod = (image: string) => reviewOf('Pod', { containers: containers(image) });
 
 t.test('in a pod, a loopback image is admitted as NodeLoopbackRegistry without a registry request, even a missing tag', async (t) => {
+  resetLogs();
   for (const image of [`${proxy.host}/local/app:1.0`, `localhost:${port()}/local/app:1.0`, `${proxy.host}/local/app:1.1`, `localhost:${port()}/nope:1`]) {
     const out = await inCluster.post(pod(image));
     t.equal(out.response.allowed, true, `${image}: admitted (enforce mode)`);
@@ -87,6 +90,7 @@ t.test('in a pod, a loopback image is admitted as NodeLoopbackRegistry without a
 });
 
 t.test('off the cluster\'s network a loopback image is resolved for real: allowed, and a missing tag denied', async (t) => {
+  resetLogs();
   const ok = await offCluster.post(pod(`${proxy.host}/local/app:1.0`));
   t.equal(ok.response.allowed, true);
   t.equal(ok.response.warnings, undefined);
@@ -97,6 +101,7 @@ t.test('off the cluster\'s network a loopback image is resolved for real: allowe
 });
 
 t.test('in a pod, a registry config entry for the host makes it checked; an unconfigured spelling of it is not', async (t) => {
+  resetLogs();
   const ok = await configured.post(pod(`${proxy.host}/local/app:1.0`));
   t.equal(ok.response.allowed, true);
   t.equal(ok.response.warnings, undefined, 'resolved, not unknown');
@@ -112,6 +117,7 @@ t.test('in a pod, a registry config entry for the host makes it checked; an unco
 });
 
 t.test('in a pod, a mirror entry for the node\'s localhost registry checks it there; a tag the mirror lacks is not denied on pullguard\'s loopback', async (t) => {
+  resetLogs();
   const ok = await mirrored.post(pod(`localhost:${nodePort}/local/app:1.0`));
   t.equal(ok.response.allowed, true);
   t.equal(ok.response.warnings, undefined, 'resolved through the mirror');
@@ -123,6 +129,7 @@ t.test('in a pod, a mirror entry for the node\'s localhost registry checks it th
 });
 
 t.test('in a pod, a mirror miss for the node\'s localhost registry never falls through to pullguard\'s own loopback (#11)', async (t) => {
+  resetLogs();
   const port = shadow.host.split(':')[1] as string;
   const found = await shadowed.post(pod(`localhost:${port}/local/app:1.0`));
   t.equal(found.response.allowed, true);

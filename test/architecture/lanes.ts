@@ -36,11 +36,12 @@ export function unitLaneFiles(): string[] {
 export const SERVER_LANES: Readonly<Record<string, readonly string[]>> = {
   // The API server, the webhook, the test harness's own servers, and the verdict over real registries.
   'test/lanes/servers.test.ts': [
-    'test/admission/@(bad-input|logs).test.ts',
+    'test/admission/@(bad-input|logs|node-loopback).test.ts',
     'test/audit/@(lease|workloads-list).test.ts',
     'test/cluster/@(fake-apiserver|kubeconfig|nodes|reader).test.ts',
-    'test/credentials/provider-config.test.ts',
-    'test/harness/@(bcrypt|connect-proxy|redirect|token-server).test.ts',
+    'test/credentials/provider-@(config|wiring).test.ts',
+    'test/e2e/registry-logs.test.ts',
+    'test/harness/@(bcrypt|connect-proxy|pullguard-kit|redirect|token-server).test.ts',
     'test/registry/@(node-files-reload|node-hosts-tls|transport).test.ts',
     'test/verdict/check-@(node-facts-e2e|platforms|runtimes).test.ts',
   ],
