@@ -14,7 +14,12 @@ import { ROOT } from '../architecture/lanes.ts';
 type Hook = (this: unknown) => unknown;
 const root = t as unknown as { teardown: (fn: Hook) => void; before: (fn: Hook) => void };
 
+// .taprc's timeout (120 s) is for one file; a lane is many, each of which had that long on its own. On a loaded
+// 2-core machine the server lanes have taken 75-135 s (quiet, far less): they get 300 s, as audit/continuous does.
+const LANE_TIMEOUT_MS = 300_000;
+
 export async function runLane(files: readonly string[]): Promise<void> {
+  t.setTimeout(LANE_TIMEOUT_MS);
   t.ok(files.length > 0, `${files.length} files in this lane`);
   let last = { wall: performance.now(), cpu: process.cpuUsage() };
   for (const file of files) {
