@@ -2,8 +2,8 @@
 // start-up costs one to two seconds of CPU each (tap, type stripping, @kubernetes/client-node). Lanes run many
 // files in one process instead, each left out of tap's own list by .taprc `exclude`:
 // - the unit lane, the pure files (package.json `test:unit`, the one list of them): test/lanes/unit.test.ts;
-// - the server lanes, files whose servers run in process (SERVER_LANES below): test/lanes/servers.test.ts and
-//   test/lanes/registries.test.ts.
+// - the server lanes, files whose servers run in process (SERVER_LANES below): test/lanes/servers.test.ts,
+//   registries.test.ts and resolve.test.ts.
 // test/architecture/lanes.test.ts checks that every test file runs exactly once.
 import { globSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -45,11 +45,16 @@ export const SERVER_LANES: Readonly<Record<string, readonly string[]>> = {
     'test/registry/@(node-files-reload|node-hosts-tls|transport).test.ts',
     'test/verdict/check-@(node-facts-e2e|platforms|runtimes).test.ts',
   ],
-  // The registry client against real registries, their fronts and the fault proxy.
+  // Real registries behind fronts and the fault proxy: the webhook's and the harness's view, and the resolver's
+  // basics and faults.
   'test/lanes/registries.test.ts': [
     'test/admission/@(hostile-registry|registry-hosts).test.ts',
     'test/harness/@(fault-proxy|push).test.ts',
-    'test/registry/resolve-@(basic|contradictions|faults|get-first|hosts|manifests|network|node-hosts|platformless|redirects|registries-conf|token|token-sharing).test.ts',
+    'test/registry/resolve-@(basic|contradictions|faults|get-first).test.ts',
+  ],
+  // The resolver against real registries: hosts, mirrors and node configuration, manifests, network, tokens.
+  'test/lanes/resolve.test.ts': [
+    'test/registry/resolve-@(hosts|manifests|network|node-hosts|platformless|redirects|registries-conf|token|token-sharing).test.ts',
   ],
 };
 
