@@ -45,6 +45,9 @@ export function slowClientLimits(server: { headersTimeoutMs: number; requestTime
   return { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 2))) };
 }
 
+/** Why a review's leftover work is cancelled: one shared reason, not a DOMException (and its stack) per review. */
+const REVIEW_ANSWERED = new DOMException('the review was answered', 'AbortError');
+
 export function buildWebhookApp(deps: WebhookDeps, https?: Pick<TlsMaterial, 'cert' | 'key'>): FastifyInstance {
   const { config, metrics } = deps;
   const clock = deps.clock ?? Date.now;
@@ -163,7 +166,7 @@ export function buildWebhookApp(deps: WebhookDeps, https?: Pick<TlsMaterial, 'ce
         response: { uid: request.uid, allowed: true, warnings: ['pullguard: internal error; images were not checked'] },
       };
     } finally {
-      answered.abort();
+      answered.abort(REVIEW_ANSWERED);
       metrics.inflight.dec();
     }
   });
