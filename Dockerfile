@@ -14,7 +14,12 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY scripts ./scripts
+# tsc type-checks and compiles; the image runs the esbuild bundle of the same sources (scripts/bundle.ts): one minified
+# file per lazily loaded chunk, which saves ~25 MiB of RSS and ~0.7 s of CPU that @kubernetes/client-node's ~1,000
+# modules cost when Node loads them one by one (issue #13).
 RUN npm run build
+RUN npm run bundle
 
 # Production dependencies are installed for the target platform (native add-ons, if any ever appear, must match).
 FROM node:24-bookworm-slim AS prod-deps
@@ -42,12 +47,14 @@ WORKDIR /app
 # by 8–14 MiB but costs ~50 % more CPU per review; --no-maglev and --max-semi-space-size=2 leave the peak unchanged.
 ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=4 MALLOC_ARENA_MAX=1
 COPY --from=prod-deps /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+# node_modules stays: pino is loaded with require() when the first line is logged (src/cli/log.ts), outside the bundle.
+COPY --from=build /app/dist/bundle ./dist/bundle
 COPY package.json ./
 # 65532 is distroless's "nonroot"; numeric, so the kubelet can enforce runAsNonRoot without reading /etc/passwd.
 USER 65532:65532
 # 8443: the webhook (HTTPS); 9090: /healthz, /readyz and /metrics (HTTP).
 EXPOSE 8443 9090
-# distroless has no shell: exec form, with the image's own node binary.
-ENTRYPOINT ["/nodejs/bin/node", "dist/cli/main.js"]
+# distroless has no shell: exec form, with the image's own node binary. Source maps lie beside the bundle; not
+# --enable-source-maps by default (Node would parse and keep ~5 MB of maps), add it to NODE_OPTIONS to debug.
+ENTRYPOINT ["/nodejs/bin/node", "dist/bundle/main.js"]
 CMD ["serve", "--config", "/etc/pullguard/config.yaml"]

@@ -96,6 +96,7 @@ t.test('dependencies are installed from the lockfile, production only in the run
   const copies = only(final, 'COPY').map((c) => c.args);
   t.ok(copies.some((c) => c.includes(`--from=${prod?.name}`) && c.includes('node_modules')), 'node_modules from the production-only stage');
   t.ok(copies.some((c) => c.includes(`--from=${build?.name}`) && c.includes('dist')), 'dist/ from the build stage');
+  t.ok(build && runs(build).some((r) => /\bnpm run bundle\b/.test(r)), 'the build stage bundles what the image runs');
   t.ok(copies.some((c) => /^package\.json\b/.test(c)), 'package.json ("type": "module") beside dist/');
 });
 
@@ -106,7 +107,7 @@ t.test('it runs as a numeric non-root user with an exec-form entrypoint', async 
   const entrypoint = execForm(only(final, 'ENTRYPOINT').at(-1)?.args);
   t.ok(entrypoint, 'ENTRYPOINT in exec form (no shell to interpret it)');
   t.match(entrypoint?.[0], /node$/);
-  t.equal(entrypoint?.[1], 'dist/cli/main.js');
+  t.equal(entrypoint?.[1], 'dist/bundle/main.js', 'the esbuild bundle (scripts/bundle.ts)');
   t.same(execForm(only(final, 'CMD').at(-1)?.args), ['serve', '--config', '/etc/pullguard/config.yaml']);
 });
 
