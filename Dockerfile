@@ -16,8 +16,8 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY scripts ./scripts
 # tsc type-checks and compiles; the image runs the esbuild bundle of the same sources (scripts/bundle.ts): one minified
-# file per lazily loaded chunk, which saves ~25 MiB of RSS and ~0.7 s of CPU that @kubernetes/client-node's ~1,000
-# modules cost when Node loads them one by one (issue #13).
+# file per lazily loaded chunk instead of ~1,000 modules of @kubernetes/client-node alone. Memory bench, 2026-12-01:
+# serve's RSS after start and a full GC 101 MiB instead of 130, peak 154 MiB instead of 181, same CPU per review.
 RUN npm run build
 RUN npm run bundle
 
