@@ -83,7 +83,7 @@ async function main(): Promise<number> {
       return cliBench(cliOptions);
     })() : undefined;
     const nodes = wants.has('nodes') ? (progress(`nodes: pullguard with ${plan.nodes.counts.join(', ')} realistic Node objects after 2 of them (${plan.nodes.reviews} warm reviews each)`), await nodeScale(world, plan.nodes)) : undefined;
-    figures['meta'] = { date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), commit: commit(), pullguard: fromSource ? 'src/ (type-stripped)' : 'src/ compiled with tsc', loadAverage: { start: loadAtStart, end: loadavg()[0]! } };
+    figures['meta'] = { date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), commit: commit(), pullguard: fromSource ? 'src/ (type-stripped)' : process.env.BENCH_BUILD === 'tsc' ? 'src/ compiled with tsc' : 'src/ bundled by esbuild', loadAverage: { start: loadAtStart, end: loadavg()[0]! } };
     if (stall) figures['stall'] = stall;
     if (wide) figures['wide'] = wide;
     if (audit) figures['audit'] = audit;
