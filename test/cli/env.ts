@@ -18,6 +18,27 @@ export interface CliResult {
   stderr: string;
 }
 
+const LOADED_MARK = 'pullguard-test-loaded-modules:';
+// Prints the URL of every module loaded (ES and CommonJS, through the same hooks) as one line on stderr at exit.
+const LOADED_HOOK = `data:text/javascript,${encodeURIComponent(`
+import { registerHooks } from 'node:module';
+import { writeSync } from 'node:fs';
+const loaded = [];
+registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
+process.on('exit', () => writeSync(2, '\\n${LOADED_MARK}' + JSON.stringify(loaded) + '\\n'));
+`)}`;
+
+/**
+ * Runs `node script ...args` as a user runs it, with a module hook (node:module registerHooks) that lists every module
+ * the process loads: `loaded` (undefined if the hook printed nothing), and stderr without the hook's line.
+ */
+export async function runNodeListingModules(script: string, args: string[]): Promise<CliResult & { loaded: string[] | undefined }> {
+  const r = await runNode(['--import', LOADED_HOOK, script, ...args]);
+  const line = r.stderr.split('\n').find((l) => l.startsWith(LOADED_MARK));
+  if (line === undefined) return { ...r, loaded: undefined };
+  return { ...r, stderr: r.stderr.replace(`\n${line}`, ''), loaded: JSON.parse(line.slice(LOADED_MARK.length)) as string[] };
+}
+
 /** Runs `node MAIN ...args` to completion; `input` goes to stdin (closed either way, as in CI). */
 export function cli(args: string[], opts: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
   return runNode([MAIN, ...args], opts);

@@ -7,19 +7,10 @@ import t from 'tap';
 import { makeTempDir, removeTempDir } from '../harness/lifecycle.ts';
 import { pushImage } from '../harness/push.ts';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
-import { MAIN, runNode } from './env.ts';
+import { MAIN, runNodeListingModules } from './env.ts';
 
 t.setTimeout(120_000);
 
-const MARK = 'pullguard-test-loaded-modules:';
-// Prints the URL of every module loaded (ES and CommonJS, through the same hooks) as one line on stderr at exit.
-const HOOK = `data:text/javascript,${encodeURIComponent(`
-import { registerHooks } from 'node:module';
-import { writeSync } from 'node:fs';
-const loaded = [];
-registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
-process.on('exit', () => writeSync(2, '\\n${MARK}' + JSON.stringify(loaded) + '\\n'));
-`)}`;
 
 // pino is loaded only when a line is logged at an enabled level (src/cli/log.ts); at warn a clean run logs none.
 const HEAVY = ['@kubernetes/client-node', 'prom-client', 'fastify', 'pino'];
@@ -40,12 +31,10 @@ t.teardown(async () => {
 });
 
 async function loadedBy(args: string[]): Promise<{ code: number; stdout: string; stderr: string; packages: Set<string> }> {
-  const r = await runNode(['--import', HOOK, MAIN, ...args]);
-  const line = r.stderr.split('\n').find((l) => l.startsWith(MARK));
-  if (!line) throw new Error(`the module hook printed nothing (exit ${r.code}):\n${r.stderr}`);
-  const urls = JSON.parse(line.slice(MARK.length)) as string[];
-  const packages = new Set(urls.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.slice(1, 2) ?? []));
-  return { ...r, stderr: r.stderr.replace(`\n${line}`, ''), packages };
+  const r = await runNodeListingModules(MAIN, args);
+  if (!r.loaded) throw new Error(`the module hook printed nothing (exit ${r.code}):\n${r.stderr}`);
+  const packages = new Set(r.loaded.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.slice(1, 2) ?? []));
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr, packages };
 }
 
 t.test('resolve with --platform resolves against a real registry without loading the Kubernetes client, prom-client, fastify or pino', async (t) => {
