@@ -232,8 +232,8 @@ function dispatchOnce(dispatcher: Dispatcher, target: URL, req: HttpRequest, hea
         if (statusCode < 200) return;
         status = statusCode;
         answerHeaders = h as Headers;
-        if (declaredTooLarge(header(answerHeaders, 'content-length'), req.maxBytes, req.method, statusCode)) {
-          const declared = header(answerHeaders, 'content-length');
+        const declared = header(answerHeaders, 'content-length');
+        if (declaredTooLarge(declared, req.maxBytes, req.method, statusCode)) {
           stop(BODY_TOO_LARGE, { kind: 'tooLarge', status: statusCode, headers: answerHeaders, ...(declared === undefined ? {} : { declared }) });
           return;
         }
