@@ -107,6 +107,8 @@ export interface Config {
     negativeTtlSeconds: number;
     maxEntries: number;
     maxBytes: number;
+    /** How long a clean check (every image resolved) is reused for an identical pod spec, in ms; 0: never (src/verdict/check-memo.ts). */
+    cleanCheckTtlMs: number;
   };
   kubernetes: {
     /** auto: in-cluster config or KUBECONFIG when present; false: never talk to the API server. */
@@ -163,7 +165,7 @@ export const DEFAULT_CONFIG: Config = {
   credentialProviders: { config: '', binDir: '' },
   platforms: { fallback: [], fromNodes: true, execFormatError: 'deny' },
   registry: { configFile: '', requestTimeoutMs: 4000, hostsDir: '', registriesConf: '', certsDir: '' },
-  cache: { tagTtlSeconds: 60, digestTtlSeconds: 86_400, negativeTtlSeconds: 10, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 },
+  cache: { tagTtlSeconds: 60, digestTtlSeconds: 86_400, negativeTtlSeconds: 10, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, cleanCheckTtlMs: 1000 },
   kubernetes: { enabled: 'auto', kubeconfig: '', secretTtlSeconds: 5 },
   logLevel: 'info',
   audit: {
@@ -204,7 +206,7 @@ export const configSchema = obj({
   credentialProviders: obj({ config: str, binDir: str }),
   platforms: obj({ fallback: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$' } }, fromNodes: { type: 'boolean' }, execFormatError: { enum: ['deny', 'warn'] } }),
   registry: obj({ configFile: str, requestTimeoutMs: posInt, hostsDir: str, registriesConf: str, certsDir: str }),
-  cache: obj({ tagTtlSeconds: nonNegInt, digestTtlSeconds: nonNegInt, negativeTtlSeconds: nonNegInt, maxEntries: posInt, maxBytes: posInt }),
+  cache: obj({ tagTtlSeconds: nonNegInt, digestTtlSeconds: nonNegInt, negativeTtlSeconds: nonNegInt, maxEntries: posInt, maxBytes: posInt, cleanCheckTtlMs: { type: 'integer', minimum: 0, maximum: 60_000 } }),
   kubernetes: obj({ enabled: { enum: ['auto', true, false] }, kubeconfig: str, secretTtlSeconds: nonNegInt }),
   logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   audit: obj({

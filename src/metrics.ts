@@ -12,6 +12,7 @@ export interface Metrics {
   rateLimitLimit: Gauge<'host'>;
   platformChecksSkipped: Counter<'reason'>;
   inflight: Gauge;
+  checkMemoHits: Counter;
   cacheEvents: Counter<'cache' | 'event'>;
   tlsReloads: Counter<'result'>;
   credentialProviderExecs: Counter<'provider' | 'result'>;
@@ -104,6 +105,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       registers,
     }),
     inflight: new Gauge({ name: 'pullguard_admission_inflight', help: 'AdmissionReviews being answered now.', registers }),
+    checkMemoHits: new Counter({ name: 'pullguard_check_memo_hits_total', help: 'Reviews answered from a clean check of the same pod spec within cache.cleanCheckTtlMs, without checking again.', registers }),
     cacheEvents: new Counter({
       name: 'pullguard_cache_events_total',
       help: 'Resolution cache hits, misses, evictions and coalesced (singleflight) lookups.',

@@ -20,6 +20,7 @@ import type { Platform } from '../registry/index.ts';
 import { withResolutionCache } from '../registry/index.ts';
 import { withRateLimitBackoff } from '../registry/index.ts';
 import { createChecker, type Checker } from '../verdict/check.ts';
+import { cleanCheckTtlMs, memoizeCleanChecks, type MemoizedChecker } from '../verdict/check-memo.ts';
 
 export interface RuntimeLog {
   info(obj: object, msg: string): void;
@@ -174,8 +175,8 @@ function readNodeRegistries(config: Config, registryConfig: RegistryConfig, erro
 }
 
 /** The checker for a config, over an existing registry client and cluster reader. */
-export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cluster' | 'nodeCredentials' | 'fallbackPlatforms' | 'credentialProviders' | 'inCluster'>, metrics?: Metrics): Checker {
-  return createChecker({
+export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cluster' | 'nodeCredentials' | 'fallbackPlatforms' | 'credentialProviders' | 'inCluster'>, metrics?: Metrics): MemoizedChecker {
+  const checker = createChecker({
     ...(parts.inCluster ? { inCluster: parts.inCluster } : {}),
     ...(parts.credentialProviders ? { credentialProviders: parts.credentialProviders } : {}),
     imagesPerReview: config.limits.imagesPerReview,
@@ -199,6 +200,8 @@ export function checkerFor(config: Config, parts: Pick<Runtime, 'registry' | 'cl
     excludeRegistries: config.exclude.registries,
     ...(config.registry.registriesConf ? { shortNamesResolveOnNodes: true } : {}),
   });
+  const hits = metrics?.checkMemoHits;
+  return memoizeCleanChecks(checker, { ttlMs: cleanCheckTtlMs(config, parts.cluster.connected), ...(hits ? { onHit: () => hits.inc() } : {}) });
 }
 
 /**
@@ -296,7 +299,7 @@ export function assembleRuntime(config: Config, opts: RuntimeOptions, links: Run
   const providerSwap = opts.reloadNodeFiles && loadedProviders ? swappableCredentialProviders(loadedProviders) : undefined;
   const credentialProviders: CredentialProviders | undefined = providerSwap ?? loadedProviders;
   // serve: the mounted node files are followed; a change that does not load keeps what is in use.
-  const watches = opts.reloadNodeFiles ? reloadNodeFiles(config, { ...(nodeSwap ? { node: nodeSwap } : {}), ...(providerSwap ? { providers: providerSwap } : {}), providerOptions, reloaded: () => (client.renewTransports(), registry.clear()) }, opts.log, metrics, opts.nodeFilesPollMs) : [];
+  const watches = opts.reloadNodeFiles ? reloadNodeFiles(config, { ...(nodeSwap ? { node: nodeSwap } : {}), ...(providerSwap ? { providers: providerSwap } : {}), providerOptions, reloaded: () => (client.renewTransports(), registry.clear(), checker.clear()) }, opts.log, metrics, opts.nodeFilesPollMs) : [];
   if (credentialProviders) opts.log.info({ providers: credentialProviders.providers.map((p) => p.name) }, 'running the kubelet credential provider plugins for the images they match');
   const inCluster = inClusterNow
     ? { configuredRegistries: Object.keys(registryConfig.registries) }

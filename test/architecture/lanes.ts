@@ -36,7 +36,7 @@ export function unitLaneFiles(): string[] {
 export const SERVER_LANES: Readonly<Record<string, readonly string[]>> = {
   // The API server, the webhook, the test harness's own servers, and the verdict over real registries.
   'test/lanes/servers.test.ts': [
-    'test/admission/@(bad-input|logs|node-loopback).test.ts',
+    'test/admission/@(bad-input|check-memo|logs|node-loopback).test.ts',
     'test/audit/@(lease|workloads-list).test.ts',
     'test/cluster/@(fake-apiserver|kubeconfig|nodes|reader).test.ts',
     'test/credentials/provider-@(config|wiring).test.ts',

@@ -100,7 +100,7 @@ t.test('every config value set in the chart reaches config.yaml unchanged, integ
     credentialProviders: { config: '/etc/kubernetes/credential-providers', binDir: '/opt/credential-providers' },
     platforms: { fallback: ['linux/amd64', 'linux/arm64/v8'], fromNodes: false, execFormatError: 'warn' },
     registry: { requestTimeoutMs: 12000, certsDir: '/etc/pullguard/certs.d' },
-    cache: { tagTtlSeconds: 0, digestTtlSeconds: 604800, negativeTtlSeconds: 30, maxEntries: 250000, maxBytes: 1073741824 },
+    cache: { tagTtlSeconds: 0, digestTtlSeconds: 604800, negativeTtlSeconds: 30, maxEntries: 250000, maxBytes: 1073741824, cleanCheckTtlMs: 250 },
     kubernetes: { enabled: true, kubeconfig: '/etc/kube/config', secretTtlSeconds: 0 },
     logLevel: 'debug',
     audit: { enabled: true, intervalMinutes: 30, namespaces: { include: ['team-*'], exclude: ['kube-system'] }, maxSeries: 500, events: true, lease: { name: 'audit-lock', namespace: 'ops', durationSeconds: 30 } },
