@@ -1,6 +1,6 @@
 // The Fastify servers: the webhook (HTTPS, POST /validate) and the operations port (plain HTTP: /healthz,
 // /readyz, /metrics). Built as plain Fastify instances so tests can `inject` without sockets.
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Server } from 'node:https';
 import { admissionReviewOutSchema, admissionReviewSchema, parseTimeout, validateQuerySchema, type AdmissionReviewIn, type AdmissionReviewOut } from './schema.ts';
@@ -43,6 +43,25 @@ export function slowClientLimits(server: { headersTimeoutMs: number; requestTime
   // Node refuses a headersTimeout above requestTimeout.
   const headersTimeout = Math.min(server.headersTimeoutMs, requestTimeout);
   return { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 2))) };
+}
+
+/** The lines one review writes, each with its uid; one object per review, and nothing built for a level that is off. */
+class ReviewLogger {
+  private readonly logger: FastifyBaseLogger;
+  private readonly uid: string;
+  constructor(logger: FastifyBaseLogger, uid: string) {
+    this.logger = logger;
+    this.uid = uid;
+  }
+  info(o: object, msg: string): void {
+    this.logger.info({ uid: this.uid, ...o }, msg);
+  }
+  debug(o: object, msg: string): void {
+    if ((this.logger as FastifyBaseLogger & Pick<Logger, 'isLevelEnabled'>).isLevelEnabled?.('debug') !== false) this.logger.debug({ uid: this.uid, ...o }, msg);
+  }
+  error(o: object, msg: string): void {
+    this.logger.error({ uid: this.uid, ...o }, msg);
+  }
 }
 
 /** Why a review's leftover work is cancelled: one shared reason, not a DOMException (and its stack) per review. */
@@ -130,24 +149,25 @@ export function buildWebhookApp(deps: WebhookDeps, https?: Pick<TlsMaterial, 'ce
     const deadline = answerBy - answerReserve(answerBy - receivedAt);
     const request = req.body.request;
     // Not a child logger: most reviews log nothing, and a child per review is measurable on the warm path.
-    const uid = request.uid;
-    const log = {
-      info: (o: object, msg: string) => req.log.info({ uid, ...o }, msg),
-      debug: (o: object, msg: string) => req.log.debug({ uid, ...o }, msg),
-      error: (o: object, msg: string) => req.log.error({ uid, ...o }, msg),
-    };
+    const log = new ReviewLogger(req.log, request.uid);
     metrics.inflight.inc();
-    // Fired once the answer is decided: whatever of the review still runs is cancelled (registry requests aborted
-    // unless another review shares them, credential plugins killed, queued lookups dropped).
+    // Fired when the answer is decided before the review ended (the backstop, an error): whatever of the review still
+    // runs is cancelled (registry requests aborted unless another review shares them, credential plugins killed,
+    // queued lookups dropped). A review that ended on its own has already ended its work (the check's own signal
+    // ends with the check), so it is not fired then: an abort dispatches an event, measurable on the warm path.
     const answered = new AbortController();
+    let late = false;
+    let ended = false;
     try {
       // Every wait inside the review ends by `deadline`; this is the backstop that answers by `answerBy` whatever
       // part of it is still running (unknown: admitted, per the first rule).
       const outcome = await beforeDeadline(review(request, deadline, deps, log, answered.signal), answerBy, () => {
+        late = true;
         metrics.verdicts.inc({ reason: 'ReviewTimeout', verdict: 'unknown' });
         log.info({ kind: request.kind.kind, namespace: request.namespace }, 'review did not finish by its deadline; admitting');
         return { response: { uid: request.uid, allowed: true, warnings: ['pullguard: the review did not finish in time; images were not checked'] }, kind: request.kind.kind, mode: 'n/a' as const };
       }, clock);
+      ended = !late;
       if (outcome.skipped) log.debug({ kind: outcome.kind, reason: outcome.skipped }, 'not checked');
       const answeredAt = clock();
       if (answeredAt > dueBy) metrics.lateAnswers.inc();
@@ -166,7 +186,7 @@ export function buildWebhookApp(deps: WebhookDeps, https?: Pick<TlsMaterial, 'ce
         response: { uid: request.uid, allowed: true, warnings: ['pullguard: internal error; images were not checked'] },
       };
     } finally {
-      answered.abort(REVIEW_ANSWERED);
+      if (!ended) answered.abort(REVIEW_ANSWERED);
       metrics.inflight.dec();
     }
   });
