@@ -7,7 +7,7 @@ import type { NodesResult } from './nodes.ts';
 export interface Results {
   meta: { date: string; node: string; cpus: number; commit: string; pullguard: string; loadAverage: { start: number; end: number } };
   plan: Plan;
-  cache: { tagTtlSeconds: number; digestTtlSeconds: number; negativeTtlSeconds: number; maxEntries: number; maxBytes: number };
+  cache: { tagTtlSeconds: number; digestTtlSeconds: number; negativeTtlSeconds: number; maxEntries: number; maxBytes: number; cleanCheckTtlMs: number };
   atStart: MemorySnapshot;
   warm: WarmResult;
   cold: ColdResult;
@@ -70,6 +70,9 @@ export function table(r: Results): string {
     ['Warm review p99', ms(w.pullguard.latency.p99), `${ms(w.bare.latency.p99)} bare Fastify route`, ratio(w.pullguard.latency.p99, w.bare.latency.p99), met(v.warmP99)],
     ['Warm throughput', `${count(w.pullguard.reviewsPerSecond)}/s`, `${count(w.bare.reviewsPerSecond)}/s bare Fastify route`, ratio(w.pullguard.reviewsPerSecond, w.bare.reviewsPerSecond), met(v.warmThroughput)],
     ['Server CPU per warm review', `${count(w.pullguard.cpuUsPerReview)} µs`, `${count(w.bare.cpuUsPerReview)} µs bare Fastify route`, ratio(w.pullguard.cpuUsPerReview, w.bare.cpuUsPerReview), ''],
+    [`Warm review p99, memo off (cache.cleanCheckTtlMs: 0, every review checked)`, ms(w.unmemoized.latency.p99), `${ms(w.bare.latency.p99)} bare Fastify route`, ratio(w.unmemoized.latency.p99, w.bare.latency.p99), ''],
+    ['Warm throughput, memo off', `${count(w.unmemoized.reviewsPerSecond)}/s`, `${count(w.bare.reviewsPerSecond)}/s bare Fastify route`, ratio(w.unmemoized.reviewsPerSecond, w.bare.reviewsPerSecond), ''],
+    ['Server CPU per warm review, memo off', `${count(w.unmemoized.cpuUsPerReview)} µs`, `${count(w.bare.cpuUsPerReview)} µs bare Fastify route`, ratio(w.unmemoized.cpuUsPerReview, w.bare.cpuUsPerReview), ''],
     [`Cold review, median of ${c.images} new images (token exchange included)`, ms(c.median.pullguard), `${ms(c.median.rawHead)} raw token GET + HEAD, fresh connections`, ratio(c.median.pullguard, c.median.rawHead), ''],
     ['Cold review vs the platform-aware minimum', ms(c.median.pullguard), `${ms(c.median.rawHeadIndex)} raw token GET + HEAD + GET index, fresh connections`, ratio(c.median.pullguard, c.median.rawHeadIndex), ''],
     ['Cold review vs the same requests on kept-alive connections (like with like)', ms(c.median.pullguard), `${ms(c.median.rawReused)} a warm review + raw token GET + manifest GET, connections kept open as pullguard's`, ratio(c.median.pullguard, c.median.rawReused), met(v.cold)],
@@ -126,11 +129,11 @@ export function details(r: Results): string {
   const h = r.herd;
   const m = r.memory;
   const problems = [
-    ['warm pullguard', w.pullguard.checks], ['warm bare', w.bare.checks], ['cold', c.checks], ['herd', h.checks], ['memory', m.checks],
+    ['warm pullguard', w.pullguard.checks], ['warm bare', w.bare.checks], ['warm pullguard, memo off', w.unmemoized.checks], ['cold', c.checks], ['herd', h.checks], ['memory', m.checks],
   ].filter(([, ch]) => (ch as { failures: number }).failures > 0).map(([name, ch]) => `${name as string}: ${(ch as { failures: number }).failures} bad answers, first: ${(ch as { firstFailure?: string }).firstFailure}`);
   return [
     `Run: ${r.meta.date}, Node ${r.meta.node}, ${r.meta.cpus} CPUs (1-min load average ${r.meta.loadAverage.start.toFixed(1)} at start, ${r.meta.loadAverage.end.toFixed(1)} at end), commit ${r.meta.commit}, BENCH_SCALE=${r.plan.scale}, pullguard from ${r.meta.pullguard}.`,
-    `Warm: request ${count(w.requestBytes)} B, response ${count(w.responseBytes.pullguard)} B (pullguard) / ${count(w.responseBytes.bare)} B (bare); p90 ${ms(w.pullguard.latency.p90)} vs ${ms(w.bare.latency.p90)}, max ${ms(w.pullguard.latency.max)} vs ${ms(w.bare.latency.max)}; ${count(w.pullguard.allowed)} admitted.`,
+    `Warm: request ${count(w.requestBytes)} B, response ${count(w.responseBytes.pullguard)} B (pullguard) / ${count(w.responseBytes.bare)} B (bare); p90 ${ms(w.pullguard.latency.p90)} vs ${ms(w.bare.latency.p90)}, max ${ms(w.pullguard.latency.max)} vs ${ms(w.bare.latency.max)}; ${count(w.pullguard.allowed)} admitted; ${count(w.memoHits)} of the ${count(w.pullguard.latency.count)} measured reviews answered from the memo of clean checks (the same Deployment every time; cache.cleanCheckTtlMs ${r.cache.cleanCheckTtlMs} ms).`,
     `Cold: pullguard sent per review ${kinds(c.registryRequestsPerReview)} (ping cached, pooled connections), ${c.pullguardCpuMsPerReview.toFixed(2)} ms of its CPU per review (${c.warmHopCpuMsPerReview.toFixed(2)} ms per warm review paced alike); the token server saw ${c.tokenServerRequestsPerImage.toFixed(2)} token requests per image (pullguard's and three baselines'); ${c.allowed}/${c.images} admitted.`,
     `Herd: cache ${h.cache.miss} miss, ${h.cache.coalesced} coalesced onto it, ${h.cache.hit} hits; ${h.allowed}/${h.reviews} admitted in ${ms(h.wallMs)}. The minimum: GET /v2/ once to learn the token realm (a new registry host), one anonymous token for the repository, one HEAD for the digest, one GET of the index because the nodes are amd64 and arm64 (the index names its platforms, so no config blob); tokens are counted at the token server, the rest at the fault proxy.`,
     `Memory: ${count(m.reviews)} reviews at ${m.concurrency} in flight, ${count(m.reviewsPerSecond)}/s, over ${count(m.images)} images in ${m.repositories} repositories (${count(m.existingImages)} exist, the rest are missing tags: denied); ${count(m.allowed)} admitted, ${count(m.denied)} denied; registry requests ${kinds(m.registryRequests)}; ${count(m.cacheEvictions)} cache evictions; ${mib(m.logBytes)} of log; V8 heap before GC ${mib(m.after.heapUsedBytes)} used of ${mib(m.after.heapTotalBytes)}; ${peakSample(m)}; V8's peak malloc'd memory (compiler zones) ${mib(m.after.afterGc.peakMallocedBytes)}; ${count(m.cpuUsPerReview)} µs of server CPU per review.${m.stoppedEarly ? ` Stopped early: ${m.stoppedEarly}.` : ''}`,

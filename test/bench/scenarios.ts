@@ -60,7 +60,13 @@ export interface WarmResult {
   concurrency: number;
   pullguard: TargetFigures;
   bare: TargetFigures;
+  /** Measured reviews pullguard answered from its memo of clean checks (pullguard_check_memo_hits_total). */
+  memoHits: number;
+  /** A second pullguard with the memo off (cache.cleanCheckTtlMs: 0): every review checked. */
+  unmemoized: TargetFigures;
 }
+
+type WarmTarget = 'pullguard' | 'bare' | 'unmemoized';
 
 async function responseBytes(origin: string, world: World, image: string): Promise<number> {
   const pool = openPool(origin, world.pki.caPem, 1);
@@ -74,15 +80,18 @@ async function responseBytes(origin: string, world: World, image: string): Promi
 
 export async function warmLatency(world: World, opts: WarmOptions): Promise<WarmResult> {
   const image = world.image(WARM_IMAGE);
-  const targets: { name: 'pullguard' | 'bare'; server: ServerProcess }[] = [
+  const unmemoized = await world.startPullguard(world.api.kubeconfigFile, { cleanCheckTtlMs: 0 });
+  const targets: { name: WarmTarget; server: ServerProcess }[] = [
     { name: 'bare', server: world.bare },
     { name: 'pullguard', server: world.pullguard },
+    { name: 'unmemoized', server: unmemoized },
   ];
-  const collected = { pullguard: [] as LoadResult[], bare: [] as LoadResult[] };
-  const cpuMs = { pullguard: 0, bare: 0 };
+  const collected: Record<WarmTarget, LoadResult[]> = { pullguard: [], bare: [], unmemoized: [] };
+  const cpuMs: Record<WarmTarget, number> = { pullguard: 0, bare: 0, unmemoized: 0 };
   const pools = new Map(targets.map((t) => [t.name, openPool(t.server.origin, world.pki.caPem, opts.concurrency)]));
+  let memoHits = 0;
   try {
-    const load = (name: 'pullguard' | 'bare', tag: string, count: number) =>
+    const load = (name: WarmTarget, tag: string, count: number) =>
       runLoad({
         pool: pools.get(name)!,
         count,
@@ -97,6 +106,7 @@ export async function warmLatency(world: World, opts: WarmOptions): Promise<Warm
       const w = await load(t.name, 'warmup', opts.warmup);
       if (w.failures > 0) throw new Error(`warm-up of ${t.name} failed: ${w.firstFailure}`);
     }
+    const hitsBefore = metricSum(await scrape(world.pullguard), 'pullguard_check_memo_hits_total');
     const perRound = Math.max(1, Math.ceil(opts.count / opts.rounds));
     for (let round = 0; round < opts.rounds; round++) {
       for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
@@ -105,10 +115,12 @@ export async function warmLatency(world: World, opts: WarmOptions): Promise<Warm
         cpuMs[t.name] += sampleProcess(t.server.pid).cpuMs - before;
       }
     }
+    memoHits = metricSum(await scrape(world.pullguard), 'pullguard_check_memo_hits_total') - hitsBefore;
   } finally {
     await Promise.all([...pools.values()].map((p) => p.close()));
+    await unmemoized.stop();
   }
-  const figures = (name: 'pullguard' | 'bare'): TargetFigures => {
+  const figures = (name: WarmTarget): TargetFigures => {
     const runs = collected[name];
     const ok = runs.reduce((n, r) => n + r.ok, 0);
     const wallMs = runs.reduce((n, r) => n + r.wallMs, 0);
@@ -127,6 +139,8 @@ export async function warmLatency(world: World, opts: WarmOptions): Promise<Warm
     concurrency: opts.concurrency,
     pullguard: figures('pullguard'),
     bare: figures('bare'),
+    memoHits,
+    unmemoized: figures('unmemoized'),
   };
 }
 

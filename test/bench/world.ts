@@ -72,7 +72,7 @@ export interface World {
   proxied(name: string): string;
   push(repository: string, tag: string): Promise<PushedImage>;
   /** Another `pullguard serve`, configured as the first but reading the cluster at `kubeconfigFile` (stopped by close). */
-  startPullguard(kubeconfigFile: string): Promise<PullguardProcess>;
+  startPullguard(kubeconfigFile: string, cache?: Partial<typeof DEFAULT_CONFIG.cache>): Promise<PullguardProcess>;
   close(): Promise<void>;
 }
 
@@ -331,12 +331,12 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     const registryConfig = join(dir, 'registries.yaml');
     writeFileSync(registryConfig, JSON.stringify({ registries: { [registry.host]: { ca: registry.caFile }, [proxy.host]: { ca: registry.caFile } } }));
     let configs = 0;
-    const configFor = (kubeconfig: string): string => {
+    const configFor = (kubeconfig: string, cache: Partial<typeof BENCH_CACHE> = {}): string => {
       const configFile = join(dir, `pullguard-${configs++}.yaml`);
       // Production defaults everywhere (cache bounds, log level info, ...) except ports, files, the cluster and BENCH_CACHE.
       writeFileSync(configFile, JSON.stringify({
         server: { host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0, tlsCertFile: pki.certFile, tlsKeyFile: pki.keyFile },
-        cache: BENCH_CACHE,
+        cache: { ...BENCH_CACHE, ...cache },
         registry: { configFile: registryConfig },
         kubernetes: { enabled: true, kubeconfig },
       }));
@@ -392,8 +392,8 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       image,
       proxied: (name) => `${proxy.host}/${name}`,
       push,
-      async startPullguard(kubeconfigFile) {
-        const other = await startPullguard(main, configFor(kubeconfigFile));
+      async startPullguard(kubeconfigFile, cache) {
+        const other = await startPullguard(main, configFor(kubeconfigFile, cache));
         cleanups.push(() => other.stop());
         return other;
       },
