@@ -27,6 +27,13 @@ export interface RegistryObserver {
 export interface RegistryLogger {
   debug(o: object, msg: string): void;
   warn(o: object, msg: string): void;
+  /** pino's: when it says debug is off, no debug record (nor its redacted URL) is built. */
+  isLevelEnabled?(level: string): boolean;
+}
+
+/** Whether a debug record would be written: a logger that cannot say is asked every time. */
+export function debugEnabled(logger: RegistryLogger | undefined): logger is RegistryLogger {
+  return logger !== undefined && (logger.isLevelEnabled?.('debug') ?? true);
 }
 
 export type Clock = () => number;
@@ -117,7 +124,9 @@ export class Exchange implements Sender {
       if (status !== undefined) e.status = status;
       if (error !== undefined) e.error = error;
       safeCall(() => this.#deps.observer?.request?.(e));
-      this.#deps.logger?.debug({ ...e, url: redactUrl(req.url) }, 'registry request');
+      // Redacting the URL costs more than the rest of the report: only for a record that is written.
+      const logger = this.#deps.logger;
+      if (debugEnabled(logger)) logger.debug({ ...e, url: redactUrl(req.url) }, 'registry request');
     };
     const fail = (error: RegistryError): Result<HttpResponse> => {
       report(error.status, error.errorCode ?? error.reason);

@@ -3,7 +3,7 @@
 // the config does not allow, and never forwarding Authorization to another host: storage backends get presigned
 // URLs, not our tokens. The final answer (its URL, status and headers) is what the caller sees, as containerd's fetcher does.
 import { RegistryError, redactUrl } from './errors.ts';
-import { err, header, type HttpRequest, type HttpResponse, type RegistryLogger, type Result, type Sender } from './exchange.ts';
+import { debugEnabled, err, header, type HttpRequest, type HttpResponse, type RegistryLogger, type Result, type Sender } from './exchange.ts';
 import { refuseInternal, type AddressPolicy } from './network-policy.ts';
 
 export const MAX_REDIRECTS = 5;
@@ -50,7 +50,7 @@ export function withRedirects(inner: Sender, policy: RedirectPolicy): Sender {
           method = 'GET';
           body = undefined;
         }
-        policy.logger?.debug({ from: redactUrl(url), to: redactUrl(next.href), status: r.status }, 'following registry redirect');
+        if (debugEnabled(policy.logger)) policy.logger.debug({ from: redactUrl(url), to: redactUrl(next.href), status: r.status }, 'following registry redirect');
         url = next.href;
       }
     },

@@ -146,3 +146,33 @@ t.test('hosts.toml [header] values go only to their own host: not to a token rea
     { server: 'other', path: '/landed', custom: undefined },
   ]);
 });
+
+t.test('registry requests are logged at debug with a redacted URL, and not built at all when debug is off', async (t) => {
+  const server = createServer((_req, res) => void res.writeHead(200, { 'content-length': '2' }).end('{}'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `http://${host}/token?scope=repository:a:pull&account=alice&service=r`;
+  const run = async (levelEnabled: ((level: string) => boolean) | undefined) => {
+    const records: { o: Record<string, unknown>; msg: string }[] = [];
+    const asked: string[] = [];
+    const logger = {
+      debug: (o: object, msg: string) => void records.push({ o: o as Record<string, unknown>, msg }),
+      warn: (o: object, msg: string) => void records.push({ o: o as Record<string, unknown>, msg }),
+      ...(levelEnabled ? { isLevelEnabled: (level: string) => (asked.push(level), levelEnabled(level)) } : {}),
+    };
+    const transport = new Transport({ host, plainHTTP: true, insecureSkipVerify: false, maxConcurrency: 2 }, { clock: Date.now, env: {}, requestTimeoutMs: 5000, logger });
+    t.teardown(() => transport.close());
+    const res = await transport.send({ method: 'GET', url, operation: 'token', maxBytes: 1024 });
+    t.ok(res.ok && res.value.status === 200, 'the request was answered');
+    return { records, asked };
+  };
+  const on = await run((level) => level === 'debug');
+  t.same(on.asked, ['debug'], 'the logger was asked about debug');
+  t.match(on.records, [{ msg: 'registry request', o: { host, method: 'GET', operation: 'token', status: 200, url: /account=REDACTED/ } }]);
+  t.notMatch(JSON.stringify(on.records), /alice/, 'the account is not in the record');
+  const off = await run(() => false);
+  t.same(off.records, [], 'no debug record when the logger says debug is off');
+  const unsaid = await run(undefined);
+  t.match(unsaid.records, [{ msg: 'registry request', o: { url: /account=REDACTED/ } }], 'a logger that cannot say gets every record, redacted');
+});
