@@ -6,7 +6,7 @@ import { createSecureContext, rootCertificates, type SecureContext } from 'node:
 import type { BlockList } from 'node:net';
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { RegistryError } from './errors.ts';
-import { proxyFor, type ProxyEnv } from './proxy.ts';
+import { proxySelector, type ProxyEnv, type ProxySelector } from './proxy.ts';
 
 /** Connection settings for one host (a registry or one of its mirrors). */
 export interface EndpointSettings {
@@ -46,25 +46,42 @@ export interface Chosen {
 }
 
 const KEEP_ALIVE_MS = 30_000;
+/** Origins whose choice is remembered (the registry, its token realm, a few storage hosts); past it, forgotten. */
+const MAX_ORIGINS = 64;
 
 export class Dispatchers {
   readonly #settings: EndpointSettings;
   readonly #deps: DispatcherDeps;
   readonly #tls: TlsSettings | RegistryError;
+  readonly #proxyFor: ProxySelector;
   #direct: Dispatcher | undefined;
   readonly #proxied = new Map<string, Dispatcher>();
+  /** The choice per origin: the same for every request to it (the proxy environment is read once). */
+  readonly #chosen = new Map<string, Chosen>();
 
   constructor(settings: EndpointSettings, deps: DispatcherDeps) {
     this.#settings = settings;
     this.#deps = deps;
     this.#tls = loadTls(settings, deps.readFile ?? ((p) => readFileSync(p, 'utf8')));
+    this.#proxyFor = proxySelector(deps.env);
   }
 
   for(url: URL): Chosen | RegistryError {
     if (this.#tls instanceof RegistryError) return this.#tls;
-    const connect = { ...this.#tls, timeout: this.#deps.requestTimeoutMs };
+    const origin = url.origin;
+    let chosen = this.#chosen.get(origin);
+    if (chosen === undefined) {
+      chosen = this.#choose(url, this.#tls);
+      if (this.#chosen.size >= MAX_ORIGINS) this.#chosen.clear();
+      this.#chosen.set(origin, chosen);
+    }
+    return chosen;
+  }
+
+  #choose(url: URL, tls: TlsSettings): Chosen {
+    const connect = { ...tls, timeout: this.#deps.requestTimeoutMs };
     const common = { connections: this.#settings.maxConcurrency, keepAliveTimeout: KEEP_ALIVE_MS, keepAliveMaxTimeout: KEEP_ALIVE_MS };
-    const proxy = proxyFor(url, this.#deps.env);
+    const proxy = this.#proxyFor(url);
     if (!proxy) {
       this.#direct ??= new Agent({ ...common, connect });
       return { dispatcher: this.#direct };
@@ -84,6 +101,7 @@ export class Dispatchers {
     const all = [this.#direct, ...this.#proxied.values()].filter((d): d is Dispatcher => d !== undefined);
     this.#direct = undefined;
     this.#proxied.clear();
+    this.#chosen.clear();
     await Promise.allSettled(all.map((d) => d.close()));
   }
 }

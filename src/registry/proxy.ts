@@ -79,16 +79,30 @@ export function parseNoProxy(value: string | undefined): NoProxyRule[] {
   return rules;
 }
 
+/** Picks the proxy for a request URL, or undefined for a direct connection. */
+export type ProxySelector = (target: URL) => URL | undefined;
+
 /**
- * The proxy to use for `target`, or undefined for a direct connection. HTTPS requests use HTTPS_PROXY,
- * HTTP requests HTTP_PROXY; NO_PROXY exempts hosts.
+ * Reads the proxy variables once and parses NO_PROXY once, as Go's http.ProxyFromEnvironment does (envProxyFunc
+ * under a sync.Once, net/http/transport.go): the environment of a running process does not change. HTTPS
+ * requests use HTTPS_PROXY, HTTP requests HTTP_PROXY; NO_PROXY exempts hosts.
  */
+export function proxySelector(env: ProxyEnv): ProxySelector {
+  const https = proxyUrl(envAny(env, 'HTTPS_PROXY', 'https_proxy'));
+  const http = proxyUrl(envAny(env, 'HTTP_PROXY', 'http_proxy'));
+  if (!https && !http) return () => undefined;
+  const noProxy = parseNoProxy(envAny(env, 'NO_PROXY', 'no_proxy'));
+  return (target) => {
+    const proxy = target.protocol === 'https:' ? https : http;
+    if (!proxy) return undefined;
+    const host = stripBrackets(target.hostname.toLowerCase());
+    const port = target.port ? Number(target.port) : defaultPort(target.protocol);
+    for (const rule of noProxy) if (rule.match(host, port)) return undefined;
+    return proxy;
+  };
+}
+
+/** The proxy for `target` under `env` (a selector for one request). */
 export function proxyFor(target: URL, env: ProxyEnv): URL | undefined {
-  const raw = target.protocol === 'https:' ? envAny(env, 'HTTPS_PROXY', 'https_proxy') : envAny(env, 'HTTP_PROXY', 'http_proxy');
-  const proxy = proxyUrl(raw);
-  if (!proxy) return undefined;
-  const host = stripBrackets(target.hostname.toLowerCase());
-  const port = target.port ? Number(target.port) : defaultPort(target.protocol);
-  for (const rule of parseNoProxy(envAny(env, 'NO_PROXY', 'no_proxy'))) if (rule.match(host, port)) return undefined;
-  return proxy;
+  return proxySelector(env)(target);
 }
