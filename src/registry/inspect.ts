@@ -84,7 +84,8 @@ export async function inspect(c: RepositoryClient, q: InspectRequest, deps: Insp
       return done('PullBudgetLow', { ...base, detail: `${ref.canonical} resolves, but its platform was not checked: ${c.host} has ${taken.remaining} pulls left (reserve ${reserve}), and reading the platforms would spend one` });
     }
   }
-  const offered = await deps.platforms.read(key, (signal) => offeredPlatforms(signal ? { ...c, ctx: { ...c.ctx, signal } } : c, digest, kind, mediaType ?? '', body, deps.defaults), c.ctx.signal);
+  const offered = (body && kind === 'index' ? listedInHand(c, key, body, mediaType ?? '', deps.platforms) : undefined)
+    ?? (await deps.platforms.read(key, (signal) => offeredPlatforms(signal ? { ...c, ctx: { ...c.ctx, signal } } : c, digest, kind, mediaType ?? '', body, deps.defaults), c.ctx.signal));
   if (!offered.ok) {
     // The reference resolved a moment ago: a 404 now (a replica behind, a missing child manifest) is a
     // contradiction, not a certain failure.
@@ -160,15 +161,9 @@ async function offeredPlatforms(c: RepositoryClient, digest: string, kind: 'inde
     if (single.value.platform === undefined) return { ok: true, value: { nested: false } };
     return { ok: true, value: { offered: [single.value.platform], nested: false } };
   }
-  const index = parseIndex(bytes, mediaType);
-  if (!index.ok) return { ok: false, error: new RegistryError(`the index from ${c.host} is malformed: ${index.problem}`, { reason: 'RegistryError', operation: 'manifest', temporary: false }) };
-  const images = index.value.manifests.filter((m) => !m.attestation);
-  const offered: Platform[] = images.flatMap((m) => (m.platform && manifestKind(m.mediaType || MEDIA_TYPES.ociManifest) !== 'index' ? [m.platform] : []));
-  const nested = images.some((m) => manifestKind(m.mediaType) === 'index');
-  // Entries without a platform: containerd reads their config, so do we (a few at most).
-  const allUnlabelled = images.filter((m) => !m.platform && manifestKind(m.mediaType || MEDIA_TYPES.ociManifest) === 'manifest');
-  const unlabelled: IndexEntry[] = allUnlabelled.slice(0, MAX_CHILDREN_INSPECTED);
-  const skipped = allUnlabelled.length - unlabelled.length;
+  const listed = listedPlatforms(c, bytes, mediaType);
+  if (!listed.ok) return listed;
+  const { offered, unlabelled } = listed.value;
   for (const child of unlabelled) {
     const got = await getManifest(c, child.digest, defaults.maxManifestBytes);
     if (!got.ok) return got;
@@ -176,9 +171,41 @@ async function offeredPlatforms(c: RepositoryClient, digest: string, kind: 'inde
     if (!p.ok) return p;
     if (p.value.platform) offered.push(p.value.platform);
   }
+  return { ok: true, value: listed.value.found };
+}
+
+/**
+ * The platforms an index in hand offers, with no request (the GET that answered the digest brought it) and so
+ * no shared read to wait on, when every entry states its platform. Undefined when a read is needed: an entry
+ * without a platform (its config is fetched), a read of it already in flight, or a caller already gone.
+ */
+function listedInHand(c: RepositoryClient, key: string, body: Buffer, mediaType: string, platforms: PlatformCache): Result<OfferedPlatforms> | undefined {
+  if (c.ctx.signal?.aborted || platforms.reading(key)) return undefined;
+  const cached = platforms.get(key);
+  if (cached) return { ok: true, value: cached };
+  const listed = listedPlatforms(c, body, mediaType);
+  if (!listed.ok) return listed;
+  if (listed.value.unlabelled.length > 0) return undefined;
+  platforms.keep(key, listed.value.found);
+  return { ok: true, value: listed.value.found };
+}
+
+/**
+ * What an index's own entries say: the platforms they state, and the entries without one whose config is read
+ * (containerd reads them, so do we; a few at most). `found` holds `offered`, which the configs' platforms join.
+ */
+function listedPlatforms(c: RepositoryClient, bytes: Buffer, mediaType: string): Result<{ found: OfferedPlatforms; offered: Platform[]; unlabelled: IndexEntry[] }> {
+  const index = parseIndex(bytes, mediaType);
+  if (!index.ok) return { ok: false, error: new RegistryError(`the index from ${c.host} is malformed: ${index.problem}`, { reason: 'RegistryError', operation: 'manifest', temporary: false }) };
+  const images = index.value.manifests.filter((m) => !m.attestation);
+  const offered: Platform[] = images.flatMap((m) => (m.platform && manifestKind(m.mediaType || MEDIA_TYPES.ociManifest) !== 'index' ? [m.platform] : []));
+  const nested = images.some((m) => manifestKind(m.mediaType) === 'index');
+  const allUnlabelled = images.filter((m) => !m.platform && manifestKind(m.mediaType || MEDIA_TYPES.ociManifest) === 'manifest');
+  const unlabelled: IndexEntry[] = allUnlabelled.slice(0, MAX_CHILDREN_INSPECTED);
+  const skipped = allUnlabelled.length - unlabelled.length;
   // A Docker list entry without a platform decodes as an empty one, which containers/image never picks.
   const platformless = mediaType === MEDIA_TYPES.ociIndex ? allUnlabelled.length : 0;
-  return { ok: true, value: { offered, nested, ...(skipped ? { skipped } : {}), ...(platformless ? { platformless } : {}) } };
+  return { ok: true, value: { found: { offered, nested, ...(skipped ? { skipped } : {}), ...(platformless ? { platformless } : {}) }, offered, unlabelled } };
 }
 
 async function manifestPlatform(c: RepositoryClient, body: Buffer, mediaType: string): Promise<Result<{ platform?: Platform; unsupported?: string }>> {

@@ -43,11 +43,15 @@ export class PlatformCache {
         return shared.aborted ? { ok: false, error: abandoned('manifest') } : r;
       }, { signal, gaveUp: () => ({ ok: false, error: abandoned('manifest') }) }).promise
       : await this.#reads.do(key, () => work());
-    // Only definite platform lists are kept; an artifact or a config without a platform is asked again.
-    if (got.ok && got.value.offered !== undefined && !got.value.unsupported) {
-      if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
-      this.#entries.set(key, got.value);
-    }
+    if (got.ok) this.keep(key, got.value);
     return got;
+  }
+
+  /** Keeps what a read found (also one done without `read`: an index in hand needs no request). */
+  keep(key: string, value: OfferedPlatforms): void {
+    // Only definite platform lists are kept; an artifact or a config without a platform is asked again.
+    if (value.offered === undefined || value.unsupported) return;
+    if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
+    this.#entries.set(key, value);
   }
 }

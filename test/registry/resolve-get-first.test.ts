@@ -92,3 +92,24 @@ t.test('Docker Hub\'s mirror keeps HEAD first: a manifest GET there may be a Doc
   t.equal(count('GET'), 3, 'and only the index is read, by digest');
   t.ok(manifests().filter((x) => x.method === 'GET').every((x) => x.path.includes('/manifests/sha256:')));
 });
+
+t.test('an index brought by the GET that answered the tag is matched from that body, and its platforms are kept for the digest', async (t) => {
+  const c = clientFor({ [proxy.host]: { caFile: reg.caFile } });
+  t.teardown(() => c.close());
+  await c.resolve(ref(`${proxy.host}/library/app0:v1`), { platforms: amd64, credentials: [] });
+  proxy.reset();
+  const r = await c.resolve(ref(`${proxy.host}/library/app3:v1`), { platforms: amd64, credentials: [] });
+  t.equal(r.reason, 'Resolved', r.detail ?? '');
+  t.same(r.matchedPlatform, { os: 'linux', architecture: 'amd64' });
+  t.same(r.platforms, both, 'every platform the index states');
+  t.same(manifests().map((x) => x.method), ['GET'], 'the tag GET alone: no second read of the index');
+  proxy.reset();
+  const wrong = await c.resolve(ref(`${proxy.host}/library/app4:v1`), { platforms: [{ os: 'linux', architecture: 's390x' }], credentials: [] });
+  t.equal(wrong.reason, 'PlatformMismatch', wrong.detail ?? '');
+  t.match(wrong.detail, /linux\/amd64, linux\/arm64/);
+  t.same(manifests().map((x) => x.method), ['GET']);
+  proxy.reset();
+  const pinned = await c.resolve(ref(`${proxy.host}/library/app3@${images[3]!.digest}`), { platforms: [{ os: 'linux', architecture: 'arm64' }], credentials: [] });
+  t.equal(pinned.reason, 'Resolved', pinned.detail ?? '');
+  t.same(manifests().map((x) => x.method), ['HEAD'], 'the digest is then checked by HEAD alone: the platforms were kept');
+});
