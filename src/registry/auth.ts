@@ -163,15 +163,13 @@ async function fetchToken(sender: Sender, t: TokenRequest, clock: () => number):
     });
   } else {
     method = 'GET';
-    const url = new URL(t.realm.href);
-    if (t.service) url.searchParams.set('service', t.service);
-    url.searchParams.set('scope', t.scope);
+    const params: [string, string][] = t.service ? [['service', t.service], ['scope', t.scope]] : [['scope', t.scope]];
     const headers: Record<string, string> = { accept: 'application/json' };
     if (c?.username && c.password !== undefined) {
-      url.searchParams.set('account', c.username);
+      params.push(['account', c.username]);
       headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')}`;
     }
-    res = await sender.send({ method, url: url.href, headers, operation, maxBytes: TOKEN_MAX_BYTES, ...ctx });
+    res = await sender.send({ method, url: tokenUrl(t.realm, params), headers, operation, maxBytes: TOKEN_MAX_BYTES, ...ctx });
   }
   if (!res.ok) return res;
   const r = res.value;
@@ -208,6 +206,30 @@ async function fetchToken(sender: Sender, t: TokenRequest, clock: () => number):
     return tokenFail('the token endpoint answered 200 without a usable token', r.url);
   }
   return { ok: true, value: { token, expiresIn: o.expires_in } };
+}
+
+/**
+ * The realm with the token request's parameters set, byte for byte as URLSearchParams.set writes them. A realm
+ * with no query or fragment (auth.docker.io/token and most) gets them appended form-encoded, without parsing a
+ * URL and re-serializing its query once per parameter; any other realm goes through URLSearchParams.
+ */
+export function tokenUrl(realm: URL, params: readonly (readonly [string, string])[]): string {
+  const href = realm.href;
+  if (!href.includes('?') && !href.includes('#')) {
+    try {
+      return `${href}?${params.map(([k, v]) => `${formEncode(k)}=${formEncode(v)}`).join('&')}`;
+    } catch {
+      // a lone surrogate: URLSearchParams writes U+FFFD where encodeURIComponent throws
+    }
+  }
+  const url = new URL(href);
+  for (const [k, v] of params) url.searchParams.set(k, v);
+  return url.href;
+}
+
+/** application/x-www-form-urlencoded (WHATWG URL): only alphanumerics and *-._ stay, a space is +. Throws on a lone surrogate. */
+function formEncode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()~]|%20/g, (m) => (m === '%20' ? '+' : `%${m.charCodeAt(0).toString(16).toUpperCase()}`));
 }
 
 export function tokenFail<T>(message: string, url?: string): Result<T> {
