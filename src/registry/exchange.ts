@@ -230,7 +230,8 @@ function dispatchOnce(dispatcher: Dispatcher, target: URL, req: HttpRequest, hea
     const onAbort = (): void => deadline(signal?.reason instanceof Error ? signal.reason : DEADLINE_REACHED);
     const timer = setTimeout(deadline, Math.min(timeoutMs, 2 ** 31 - 1), DEADLINE_REACHED);
     timer.unref();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // Removed by settle(), whichever way the request ends; no `{ once: true }` (options cost a validation per call).
+    signal?.addEventListener('abort', onAbort);
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
         controller = c;

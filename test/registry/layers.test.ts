@@ -1,6 +1,7 @@
 // The registry client's small layers on their own: singleflight, the pull budget, which addresses a registry may
 // send us to, TLS advice naming the setting, redirect policy, and the authorizing sender's one-host rule (with a
 // scripted inner Sender standing in for the network below it).
+import { getEventListeners } from 'node:events';
 import t from 'tap';
 import { AuthorizingSender } from '../../src/registry/authorizing-sender.ts';
 import { TokenService } from '../../src/registry/auth.ts';
@@ -84,6 +85,27 @@ t.test('singleflight with signals: a caller that gives up gets its own answer; t
   const failing = new AbortController();
   const rejected = sf.share('f', async () => Promise.reject(new Error('boom')), { signal: failing.signal, gaveUp: () => 'x' });
   await t.rejects(rejected.promise, /boom/, 'a failure reaches a caller still waiting');
+});
+
+t.test('singleflight leaves no listener on a caller\'s signal, whether the caller got the answer or gave up', async (t) => {
+  const sf = new Singleflight<string>();
+  let finish: ((v: string) => void) | undefined;
+  const work = () => new Promise<string>((resolve) => (finish = resolve));
+  const [a, b] = [new AbortController(), new AbortController()];
+  const answered = sf.share('k', work, { signal: a.signal, gaveUp: () => 'gave up a' });
+  const leaving = sf.share('k', work, { signal: b.signal, gaveUp: () => 'gave up b' });
+  t.equal(getEventListeners(a.signal, 'abort').length, 1, 'one listener while waiting');
+  b.abort();
+  t.equal(await leaving.promise, 'gave up b');
+  t.equal(getEventListeners(b.signal, 'abort').length, 0, 'none once it gave up');
+  finish?.('done');
+  t.equal(await answered.promise, 'done');
+  t.equal(getEventListeners(a.signal, 'abort').length, 0, 'none once answered');
+  a.abort();
+  t.equal(await answered.promise, 'done', 'an abort after the answer changes nothing');
+  const failing = new AbortController();
+  await t.rejects(sf.share('f', async () => Promise.reject(new Error('boom')), { signal: failing.signal, gaveUp: () => 'x' }).promise, /boom/);
+  t.equal(getEventListeners(failing.signal, 'abort').length, 0, 'none once the work failed');
 });
 
 t.test('pull budget: takes until the reserve, merges fresh observations, refills after the window moves', async (t) => {

@@ -1,5 +1,6 @@
 // The transport and auth layers on their own: per-registry concurrency, Link pagination parsing, token
 // lifetimes and cache, credential identities, and a client that never throws.
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
@@ -175,4 +176,28 @@ t.test('registry requests are logged at debug with a redacted URL, and not built
   t.same(off.records, [], 'no debug record when the logger says debug is off');
   const unsaid = await run(undefined);
   t.match(unsaid.records, [{ msg: 'registry request', o: { url: /account=REDACTED/ } }], 'a logger that cannot say gets every record, redacted');
+});
+
+t.test('a request leaves no listener on the caller\'s signal, answered or aborted', async (t) => {
+  let hold: (() => void) | undefined;
+  const server = createServer((req, res) => {
+    if (req.url === '/slow') return void (hold = () => void res.writeHead(200, { 'content-length': '0' }).end());
+    res.writeHead(200, { 'content-length': '2' }).end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => { hold?.(); server.closeAllConnections(); server.close(() => resolve()); }));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const transport = new Transport({ host, plainHTTP: true, insecureSkipVerify: false, maxConcurrency: 2 }, { clock: Date.now, env: {}, requestTimeoutMs: 5000 });
+  t.teardown(() => transport.close());
+  const review = new AbortController();
+  const answered = await transport.send({ method: 'GET', url: `http://${host}/v2/`, operation: 'ping', maxBytes: 1024, signal: review.signal });
+  t.ok(answered.ok && answered.value.status === 200);
+  t.equal(getEventListeners(review.signal, 'abort').length, 0, 'none after an answer');
+  const slow = transport.send({ method: 'GET', url: `http://${host}/slow`, operation: 'manifest', maxBytes: 1024, signal: review.signal });
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(getEventListeners(review.signal, 'abort').length, 1, 'one while the request is out');
+  review.abort(new Error('the review deadline'));
+  const aborted = await slow;
+  t.notOk(aborted.ok, 'the caller\'s abort ends the request');
+  t.equal(getEventListeners(review.signal, 'abort').length, 0, 'none after the abort');
 });
