@@ -29,12 +29,21 @@ export interface AuthorizingSenderOptions {
   internalNetworks?: BlockList;
 }
 
+// The last URL asked about: a request's URL and its answer's (the same string, after no redirect) are asked in turn.
+let lastUrl: string | undefined;
+let lastHost: string | undefined;
+
 function hostOf(url: string): string | undefined {
+  if (url === lastUrl) return lastHost;
+  let host: string | undefined;
   try {
-    return new URL(url).host;
+    host = new URL(url).host;
   } catch {
-    return undefined;
+    host = undefined;
   }
+  lastUrl = url;
+  lastHost = host;
+  return host;
 }
 
 export class AuthorizingSender implements Sender {

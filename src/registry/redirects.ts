@@ -20,10 +20,12 @@ export function withRedirects(inner: Sender, policy: RedirectPolicy): Sender {
     async send(req: HttpRequest): Promise<Result<HttpResponse>> {
       let url = req.url;
       let method = req.method;
-      let headers = { ...(req.headers ?? {}) };
+      // Never changed in place: a redirect to another host gets a copy without Authorization.
+      let headers = req.headers ?? {};
       let body = req.body;
       for (let hop = 0; ; hop++) {
-        const res = await inner.send({ ...req, url, method, headers, ...(body === undefined ? {} : { body }) });
+        // The first request is the caller's as it stands (no layer below changes a request); hops are new ones.
+        const res = await inner.send(hop === 0 ? req : { ...req, url, method, headers, ...(body === undefined ? {} : { body }) });
         if (!res.ok || !req.followRedirects) return res;
         const r = res.value;
         const location = header(r.headers, 'location');

@@ -229,3 +229,29 @@ t.test('the authorizing sender answers challenges of its own host only', async (
   const m = await metaRealm.send({ ...base, url: 'https://registry.example.com/v2/app/manifests/v1' });
   t.ok(!m.ok && /metadata/.test(m.error.message), 'a realm on an internal address is refused (unknown)');
 });
+
+t.test('the authorizing sender judges every request and answer by its own URL, however they alternate', async (t) => {
+  const credential = { source: 'secret demo/regcred', key: 'registry.example.com', username: 'alice', password: 'alice-secret' };
+  const inner = scripted((req) => (req.url.endsWith('/away') ? { status: 401, url: 'https://storage.example.com/blob' } : { status: 200 }));
+  const s = new AuthorizingSender(inner, { host: 'registry.example.com', repository: 'app', credential, challenges: parseChallenges('Basic realm="r"'), tokens: new TokenService(Date.now), plainHTTP: false });
+  const base = { method: 'GET' as const, operation: 'manifest' as const, maxBytes: 1024 };
+  const urls = [
+    'https://registry.example.com/v2/app/manifests/v1',
+    'https://storage.example.com/v2/app/manifests/v1',
+    'https://storage.example.com/v2/app/manifests/v1',
+    'https://registry.example.com/v2/app/manifests/v1',
+    'https://registry.example.com:443/v2/app/manifests/v2',
+    'https://registry.example.com.evil.example/v2/app/manifests/v1',
+    'https://registry.example.com/v2/app/manifests/v1',
+    'not a url',
+    'https://registry.example.com/v2/app/manifests/v1',
+  ];
+  for (const url of urls) await s.send({ ...base, url });
+  t.same(
+    inner.sent.map((r) => [r.url, r.headers?.authorization !== undefined]),
+    urls.map((url) => [url, url.startsWith('https://registry.example.com/') || url.startsWith('https://registry.example.com:443/')]),
+    'Authorization on the registry host\'s requests only',
+  );
+  const away = await s.send({ ...base, url: 'https://registry.example.com/away' });
+  t.ok(!away.ok && away.error.errorCode === 'FOREIGN_AUTH', 'an answer from another host (its URL, not the request\'s) is judged as foreign');
+});
