@@ -89,7 +89,7 @@ export async function warmLatency(world: World, opts: WarmOptions): Promise<Warm
   const collected: Record<WarmTarget, LoadResult[]> = { pullguard: [], bare: [], unmemoized: [] };
   const cpuMs: Record<WarmTarget, number> = { pullguard: 0, bare: 0, unmemoized: 0 };
   const pools = new Map(targets.map((t) => [t.name, openPool(t.server.origin, world.pki.caPem, opts.concurrency)]));
-  let memoHits = 0;
+  const memo = { hits: 0 };
   try {
     const load = (name: WarmTarget, tag: string, count: number) =>
       runLoad({
@@ -115,7 +115,7 @@ export async function warmLatency(world: World, opts: WarmOptions): Promise<Warm
         cpuMs[t.name] += sampleProcess(t.server.pid).cpuMs - before;
       }
     }
-    memoHits = metricSum(await scrape(world.pullguard), 'pullguard_check_memo_hits_total') - hitsBefore;
+    memo.hits = metricSum(await scrape(world.pullguard), 'pullguard_check_memo_hits_total') - hitsBefore;
   } finally {
     await Promise.all([...pools.values()].map((p) => p.close()));
     await unmemoized.stop();
@@ -139,7 +139,7 @@ export async function warmLatency(world: World, opts: WarmOptions): Promise<Warm
     concurrency: opts.concurrency,
     pullguard: figures('pullguard'),
     bare: figures('bare'),
-    memoHits,
+    memoHits: memo.hits,
     unmemoized: figures('unmemoized'),
   };
 }
@@ -160,7 +160,8 @@ export interface ColdResult {
   /** The same plus GET of the index by digest: the least a client must do to learn the platforms, ms. */
   rawHeadIndexMs: number[];
   /**
-   * Like with like: a warm review (the webhook round trip, answered from the cache) plus the requests pullguard
+   * Like with like: a warm review (the webhook round trip and the check, answered from the resolution cache, never
+   * from the memo of clean checks) plus the requests pullguard
    * sends for a cold review of a known host (token GET + one manifest GET, which answers the digest and the
    * platforms) on connections kept open across images as pullguard's are, ms.
    */
@@ -301,10 +302,11 @@ export async function coldLatency(world: World, opts: ColdOptions): Promise<Cold
         async () => void result.rawHeadMs.push(await rawPull(world, repo, '1.0', false)),
         async () => void result.rawHeadIndexMs.push(await rawPull(world, repo, '1.0', true)),
         async () => {
-          // The webhook round trip a cold review also pays (a review the cache answers, same connection), then the requests.
+          // The webhook round trip and the check a cold review also pays (a review the resolution cache answers, same
+          // connection; a container name of its own, so the memo of clean checks cannot answer it), then the requests.
           const uid = `cold-hop-${i}`;
           const cpuBefore = sampleProcess(world.pullguard.pid).cpuMs;
-          const hop = await sendReview(pool, { uid, body: world.review(uid, world.image(WARM_IMAGE)) });
+          const hop = await sendReview(pool, { uid, body: world.review(uid, world.image(WARM_IMAGE), `hop-${i}`) });
           hopCpuMs += sampleProcess(world.pullguard.pid).cpuMs - cpuBefore;
           if (hop.failure !== undefined) throw new Error(`cold: the warm review failed: ${hop.failure}`);
           result.rawReusedMs.push(hop.ms + await rawPull(world, repo, '1.0', false, reused));

@@ -69,6 +69,12 @@ t.test('every scenario runs end to end at a tiny scale and gets right answers', 
   t.equal(warm.responseBytes.bare, warm.responseBytes.pullguard, 'the bare route answers as many bytes as pullguard');
   t.ok(warm.memoHits > 0 && warm.memoHits <= 20, `the memo of clean checks answered some of the same Deployment's reviews (${warm.memoHits})`);
 
+  // The review bodies differ only where asked: uid, image, and (for the cold baseline's warm review) the container's name.
+  const spliced = JSON.parse(world.review('u-1', 'example.com/a:1', 'hop-1')) as { request: { uid: string; object: { spec: { template: { spec: { containers: { name: string; image: string }[] } } } } } };
+  t.match(spliced.request, { uid: 'u-1', object: { spec: { template: { spec: { containers: [{ name: 'hop-1', image: 'example.com/a:1' }] } } } } });
+  const plain = JSON.parse(world.review('u-2', 'example.com/a:1')) as typeof spliced;
+  t.not(plain.request.object.spec.template.spec.containers[0]!.name, 'hop-1', 'the fixture\'s own name by default');
+
   const cold = await coldLatency(world, { images: 2, maxMs: 30_000 });
   t.match(cold.checks, { ok: 2, failures: 0 });
   t.equal(cold.allowed, 2);
