@@ -5,6 +5,8 @@ import type { Lookup } from './types.ts';
 
 export interface LookupCache<T> {
   get(key: string, load: () => Promise<Lookup<T>>): Promise<Lookup<T>>;
+  /** The answer `get` would give now without loading: a fresh cached one, else undefined (expired, in flight, none). */
+  peek(key: string): Lookup<T> | undefined;
   /** Drops every entry (and with it any secret data held). */
   clear(): void;
   readonly size: number;
@@ -58,6 +60,10 @@ export function createLookupCache<T>(opts: LookupCacheOptions): LookupCache<T> {
       );
       inflight.set(key, request);
       return request;
+    },
+    peek(key) {
+      const cached = entries.get(key);
+      return cached !== undefined && cached.expiresAt > opts.clock() ? cached.value : undefined;
     },
     clear() {
       entries.clear();

@@ -11,6 +11,8 @@ import type { ClusterLogger, NodeInfo } from './types.ts';
 export interface NodeInventory {
   /** The nodes; waits (bounded) for the first list, and is empty when nodes could not be listed. */
   list(): Promise<NodeInfo[]>;
+  /** What list() answers now, once the first list is in (or the inventory closed); undefined while it would wait. */
+  peek(): NodeInfo[] | undefined;
   close(): Promise<void>;
 }
 
@@ -202,6 +204,11 @@ export function startNodeInventory(kc: KubeConfig, opts: NodeInventoryOptions): 
           return [];
         }
       }
+      snapshot ??= informer.list().map((node) => node.info);
+      return snapshot;
+    },
+    peek() {
+      if (!synced && !closed) return undefined;
       snapshot ??= informer.list().map((node) => node.info);
       return snapshot;
     },

@@ -120,6 +120,11 @@ export function createClusterReader(kc: KubeConfig, opts: ClusterReaderOptions =
     listNodes() {
       return nodes.list();
     },
+    // The same cache keys as the getters above: a fresh answer they would hand out, without a promise.
+    peekSecret: (namespace, name) => secrets.peek(`${namespace}/${name}`),
+    peekServiceAccountPullSecrets: (namespace, name) => serviceAccounts.peek(`${namespace}/${name}`),
+    peekNamespaceLabels: (namespace) => namespaces.peek(namespace),
+    peekNodes: () => nodes.peek(),
     async close() {
       closing.abort();
       await nodes.close();

@@ -46,6 +46,12 @@ export interface ClusterReader {
   listNodes(): Promise<NodeInfo[]>;
   getNamespaceLabels(namespace: string): Promise<Lookup<Record<string, string>>>;
   close(): Promise<void>;
+  // Optional: what the get/list above would answer now, when that answer is at hand (a fresh cached one), without a
+  // promise; undefined when it is not (expired, in flight, never read). A warm review then waits for nothing.
+  peekSecret?(namespace: string, name: string): Lookup<DockerSecret> | undefined;
+  peekServiceAccountPullSecrets?(namespace: string, name: string): Lookup<string[]> | undefined;
+  peekNamespaceLabels?(namespace: string): Lookup<Record<string, string>> | undefined;
+  peekNodes?(): NodeInfo[] | undefined;
 }
 
 /** Where src/cluster logs. Pino-compatible: fields first, then the message. */

@@ -89,3 +89,23 @@ t.test('clear drops every entry', async (t) => {
   await cache.get('k', loader(found('a')));
   t.equal(loads(), 2);
 });
+
+t.test('peek gives the fresh answer get would give, without loading; nothing once it expired, while in flight, or for Unavailable', async (t) => {
+  const { cache, loader, loads, advance } = setup();
+  t.equal(cache.peek('k'), undefined, 'never read');
+  let release!: (v: Lookup<string>) => void;
+  const inFlight = cache.get('k', () => new Promise((r) => (release = r)));
+  t.equal(cache.peek('k'), undefined, 'in flight: nothing at hand yet');
+  release(found('a'));
+  await inFlight;
+  t.same(cache.peek('k'), found('a'));
+  t.equal(cache.peek('k'), await cache.get('k', loader(found('b'))), 'the very answer get hands out');
+  t.equal(loads(), 0, 'peeking loads nothing');
+  advance(1000);
+  t.equal(cache.peek('k'), undefined, 'expired: the caller has to read again');
+  t.same(await cache.get('k', loader(found('b'))), found('b'));
+  t.equal(loads(), 1, 'the expired answer was read again');
+  t.same(cache.peek('k'), found('b'));
+  await cache.get('u', loader({ found: false, reason: 'Unavailable', message: 'down' }));
+  t.equal(cache.peek('u'), undefined, 'an outage is never at hand');
+});

@@ -210,3 +210,20 @@ t.test('nodes are listed page by page (limit/continue), then watched; reviews sh
   t.not(after, first, 'a change makes a new snapshot');
   t.equal(lists(), 3, 'no relist');
 });
+
+t.test('peekNodes is nothing until the first list is in, then the snapshot listNodes answers, and a new one after a change', async (t) => {
+  const { api, reader } = await setup(t, [{ name: 'n1' }]);
+  t.equal(reader.peekNodes?.(), undefined, 'the first list is not in: a review has to wait for it');
+  const first = await reader.listNodes();
+  t.equal(reader.peekNodes?.(), first, 'the same snapshot, at hand');
+  api.setNode({ name: 'n2' });
+  const after = await eventually(() => reader.listNodes(), (nodes) => nodes.length === 2);
+  t.equal(reader.peekNodes?.(), after, 'a change: the new snapshot');
+  t.not(after, first);
+});
+
+t.test('while the first list does not come, peekNodes stays nothing: a review waits (bounded) as before', async (t) => {
+  const { reader } = await setup(t, [{ name: 'n1' }], { nodeSyncWaitMs: 20 }, (api) => api.stall('/api/v1/nodes'));
+  t.same(await reader.listNodes(), [], 'the bounded wait answers no nodes');
+  t.equal(reader.peekNodes?.(), undefined, 'and nothing is at hand');
+});

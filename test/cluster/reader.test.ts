@@ -230,3 +230,27 @@ t.test('the disconnected reader knows only the nodes it is given', async (t) => 
   t.same(await disconnectedClusterReader().listNodes(), []);
   await reader.close();
 });
+
+t.test('the peek members give what a fresh cached read would, without a request, and nothing once the TTL passed', async (t) => {
+  const { api, reader, advance, count } = await setup(t, { secretTtlMs: 5000 });
+  api.setSecret('demo', 'regcred', 'kubernetes.io/dockerconfigjson', { '.dockerconfigjson': DOCKERCONFIG });
+  api.setServiceAccount('demo', 'default', ['regcred']);
+  api.setNamespace('demo', { 'pullguard.io/enforce': 'warn' });
+  t.equal(reader.peekSecret?.('demo', 'regcred'), undefined, 'not read yet: nothing at hand');
+  t.equal(reader.peekServiceAccountPullSecrets?.('demo', 'default'), undefined);
+  t.equal(reader.peekNamespaceLabels?.('demo'), undefined);
+  const secret = await reader.getSecret('demo', 'regcred');
+  const sa = await reader.getServiceAccountPullSecrets('demo', 'default');
+  const labels = await reader.getNamespaceLabels('demo');
+  t.equal(reader.peekSecret?.('demo', 'regcred'), secret, 'the cached answer itself');
+  t.equal(reader.peekServiceAccountPullSecrets?.('demo', 'default'), sa);
+  t.equal(reader.peekNamespaceLabels?.('demo'), labels);
+  t.equal(reader.peekSecret?.('demo', 'other'), undefined, 'another object is another key');
+  t.equal(count(SECRET_PATH), 1, 'peeking made no request');
+  advance(5000);
+  t.equal(reader.peekSecret?.('demo', 'regcred'), undefined, 'expired: to be read again');
+  t.equal(reader.peekNamespaceLabels?.('demo'), undefined);
+  await reader.getSecret('demo', 'regcred');
+  t.equal(count(SECRET_PATH), 2);
+  t.match(reader.peekSecret?.('demo', 'regcred'), { found: true });
+});
