@@ -14,7 +14,7 @@ import { eligibleNodes, platformsAllowedBySpec, platformsOf, type SchedulingSpec
 import { cachedImageRescues, decideIndexPlatform, decideSchema1, mayVerifyCachedCredentials } from './runtime.ts';
 import type { Finding, ImageTarget, Resolution, SecretNote } from './finding.ts';
 import { classify, resolution } from './classify.ts';
-import { beforeDeadline as waitUntil, CLUSTER_READS_SHARE } from './deadline.ts';
+import { atHandBeforeDeadline, beforeDeadline as waitUntil, CLUSTER_READS_SHARE } from './deadline.ts';
 import { verdictOf } from './reasons.ts';
 import { createResolutionQueue, type QueueState } from './resolution-queue.ts';
 
@@ -171,6 +171,8 @@ export function createChecker(opts: CheckerOptions): Checker {
   }
 
   const beforeDeadline = <T>(p: Promise<T>, deadline: number, late: () => T): Promise<T> => waitUntil(p, deadline, late, clock);
+  // A cluster answer at hand (fresh in the reader's cache) is taken without a promise and a timer.
+  const atHand = <T>(now: T | undefined, ask: () => Promise<T>, deadline: number, late: () => T): T | Promise<T> => atHandBeforeDeadline(now, ask, deadline, late, clock);
 
   async function readSecrets(spec: PodPullSpec, deadline: number): Promise<{ notes: SecretNote[]; entries: CredentialEntry[] }> {
     const late = (what: string) => (): Lookup<never> => ({ found: false, reason: 'Unavailable', message: `the API server did not answer in time reading ${what}` });
@@ -178,7 +180,7 @@ export function createChecker(opts: CheckerOptions): Checker {
     const notes: SecretNote[] = [];
     if (spec.isTemplate && names.length === 0 && opts.serviceAccountSecrets) {
       const saName = spec.serviceAccountName || 'default';
-      const sa = await beforeDeadline(opts.cluster.getServiceAccountPullSecrets(spec.namespace, saName), deadline, late(`service account ${spec.namespace}/${saName}`));
+      const sa = await atHand(opts.cluster.peekServiceAccountPullSecrets?.(spec.namespace, saName), () => opts.cluster.getServiceAccountPullSecrets(spec.namespace, saName), deadline, late(`service account ${spec.namespace}/${saName}`));
       if (sa.found) {
         names = sa.value.map((name) => ({ name, from: 'serviceAccount' }));
       } else if (sa.reason !== 'NotFound') {
@@ -193,7 +195,7 @@ export function createChecker(opts: CheckerOptions): Checker {
       notes.push({ name: `${more.length} more pull secrets`, namespace: spec.namespace, from: more[0]!.from, status: 'Unavailable', message: `not read: pullguard reads at most ${pullSecretsPerReview} pull secrets per pod (limits.pullSecretsPerReview)` });
     }
     // Read in parallel, used in the listed order: the kubelet merges them into one keyring in that order.
-    const read = await Promise.all(unique.map(async (n) => ({ ...n, got: await beforeDeadline(opts.cluster.getSecret(spec.namespace, n.name), deadline, late(`secret ${spec.namespace}/${n.name}`)) })));
+    const read = await Promise.all(unique.map(async (n) => ({ ...n, got: await atHand(opts.cluster.peekSecret?.(spec.namespace, n.name), () => opts.cluster.getSecret(spec.namespace, n.name), deadline, late(`secret ${spec.namespace}/${n.name}`)) })));
     const entries: CredentialEntry[] = [];
     for (const { name, from, got } of read) {
       if (!got.found) {
@@ -213,7 +215,7 @@ export function createChecker(opts: CheckerOptions): Checker {
 
   async function platformsFor(spec: PodPullSpec, deadline: number): Promise<{ platforms: Platform[]; source: Finding['platformSource']; nodes?: NodeInfo[] }> {
     if (opts.platformsFromNodes && opts.cluster.connected) {
-      const nodes = await beforeDeadline<NodeInfo[] | 'late'>(opts.cluster.listNodes(), deadline, () => 'late');
+      const nodes = await atHand<NodeInfo[] | 'late'>(opts.cluster.peekNodes?.(), () => opts.cluster.listNodes(), deadline, () => 'late');
       // Connected, but the inventory is late: the configured fallback may be narrower than the cluster; any platform.
       if (nodes === 'late') return { platforms: [], source: 'any' };
       if (nodes.length > 0) {

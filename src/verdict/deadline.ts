@@ -38,3 +38,13 @@ export function beforeDeadline<T>(p: Promise<T>, deadline: number, late: () => T
     );
   });
 }
+
+/**
+ * beforeDeadline for an answer that may be at hand already (`atHand`, e.g. a fresh cached lookup): taken as it
+ * is, with no promise and no timer, unless the deadline has passed, where beforeDeadline would answer `late()` too.
+ * Otherwise `ask()` is waited for as beforeDeadline waits.
+ */
+export function atHandBeforeDeadline<T>(atHand: T | undefined, ask: () => Promise<T>, deadline: number, late: () => T, clock: () => number = Date.now): T | Promise<T> {
+  if (atHand === undefined) return beforeDeadline(ask(), deadline, late, clock);
+  return deadline - clock() > 0 ? atHand : late();
+}

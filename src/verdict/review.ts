@@ -6,7 +6,7 @@ import type { Config, Mode } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Checker, PodPullSpec } from './check.ts';
 import { decide, effectiveMode, type Decision, type EffectiveMode } from './decide.ts';
-import { beforeDeadline, NAMESPACE_READ_SHARE, shareOfTimeLeft } from './deadline.ts';
+import { atHandBeforeDeadline, NAMESPACE_READ_SHARE, shareOfTimeLeft } from './deadline.ts';
 import { explain } from './explain.ts';
 import type { ImageTarget } from './finding.ts';
 import { WARNING_MAX_CHARS } from './warnings.ts';
@@ -80,7 +80,8 @@ export async function resolveMode(r: Pick<ImageReview, 'namespace' | 'object'>, 
   let namespaceUnknown = false;
   if (cluster.connected && r.namespace) {
     const late = () => ({ found: false as const, reason: 'Unavailable' as const, message: 'the API server did not answer in time' });
-    const labels = await beforeDeadline(cluster.getNamespaceLabels(r.namespace), shareOfTimeLeft(deadline, NAMESPACE_READ_SHARE, clock), late, clock);
+    // A fresh cached label is taken at once; otherwise read within NAMESPACE_READ_SHARE of the time left.
+    const labels = await atHandBeforeDeadline(cluster.peekNamespaceLabels?.(r.namespace), () => cluster.getNamespaceLabels(r.namespace), shareOfTimeLeft(deadline, NAMESPACE_READ_SHARE, clock), late, clock);
     if (labels.found) namespaceLabel = labels.value[config.modeLabel];
     else namespaceUnknown = labels.reason !== 'NotFound';
   }

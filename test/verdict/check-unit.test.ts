@@ -341,3 +341,46 @@ t.test('the pod spec view carries runtimeClassName to the checker: an index-less
   t.equal(findings[0]?.resolution.reason, 'ExecFormatError');
   t.equal(findings[0]?.resolution.verdict, 'unknown');
 });
+
+/** The cluster, with these answers at hand (a fresh cache) through its optional peek members; the rest as it was. */
+function withAnswersAtHand(cluster: ReturnType<typeof stubCluster>, atHand: { secrets?: Record<string, Lookup<DockerSecret>>; serviceAccounts?: Record<string, Lookup<string[]>>; nodes?: NodeInfo[] }): ReturnType<typeof stubCluster> {
+  return Object.assign(cluster, {
+    peekSecret: (ns: string, name: string) => atHand.secrets?.[`${ns}/${name}`],
+    peekServiceAccountPullSecrets: (ns: string, name: string) => atHand.serviceAccounts?.[`${ns}/${name}`],
+    peekNodes: () => atHand.nodes,
+  });
+}
+
+t.test('cluster answers at hand (fresh in the reader\'s cache) are used without waiting; the others are read', async (t) => {
+  const regcred = secret('demo', 'regcred', { 'registry.example': { username: 'alice', password: 'pw' } });
+  const nodes = [node('arm', 'arm64')];
+  // Every getter hangs: the check can only finish in time on the answers at hand.
+  const hanging = withAnswersAtHand(stubCluster({ secrets: { 'demo/regcred': 'pending' }, serviceAccounts: { 'demo/builder': 'pending' }, nodes: 'pending' }), {
+    secrets: { 'demo/regcred': regcred },
+    serviceAccounts: { 'demo/builder': { found: true, value: ['regcred'] } },
+    nodes,
+  });
+  const registry = stubRegistry();
+  const started = Date.now();
+  const { findings } = await checker(registry, hanging).check(spec({ isTemplate: true, serviceAccountName: 'builder' }), targets('registry.example/app:1'), soon(4000));
+  t.ok(Date.now() - started < 1000, 'answered without waiting for the API server');
+  t.same(hanging.calls, [], 'nothing read from the API server');
+  t.same(findings[0]?.secrets, [{ name: 'regcred', namespace: 'demo', from: 'serviceAccount', status: 'ok' }]);
+  t.same(registry.calls[0]?.opts.credentials.map((c) => c.username), ['alice'], 'the ServiceAccount\'s secret at hand was used');
+  t.same(findings[0]?.eligiblePlatforms, [{ os: 'linux', architecture: 'arm64' }], 'the nodes at hand were used');
+
+  // Nothing at hand any more (the cached answers expired): read again, exactly as without the peek members.
+  const expired = withAnswersAtHand(stubCluster({ secrets: { 'demo/regcred': regcred }, serviceAccounts: { 'demo/builder': { found: true, value: ['regcred'] } }, nodes }), {});
+  const again = await checker(stubRegistry(), expired).check(spec({ isTemplate: true, serviceAccountName: 'builder' }), targets('registry.example/app:1'), soon());
+  t.same(expired.calls, ['serviceaccount demo/builder', 'nodes', 'secret demo/regcred'], 'every expired answer read again');
+  t.same(again.findings[0]?.secrets, findings[0]?.secrets);
+  t.same(again.findings[0]?.eligiblePlatforms, findings[0]?.eligiblePlatforms);
+});
+
+t.test('past the deadline an answer at hand counts as late, as the same answer read from the API server would', async (t) => {
+  const regcred = secret('demo', 'regcred', { 'registry.example': { username: 'alice', password: 'pw' } });
+  const read = await checker(stubRegistry(), stubCluster({ secrets: { 'demo/regcred': regcred } })).check(spec({ imagePullSecrets: ['regcred'] }), targets('registry.example/app:1'), Date.now() - 1);
+  const atHand = await checker(stubRegistry(), withAnswersAtHand(stubCluster({ secrets: { 'demo/regcred': regcred } }), { secrets: { 'demo/regcred': regcred } })).check(spec({ imagePullSecrets: ['regcred'] }), targets('registry.example/app:1'), Date.now() - 1);
+  t.same(atHand.findings[0]?.secrets, [{ name: 'regcred', namespace: 'demo', from: 'pod', status: 'Unavailable', message: 'the API server did not answer in time reading secret demo/regcred' }]);
+  t.same(atHand.findings, read.findings, 'the same findings either way');
+});

@@ -1,7 +1,7 @@
 // Waiting no longer than the deadline: the answer when it comes in time, the fallback when it does not, the
 // error when it fails, and no timer left behind either way.
 import t from 'tap';
-import { beforeDeadline, shareOfTimeLeft } from '../../src/verdict/deadline.ts';
+import { atHandBeforeDeadline, beforeDeadline, shareOfTimeLeft } from '../../src/verdict/deadline.ts';
 
 const activeTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
@@ -28,4 +28,22 @@ t.test('a deadline already behind answers the fallback at once, without waiting 
   t.equal(await beforeDeadline(new Promise<string>(() => {}), Date.now() - 1, () => 'late'), 'late');
   t.equal(shareOfTimeLeft(100, 0.5, () => 200), 200, 'no time left: the share ends now');
   t.equal(shareOfTimeLeft(300, 0.25, () => 100), 150);
+});
+
+t.test('an answer at hand is taken as it is (no promise, no timer, nothing asked); none at hand is waited for as before', async (t) => {
+  const before = activeTimers();
+  let asked = 0;
+  const ask = (): Promise<string> => {
+    asked++;
+    return new Promise<string>(() => {});
+  };
+  t.equal(atHandBeforeDeadline('cached', ask, Date.now() + 60_000, () => 'late'), 'cached', 'the value itself, not a promise of it');
+  t.equal(asked, 0, 'nothing asked');
+  t.equal(activeTimers(), before, 'no timer');
+  t.equal(atHandBeforeDeadline('cached', ask, Date.now() - 1, () => 'late'), 'late', 'past the deadline: late, as beforeDeadline answers');
+  const waited = atHandBeforeDeadline(undefined, ask, Date.now() + 30, () => 'late');
+  t.ok(waited instanceof Promise, 'nothing at hand: asked, and waited for');
+  t.equal(asked, 1);
+  t.equal(await waited, 'late', 'until the deadline');
+  t.equal(await atHandBeforeDeadline(undefined, () => Promise.resolve('read'), Date.now() + 60_000, () => 'late'), 'read');
 });

@@ -108,3 +108,16 @@ t.test('mode off checks nothing', async (t) => {
   t.equal(out.decision, undefined);
   t.equal(calls.length, 0);
 });
+
+t.test('a namespace label at hand (fresh in the reader\'s cache) is used without waiting; none at hand is read', async (t) => {
+  const key = DEFAULT_CONFIG.modeLabel;
+  // The getter never answers: a mode other than the default can only come from the label at hand.
+  const atHand: ClusterReader = { ...cluster({ demo: 'never' }), peekNamespaceLabels: (ns) => (ns === 'demo' ? { found: true, value: { [key]: 'warn' } } : undefined) };
+  const started = Date.now();
+  const { mode, notes } = await resolveMode({ namespace: 'demo', object: {} }, Date.now() + 4000, deps(atHand, checker('Resolved')));
+  t.same(mode, { mode: 'warn', source: 'namespace' });
+  t.same(notes, []);
+  t.ok(Date.now() - started < 500, 'answered without waiting for the read');
+  const read = await resolveMode({ namespace: 'other', object: {} }, Date.now() + 1000, deps({ ...cluster({ other: { found: true, value: { [key]: 'off' } } }), peekNamespaceLabels: () => undefined }, checker('Resolved')));
+  t.same(read.mode, { mode: 'off', source: 'namespace' }, 'nothing at hand: read from the API server');
+});
