@@ -10,7 +10,7 @@ import { parseReference, type Reference } from '../reference/reference.ts';
 import type { RegistryClient } from '../registry/index.ts';
 import { formatPlatform, type Platform } from '../reference/platform.ts';
 import { isLoopbackHost, isShortName } from '../registry/index.ts';
-import { eligibleNodes, platformsAllowedBySpec, platformsOf, type SchedulingSpec } from './eligibility.ts';
+import { eligibleNodesRemembered, platformsAllowedBySpec, platformsOf, type SchedulingSpec } from './eligibility.ts';
 import { cachedImageRescues, decideIndexPlatform, decideSchema1, mayVerifyCachedCredentials } from './runtime.ts';
 import type { Finding, ImageTarget, Resolution, SecretNote } from './finding.ts';
 import { classify, resolution } from './classify.ts';
@@ -219,7 +219,7 @@ export function createChecker(opts: CheckerOptions): Checker {
       // Connected, but the inventory is late: the configured fallback may be narrower than the cluster; any platform.
       if (nodes === 'late') return { platforms: [], source: 'any' };
       if (nodes.length > 0) {
-        const eligible = eligibleNodes(spec, nodes);
+        const eligible = eligibleNodesRemembered(spec, nodes);
         // No node matches at all: the pod would stay Pending, which is not a pull problem; check any platform.
         if (eligible.length === 0) return { platforms: [], source: 'any', nodes: [] };
         const platforms = platformsOf(eligible);

@@ -43,6 +43,48 @@ export function eligibleNodes(spec: SchedulingSpec, nodes: NodeInfo[]): NodeInfo
   return list.filter((n) => schedulable(spec, n));
 }
 
+/**
+ * eligibleNodes, remembered per node inventory and scheduling constraints: the inventory hands every review one
+ * array until a node changes (cluster/node-inventory.ts), so reviews of one pod spec share one answer, and what is
+ * derived from that array (platformsOf, runtime.ts decideIndexPlatform) is derived once. A changed inventory is a
+ * new array, whose answers start afresh; the old ones go with it (WeakMap).
+ */
+export function eligibleNodesRemembered(spec: SchedulingSpec, nodes: NodeInfo[]): NodeInfo[] {
+  const key = Array.isArray(nodes) ? schedulingKey(spec) : undefined;
+  if (key === undefined) return eligibleNodes(spec, nodes);
+  let known = eligibleMemo.get(nodes);
+  if (!known) {
+    known = new Map();
+    eligibleMemo.set(nodes, known);
+  }
+  let out = known.get(key);
+  if (!out) {
+    out = eligibleNodes(spec, nodes);
+    if (known.size >= MAX_REMEMBERED_SPECS) known.delete(known.keys().next().value as string);
+    known.set(key, out);
+  }
+  return out;
+}
+
+const eligibleMemo = new WeakMap<NodeInfo[], Map<string, NodeInfo[]>>();
+/** Distinct scheduling constraints remembered per inventory (oldest dropped first), and the longest remembered. */
+const MAX_REMEMBERED_SPECS = 256;
+const MAX_SCHEDULING_KEY_CHARS = 4096;
+
+/**
+ * Everything eligibleNodes reads of the spec, as JSON (the spec is parsed JSON or YAML); undefined when it is too
+ * large to keep (an absurd affinity is matched afresh each time) or cannot be written (then it is not remembered).
+ */
+function schedulingKey(spec: SchedulingSpec): string | undefined {
+  if (typeof spec !== 'object' || spec === null) return undefined;
+  try {
+    const key = JSON.stringify([spec.nodeName ?? null, spec.nodeSelector ?? null, spec.affinity ?? null, spec.toleratesUnschedulable === true, spec.tolerations ?? null, spec.isTemplate === true]);
+    return key.length <= MAX_SCHEDULING_KEY_CHARS ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The scheduler's filters for one node, nodeName aside. */
 function schedulable(spec: SchedulingSpec, n: NodeInfo): boolean {
   return (n.unschedulable !== true || spec?.toleratesUnschedulable === true) && toleratedBy(spec, n) && matchesNodeAffinity(spec, n);

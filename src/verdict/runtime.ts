@@ -151,6 +151,30 @@ export function decideIndexPlatform(nodes: readonly NodeInfo[], offered: readonl
   const pickers = pickersOf(nodes);
   // A node whose platform is unknown could run anything (eligibility.ts platformsOf): nothing to decide.
   if (pickers === undefined || pickers.length === 0) return { verdict: 'match' };
+  // The same groups of nodes (one array per eligible set) meet the same index (one array per cached resolution)
+  // on every review of a warm image: decided once. Neither array is modified once made.
+  if (!Array.isArray(offered)) return decidePickers(pickers, offered, platformless);
+  let byOffered = decisions.get(pickers);
+  if (!byOffered) {
+    byOffered = new WeakMap();
+    decisions.set(pickers, byOffered);
+  }
+  let byPlatformless = byOffered.get(offered);
+  if (!byPlatformless) {
+    byPlatformless = new Map();
+    byOffered.set(offered, byPlatformless);
+  }
+  let decision = byPlatformless.get(platformless);
+  if (!decision) {
+    decision = decidePickers(pickers, offered, platformless);
+    if (byPlatformless.size < 8) byPlatformless.set(platformless, decision);
+  }
+  return decision;
+}
+
+const decisions = new WeakMap<readonly IndexPicker[], WeakMap<readonly Platform[], Map<number, IndexDecision>>>();
+
+function decidePickers(pickers: readonly IndexPicker[], offered: readonly Platform[], platformless: number): IndexDecision {
   const uncertain: IndexPicker[] = [];
   const none: IndexPicker[] = [];
   const reasons = new Set<string>();

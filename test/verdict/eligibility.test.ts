@@ -3,7 +3,7 @@
 import t from 'tap';
 import type { NodeInfo } from '../../src/cluster/types.ts';
 import { podSpecOf } from '../../src/workloads/podspec.ts';
-import { eligibleNodes, matchesNodeSelector, platformsOf, type SchedulingSpec } from '../../src/verdict/eligibility.ts';
+import { eligibleNodes, eligibleNodesRemembered, matchesNodeSelector, platformsOf, type SchedulingSpec } from '../../src/verdict/eligibility.ts';
 
 const node = (name: string, labels: Record<string, string>, extra: Partial<NodeInfo> = {}): NodeInfo => ({
   name,
@@ -176,4 +176,37 @@ t.test('an absurdly large affinity does not narrow the nodes (bounded work, and 
   t.equal(eligibleNodes(spec, nodes).length, 100, 'every node counts');
   const small = { ...spec, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }] }] } } } };
   t.equal(eligibleNodes(small, nodes).length, 50, 'a normal affinity still narrows');
+});
+
+t.test('eligible nodes are remembered per inventory and scheduling constraints, and dropped with the inventory', async (t) => {
+  const specs: SchedulingSpec[] = [
+    { nodeSelector: {} },
+    { nodeSelector: { 'kubernetes.io/arch': 'arm64' } },
+    { nodeSelector: { 'kubernetes.io/arch': 'arm64' }, toleratesUnschedulable: true },
+    { nodeSelector: {}, nodeName: 'amd-2' },
+    required({ matchExpressions: [expr('zone', 'In', ['a'])] }),
+    { nodeSelector: {}, tolerations: [{ operator: 'Exists' }] },
+    { nodeSelector: {}, isTemplate: true },
+  ];
+  const inventory = [...NODES];
+  for (const spec of specs) {
+    const first = eligibleNodesRemembered(spec, inventory);
+    t.same(names(first), names(eligibleNodes(spec, inventory)), `the same nodes as eligibleNodes: ${JSON.stringify(spec)}`);
+    t.equal(eligibleNodesRemembered(structuredClone(spec), inventory), first, 'equal constraints (another pod\'s copy): the same array, so what derives from it is derived once');
+  }
+  const arm = eligibleNodesRemembered(specs[1]!, inventory);
+  t.not(eligibleNodesRemembered(specs[0]!, inventory), arm, 'other constraints: another answer');
+  t.equal(platformsOf(arm), platformsOf(eligibleNodesRemembered(specs[1]!, inventory)), 'and its platforms are shared too');
+
+  // A node changed: the inventory is a new array, and its answers start afresh.
+  const changed = [...NODES.filter((n) => n.name !== 'arm-1'), node('arm-2', { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'arm64' })];
+  const after = eligibleNodesRemembered(specs[1]!, changed);
+  t.not(after, arm);
+  t.same(names(after), ['arm-2'], 'the new inventory is read, not the remembered answer');
+
+  const huge = required({ matchExpressions: [expr('zone', 'In', Array.from({ length: 2000 }, (_, i) => `z${i}`))] });
+  t.not(eligibleNodesRemembered(huge, inventory), eligibleNodesRemembered(huge, inventory), 'constraints too large to keep are matched afresh');
+  t.same(names(eligibleNodesRemembered(huge, inventory)), [], 'with the same answer');
+  t.same(eligibleNodesRemembered({ nodeSelector: {} }, 'nodes' as unknown as NodeInfo[]), [], 'hostile input still never throws');
+  t.same(names(eligibleNodesRemembered({ nodeSelector: { big: 1n } as unknown as Record<string, string> }, inventory)), names(eligibleNodes({ nodeSelector: {} }, inventory)), 'constraints JSON cannot write are matched afresh');
 });

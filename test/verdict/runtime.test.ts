@@ -119,3 +119,16 @@ t.test('an uncertain decision says which runtimes, which platforms, and why', as
   const mismatch = decideIndexPlatform([on('a', amd64, 'cri-o://1.31.1')], [i386]);
   t.same(mismatch, { verdict: 'mismatch', runtimes: ['cri-o://1.31.1'] });
 });
+
+t.test('an index decision is made once per eligible node list and index, and afresh for other nodes or another index', async (t) => {
+  const nodes = [on('a', amd64, 'containerd://2.1.4'), on('b', arm64, 'cri-o://1.31.1')];
+  const offered = [i386];
+  const first = decideIndexPlatform(nodes, offered);
+  t.equal(first.verdict, 'uncertain');
+  t.equal(decideIndexPlatform(nodes, offered), first, 'the same lists: the same decision, not recomputed');
+  t.same(decideIndexPlatform([...nodes], [...offered]), first, 'copies of them: an equal decision');
+  t.equal(decideIndexPlatform(nodes, offered, 1).verdict, 'uncertain', 'a platformless entry is another question');
+  t.same(decideIndexPlatform(nodes, offered, 1), { verdict: 'uncertain', platforms: [amd64, arm64], runtimes: ['containerd://2.1.4', 'cri-o://1.31.1'], reasons: first.verdict === 'uncertain' ? [...first.reasons, 'CRI-O takes an index entry without a platform when no entry matches (containers/image oci_index.go), whatever that entry is built for'] : [] });
+  t.same(decideIndexPlatform(nodes, [amd64]), { verdict: 'match' }, 'another index: decided for it');
+  t.same(decideIndexPlatform([on('a', amd64, 'containerd://1.7.22')], offered), { verdict: 'match' }, 'other nodes (a new inventory): decided for them');
+});
