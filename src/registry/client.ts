@@ -14,6 +14,11 @@ import type { Clock, RegistryLogger, RegistryObserver } from './exchange.ts';
 export interface RegistryClient {
   /** Never throws. */
   resolve(ref: Reference, opts: ResolveOptions): Promise<Resolution>;
+  /**
+   * Optional, offered by the resolution cache (resolution-cache.ts): the answer resolve() would give now when it
+   * is at hand, without a promise and without asking anyone; undefined otherwise. Never throws.
+   */
+  peek?(ref: Reference, opts: ResolveOptions): Resolution | undefined;
   close(): Promise<void>;
 }
 

@@ -78,6 +78,11 @@ export function cacheKey(ref: Reference, opts: ResolveOptionsLike): string {
 }
 
 export interface CachingResolver<O extends ResolveOptionsLike> extends Resolver<O> {
+  /**
+   * What resolve() would answer now from a fresh entry, at once (counted as a hit, as resolve counts it); undefined
+   * when it would ask the registry (no entry, an expired one, or options it cannot key). Nothing is asked.
+   */
+  peek(ref: Reference, opts: O): Resolution | undefined;
   readonly size: number;
   readonly bytes: number;
   clear(): void;
@@ -121,6 +126,14 @@ export function withResolutionCache<O extends ResolveOptionsLike>(inner: Resolve
     }
   }
 
+  /** A fresh entry handed to a caller: the hit counted, its LRU position refreshed, the caller's secrets named. */
+  function served(key: string, hit: Entry, o: O): Resolution {
+    entries.delete(key);
+    entries.set(key, hit);
+    emit('hit');
+    return forCaller(hit.value, hit.sources, o.credentials);
+  }
+
   return {
     get size() {
       return entries.size;
@@ -133,17 +146,21 @@ export function withResolutionCache<O extends ResolveOptionsLike>(inner: Resolve
       bytes = 0;
       generation++;
     },
+    peek(ref, o) {
+      let key: string;
+      try {
+        key = cacheKey(ref, o);
+      } catch {
+        return undefined; // resolve() turns the same failure into its answer
+      }
+      const hit = entries.get(key);
+      return hit !== undefined && hit.expires > clock() ? served(key, hit, o) : undefined;
+    },
     async resolve(ref, o) {
       const key = cacheKey(ref, o);
       const hit = entries.get(key);
       if (hit) {
-        if (hit.expires > clock()) {
-          // Refresh LRU position.
-          entries.delete(key);
-          entries.set(key, hit);
-          emit('hit');
-          return forCaller(hit.value, hit.sources, o.credentials);
-        }
+        if (hit.expires > clock()) return served(key, hit, o);
         remove(key);
         emit('expired');
       }

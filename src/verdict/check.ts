@@ -2,12 +2,12 @@
 // pod's, or for a template its ServiceAccount's), the node-level credentials, the platforms of the nodes it may
 // land on, and the pull policy. I/O goes through the injected ClusterReader and RegistryClient only.
 import type { ClusterReader, Lookup, NodeInfo } from '../cluster/types.ts';
-import { buildKeyring, lookup, matchesRegistryGlob } from '../credentials/keyring.ts';
+import { buildKeyring, lookup, matchesRegistryGlob, type Keyring } from '../credentials/keyring.ts';
 import type { CredentialEntry } from '../credentials/dockerconfig.ts';
 import { credentialsFromSecret } from '../credentials/secret.ts';
 import type { CredentialProviders, ProviderOutcome } from '../credentials/provider.ts';
 import { parseReference, type Reference } from '../reference/reference.ts';
-import type { RegistryClient } from '../registry/index.ts';
+import type { RegistryClient, ResolveOptions } from '../registry/index.ts';
 import { formatPlatform, type Platform } from '../reference/platform.ts';
 import { isLoopbackHost, isShortName } from '../registry/index.ts';
 import { eligibleNodesRemembered, platformsAllowedBySpec, platformsOf, type SchedulingSpec } from './eligibility.ts';
@@ -16,7 +16,7 @@ import type { Finding, ImageTarget, Resolution, SecretNote } from './finding.ts'
 import { classify, resolution } from './classify.ts';
 import { atHandBeforeDeadline, beforeDeadline as waitUntil, CLUSTER_READS_SHARE } from './deadline.ts';
 import { verdictOf } from './reasons.ts';
-import { createResolutionQueue, type QueueState } from './resolution-queue.ts';
+import { createResolutionQueue, tooLateToStart, type QueueState } from './resolution-queue.ts';
 
 /** What the check needs to know of a pod spec; workloads' PodSpecView has this shape. */
 export interface PodPullSpec extends SchedulingSpec {
@@ -32,7 +32,8 @@ export interface PodPullSpec extends SchedulingSpec {
 }
 
 export interface CheckerOptions {
-  registry: Pick<RegistryClient, 'resolve'>;
+  /** `peek`, when offered (the resolution cache): a fresh cached answer is taken without queueing. */
+  registry: Pick<RegistryClient, 'resolve' | 'peek'>;
   cluster: ClusterReader;
   /** Node-level credentials (the kubelet's config.json), consulted after the pod's secrets. */
   nodeCredentials: CredentialEntry[];
@@ -408,7 +409,7 @@ export function createChecker(opts: CheckerOptions): Checker {
       const base = { namespace: spec.namespace, secrets: secrets.notes, serviceAccountName: spec.serviceAccountName || 'default', eligiblePlatforms: platforms.platforms, platformSource: platforms.source, ...(spec.standalone ? { standalone: true } : {}) };
 
       // One registry question per distinct image in this review; the client coalesces across reviews.
-      const byImage = new Map<string, Promise<Resolution>>();
+      const byImage = new Map<string, Resolution | Promise<Resolution>>();
       const findings = await Promise.all(toCheck.map(async ({ target, parsed: p }): Promise<Finding> => {
         if (!p.ok) {
           return { ...base, target, resolution: resolution('InvalidReference', target.image, { detail: p.error.message }) };
@@ -435,6 +436,8 @@ export function createChecker(opts: CheckerOptions): Checker {
           // Patterns are written like a credential provider's matchImages, which may carry a path. An image a
           // configured provider matches is checked with that provider's credentials instead of assumed.
           const nodeCredentials = fromProviders === undefined && usesNodeCredentials(ref);
+          // The signal only for a question that is asked: a peek aborts nothing.
+          const optionsWith = (ring: Keyring, signal?: AbortSignal): ResolveOptions => ({ platforms: platforms.platforms, credentials: lookup(ring, ref), deadline, ...(signal ? { signal } : {}), nodeCredentials, ...(opts.shortNamesResolveOnNodes ? { image: target.image } : {}) });
           const resolveWith = async (): Promise<Resolution> => {
             const outcome = await fromProviders;
             // The kubelet's order (kuberuntime_image.go, master): pod secrets, then the node's docker config,
@@ -445,18 +448,16 @@ export function createChecker(opts: CheckerOptions): Checker {
             const r = await queue.run(
               byImage,
               deadline,
-              () => opts.registry.resolve(ref, { platforms: platforms.platforms, credentials: lookup(ring, ref), deadline, signal: ended, nodeCredentials, ...(opts.shortNamesResolveOnNodes ? { image: target.image } : {}) }).then(classify),
+              () => opts.registry.resolve(ref, optionsWith(ring, ended)).then(classify),
               () => resolution('RegistryTimeout', target.image, { reference: ref.canonical, detail: 'the review deadline was reached before a resolution slot was free (limits.resolutionsInFlight)' }),
               ended,
             );
             return withProviderGap(r, outcome);
           };
-          pending = withDeadline(
-            resolveWith(),
-            target.image,
-            ref.canonical,
-            deadline,
-          );
+          // A fresh cached answer (what resolve() would hand out at once) needs no resolution slot and no deadline
+          // timer: the same entry, the same classify. Only while the queue would still start work for this review.
+          const atHand = fromProviders === undefined && opts.registry.peek !== undefined && !tooLateToStart(deadline, clock, ended) ? opts.registry.peek(ref, optionsWith(keyring)) : undefined;
+          pending = atHand !== undefined ? classify(atHand) : withDeadline(resolveWith(), target.image, ref.canonical, deadline);
           byImage.set(imageKey, pending);
         }
         let r = onTheNodes({ ...(await pending), image: target.image }, target, platforms.nodes, spec);

@@ -39,6 +39,11 @@ interface Group {
  */
 const LEAST_USEFUL_MS = 20;
 
+/** Whether run() would answer `late()` at once, starting nothing: too little time left, or the review has ended. */
+export function tooLateToStart(deadline: number, clock: () => number, signal?: { readonly aborted: boolean }): boolean {
+  return deadline - clock() < LEAST_USEFUL_MS || signal?.aborted === true;
+}
+
 export function createResolutionQueue(limit: number, opts: { clock?: () => number; onChange?: (s: QueueState) => void } = {}): ResolutionQueue {
   const clock = opts.clock ?? Date.now;
   // A review stays here while it has work queued or running. The next slot goes to the review served longest ago
@@ -83,7 +88,7 @@ export function createResolutionQueue(limit: number, opts: { clock?: () => numbe
   return {
     state: () => ({ running, queued }),
     run<T>(review: object, deadline: number, task: () => Promise<T>, late: () => T, signal?: AbortSignal): Promise<T> {
-      if (deadline - clock() < LEAST_USEFUL_MS || signal?.aborted) return Promise.resolve(late());
+      if (tooLateToStart(deadline, clock, signal)) return Promise.resolve(late());
       let group = groups.get(review);
       if (!group) {
         const g: Group = { jobs: [], running: 0, servedAt: 0, timer: undefined, unlisten: undefined };

@@ -198,3 +198,38 @@ t.test('a shared lookup goes on while one caller waits, is aborted when every ca
   release?.();
   t.equal((await fifth).reason, 'TagNotFound');
 });
+
+t.test('peek hands out what resolve would from a fresh entry, counted as a hit, and asks nothing otherwise', async (t) => {
+  let now = 0;
+  const inner = fakeResolver(() => 'Resolved');
+  const events: string[] = [];
+  const cache = withResolutionCache(inner, { ...opts, clock: () => now, onEvent: (e) => events.push(e) });
+  t.equal(cache.peek(ref('nginx:1.25'), none), undefined, 'no entry: nothing at hand');
+  t.same(events, [], 'and nothing counted');
+  const asked = await cache.resolve(ref('nginx:1.25'), none);
+  t.equal(inner.calls.length, 1);
+  const peeked = cache.peek(ref('nginx:1.25'), none);
+  t.same(peeked, asked, 'the same answer');
+  t.same(peeked, await cache.resolve(ref('nginx:1.25'), none), 'as a cached resolve gives');
+  t.same(events, ['miss', 'hit', 'hit'], 'a peek is a hit like any other');
+  t.equal(cache.peek(ref('nginx:1.25'), { platforms: [{ os: 'linux', architecture: 'arm64' }], credentials: [] }), undefined, 'another question is another entry');
+  now = 1000;
+  t.equal(cache.peek(ref('nginx:1.25'), none), undefined, 'expired: nothing at hand');
+  t.equal(inner.calls.length, 1, 'peeking asked nothing');
+  await cache.resolve(ref('nginx:1.25'), none);
+  t.equal(inner.calls.length, 2, 'resolve asks again');
+  t.equal(cache.peek(ref('nginx:1.25'), { platforms: null, credentials: [] } as unknown as ResolveOptionsLike), undefined, 'options it cannot key: nothing, and no throw');
+});
+
+t.test('a peeked answer names the caller\'s own secrets, as a resolved one does', async (t) => {
+  const inner = {
+    async resolve(r: Reference, o: ResolveOptionsLike): Promise<Resolution> {
+      return resolution('CredentialsRejected', r.canonical, { credentialsTried: [...o.credentials.map((c) => c.source), 'anonymous'] });
+    },
+    async close() {},
+  };
+  const cache = withResolutionCache(inner, opts);
+  const same = { key: '127.0.0.1:5000', username: 'u', password: 'p' };
+  await cache.resolve(ref('127.0.0.1:5000/x:1'), { platforms: [], credentials: [{ ...same, source: 'secret demo/a' }] });
+  t.same(cache.peek(ref('127.0.0.1:5000/x:1'), { platforms: [], credentials: [{ ...same, source: 'secret other/b' }] })?.credentialsTried, ['secret other/b', 'anonymous']);
+});

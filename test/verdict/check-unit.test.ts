@@ -6,7 +6,7 @@ import t from 'tap';
 import type { ClusterReader, DockerSecret, Lookup, NodeInfo } from '../../src/cluster/types.ts';
 import type { CredentialEntry } from '../../src/credentials/dockerconfig.ts';
 import type { Reference } from '../../src/reference/reference.ts';
-import type { ResolveOptions } from '../../src/registry/index.ts';
+import { withResolutionCache, type ResolveOptions } from '../../src/registry/index.ts';
 import { resolution, type RegistryOutcome, type Resolution } from '../../src/registry/resolution.ts';
 import type { ReasonCode } from '../../src/verdict/reasons.ts';
 import { type CheckerOptions, type PodPullSpec } from '../../src/verdict/check.ts';
@@ -383,4 +383,65 @@ t.test('past the deadline an answer at hand counts as late, as the same answer r
   const atHand = await checker(stubRegistry(), withAnswersAtHand(stubCluster({ secrets: { 'demo/regcred': regcred } }), { secrets: { 'demo/regcred': regcred } })).check(spec({ imagePullSecrets: ['regcred'] }), targets('registry.example/app:1'), Date.now() - 1);
   t.same(atHand.findings[0]?.secrets, [{ name: 'regcred', namespace: 'demo', from: 'pod', status: 'Unavailable', message: 'the API server did not answer in time reading secret demo/regcred' }]);
   t.same(atHand.findings, read.findings, 'the same findings either way');
+});
+
+/** The resolution cache over a stub registry, as the runtime wires it (cache → registry), with its peek. */
+function cachedRegistry(answer?: Parameters<typeof stubRegistry>[0]) {
+  const inner = stubRegistry(answer);
+  const cache = withResolutionCache({ resolve: (ref: Reference, o: ResolveOptions) => inner.resolve(ref, o), close: async () => {} }, { digestTtlMs: 60_000, tagTtlMs: 60_000, negativeTtlMs: 60_000, maxEntries: 100, maxBytes: 1_000_000 });
+  const peeks: string[] = [];
+  return {
+    calls: inner.calls,
+    peeks,
+    resolve: (ref: Reference, o: ResolveOptions) => cache.resolve(ref, o),
+    peek(ref: Reference, o: ResolveOptions) {
+      peeks.push(ref.canonical);
+      return cache.peek(ref, o);
+    },
+  };
+}
+
+t.test('a resolution at hand in the cache needs no resolution slot, and gives the finding the queued question gave', async (t) => {
+  const index = (ref: Reference) => resolution('Resolved', ref.canonical, { reference: ref.canonical, digest: `sha256:${'a'.repeat(64)}`, mediaType: 'application/vnd.oci.image.index.v1+json', platforms: [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }] });
+  const registry = cachedRegistry((ref) => (ref.repository === 'stalled' ? new Promise<Resolution>(() => {}) : index(ref)));
+  const cluster = stubCluster({ nodes: [node('a', 'amd64', { containerRuntimeVersion: 'containerd://2.1.4' }), node('b', 'arm64', { containerRuntimeVersion: 'cri-o://1.31.1' })] });
+  const c = checker(registry, cluster, { resolutionsInFlight: 1 });
+  const queued = await c.check(spec(), targets('registry.example/app:1'), soon());
+  t.equal(registry.calls.length, 1, 'the first review asked the registry');
+  // The one slot is taken by a registry that never answers: only an answer at hand can come before the deadline.
+  const stuck = new AbortController();
+  void c.check(spec(), targets('registry.example/stalled:1'), soon(), stuck.signal);
+  t.teardown(() => stuck.abort());
+  const atHand = await c.check(spec(), targets('registry.example/app:1'), soon(300));
+  t.equal(registry.calls.length, 2, 'not asked again (the second call is the stalled image)');
+  t.same(atHand.findings, queued.findings, 'the same finding as the queued question');
+  t.equal(atHand.findings[0]?.resolution.reason, 'Resolved', 'not RegistryTimeout waiting for the slot');
+});
+
+t.test('a review already ended, or too close to its deadline, gets RegistryTimeout even with an answer at hand, as from the queue', async (t) => {
+  const registry = cachedRegistry();
+  const c = checker(registry, stubCluster());
+  await c.check(spec(), targets('registry.example/app:1'), soon());
+  const ended = new AbortController();
+  ended.abort();
+  const gaveUp = await c.check(spec(), targets('registry.example/app:1'), soon(), ended.signal);
+  t.equal(gaveUp.findings[0]?.resolution.reason, 'RegistryTimeout');
+  t.match(gaveUp.findings[0]?.resolution.detail, 'before a resolution slot was free');
+  const late = await c.check(spec(), targets('registry.example/app:1'), Date.now() + 5);
+  t.equal(late.findings[0]?.resolution.reason, 'RegistryTimeout');
+  t.equal(registry.calls.length, 1, 'the registry was asked only the first time');
+});
+
+t.test('an image a credential provider matches is asked with the provider\'s answer, never taken from the cache unasked', async (t) => {
+  const registry = cachedRegistry((ref) => resolution('AuthRequired', ref.canonical, { reference: ref.canonical, status: 401 }));
+  const credentialProviders = {
+    matches: (ref: { registry: string }) => ref.registry === 'registry.example',
+    provide: async () => ({ matched: ['ecr'], entries: [], unavailable: [{ provider: 'ecr', why: 'timed out' }] }),
+  };
+  const c = checker(registry, stubCluster(), { credentialProviders });
+  for (let i = 0; i < 2; i++) {
+    const { findings } = await c.check(spec(), targets('registry.example/app:1'), soon());
+    t.equal(findings[0]?.resolution.reason, 'CredentialProviderUnavailable', `review ${i + 1}: the provider's gap is said`);
+  }
+  t.same(registry.peeks, [], 'no peek for a provider-matched image');
 });
