@@ -158,6 +158,51 @@ export function nodeLoopback(ref: Reference, image: string, inCluster: CheckerOp
 
 /** One reason for every review's end: `end()` runs after each review, and a DOMException per call captures a stack (~8 µs). */
 const REVIEW_ENDED = new DOMException('the review ended', 'AbortError');
+/** What a review's work asking for the signal after the check returned gets: ended already. */
+const ENDED_SIGNAL = AbortSignal.abort(REVIEW_ENDED);
+
+/** The review's end (its deadline, the caller's signal, or the check's return), told to the work it started. */
+interface ReviewEnd {
+  /** Made on first use: a review answered from caches starts nothing to abort, and pays no controller or timer. */
+  readonly signal: AbortSignal;
+  /** Whether the signal is (or, not made yet, would be) aborted; asking does not make it. */
+  readonly aborted: boolean;
+  /** The check returned: abort what it started; a signal asked for later is ended already. */
+  close(): void;
+}
+
+/**
+ * The same controller, timer and listener the check always had, only set up when first asked for: the timer aims at
+ * the same deadline, the caller's signal is listened to from then on (and read then, if it fired before).
+ */
+function reviewEnd(deadline: number, caller: AbortSignal | undefined, clock: () => number): ReviewEnd {
+  let ended: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const end = (): void => ended?.abort(REVIEW_ENDED);
+  return {
+    get signal() {
+      if (ended) return ended.signal;
+      if (closed) return ENDED_SIGNAL;
+      ended = new AbortController();
+      // Capped: a longer delay overflows setTimeout, which then fires at once.
+      timer = setTimeout(end, Math.min(2 ** 31 - 1, Math.max(0, deadline - clock())));
+      caller?.addEventListener('abort', end, { once: true });
+      if (caller?.aborted) end();
+      return ended.signal;
+    },
+    get aborted() {
+      return ended ? ended.signal.aborted : closed || caller?.aborted === true;
+    },
+    close() {
+      closed = true;
+      if (!ended) return;
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', end);
+      end();
+    },
+  };
+}
 
 export function createChecker(opts: CheckerOptions): Checker {
   const clock = opts.clock ?? Date.now;
@@ -343,23 +388,16 @@ export function createChecker(opts: CheckerOptions): Checker {
 
   return {
     async check(spec, targets, deadline, signal) {
-      const ended = new AbortController();
-      const end = (): void => ended.abort(REVIEW_ENDED);
-      // Capped: a longer delay overflows setTimeout, which then fires at once.
-      const timer = setTimeout(end, Math.min(2 ** 31 - 1, Math.max(0, deadline - clock())));
-      signal?.addEventListener('abort', end, { once: true });
-      if (signal?.aborted) end();
+      const ended = reviewEnd(deadline, signal, clock);
       try {
-        return await checkWithin(spec, targets, deadline, ended.signal);
+        return await checkWithin(spec, targets, deadline, ended);
       } finally {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', end);
-        end();
+        ended.close();
       }
     },
   };
 
-  async function checkWithin(spec: PodPullSpec, targets: ImageTarget[], deadline: number, ended: AbortSignal): Promise<CheckResult> {
+  async function checkWithin(spec: PodPullSpec, targets: ImageTarget[], deadline: number, ended: ReviewEnd): Promise<CheckResult> {
     {
       const parsed = targets.map((t) => ({ target: t, parsed: parseReference(t.image) }));
       const included: typeof parsed = [];
@@ -399,7 +437,7 @@ export function createChecker(opts: CheckerOptions): Checker {
         for (const { target, parsed: p } of toCheck) {
           if (!p.ok || target.pullPolicy === 'Never') continue;
           const key = `${p.reference.registry}/${p.reference.repository}`;
-          if (!provided.has(key) && providers.matches(p.reference)) provided.set(key, providers.provide(p.reference, clusterDeadline, ended));
+          if (!provided.has(key) && providers.matches(p.reference)) provided.set(key, providers.provide(p.reference, clusterDeadline, ended.signal));
         }
       }
       const [secrets, platforms] = await Promise.all([readSecrets(spec, clusterDeadline), platformsFor(spec, clusterDeadline)]);
@@ -448,9 +486,9 @@ export function createChecker(opts: CheckerOptions): Checker {
             const r = await queue.run(
               byImage,
               deadline,
-              () => opts.registry.resolve(ref, optionsWith(ring, ended)).then(classify),
+              () => opts.registry.resolve(ref, optionsWith(ring, ended.signal)).then(classify),
               () => resolution('RegistryTimeout', target.image, { reference: ref.canonical, detail: 'the review deadline was reached before a resolution slot was free (limits.resolutionsInFlight)' }),
-              ended,
+              ended.signal,
             );
             return withProviderGap(r, outcome);
           };

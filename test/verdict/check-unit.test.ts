@@ -445,3 +445,36 @@ t.test('an image a credential provider matches is asked with the provider\'s ans
   }
   t.same(registry.peeks, [], 'no peek for a provider-matched image');
 });
+
+t.test('the review\'s end reaches the work it started: at the check\'s return, at its deadline, and at the caller\'s signal', async (t) => {
+  const answered = stubRegistry();
+  await checker(answered, stubCluster()).check(spec(), targets('registry.example/app:1'), soon());
+  t.equal(answered.calls[0]?.opts.signal?.aborted, true, 'the check returned: its registry work is ended');
+
+  const stalled = stubRegistry(() => new Promise<Resolution>(() => {}));
+  const { findings } = await checker(stalled, stubCluster()).check(spec(), targets('registry.example/app:1'), Date.now() + 200);
+  t.equal(findings[0]?.resolution.reason, 'RegistryTimeout');
+  t.equal(stalled.calls[0]?.opts.signal?.aborted, true, 'the deadline ended it');
+
+  const caller = new AbortController();
+  const waiting = stubRegistry(() => new Promise<Resolution>(() => {}));
+  const pending = checker(waiting, stubCluster()).check(spec(), targets('registry.example/app:1'), Date.now() + 400, caller.signal);
+  while (waiting.calls.length === 0) await new Promise((r) => setImmediate(r));
+  const signal = waiting.calls[0]!.opts.signal!;
+  t.equal(signal.aborted, false, 'running');
+  caller.abort();
+  t.equal(signal.aborted, true, 'the caller stopped waiting: ended at once');
+  await pending;
+
+  const provided: AbortSignal[] = [];
+  const credentialProviders = {
+    matches: () => true,
+    provide: async (_ref: unknown, _deadline: number, s?: AbortSignal) => {
+      if (s) provided.push(s);
+      return { matched: ['ecr'], entries: [], unavailable: [] };
+    },
+  };
+  await checker(stubRegistry(), stubCluster(), { credentialProviders }).check(spec(), targets('registry.example/app:1'), soon());
+  t.equal(provided.length, 1, 'the provider got the review\'s signal');
+  t.equal(provided[0]?.aborted, true, 'ended when the check returned');
+});
