@@ -216,6 +216,9 @@ export function createChecker(opts: CheckerOptions): Checker {
     return ref !== undefined && opts.excludeRegistries.some((p) => matchesRegistryGlob(p, ref.registry));
   }
 
+  // A pod without pull secrets (the most common) gets the node credentials alone: the same keyring every time.
+  const nodeOnlyKeyring = buildKeyring([], opts.nodeCredentials);
+
   const beforeDeadline = <T>(p: Promise<T>, deadline: number, late: () => T): Promise<T> => waitUntil(p, deadline, late, clock);
   // A cluster answer at hand (fresh in the reader's cache) is taken without a promise and a timer.
   const atHand = <T>(now: T | undefined, ask: () => Promise<T>, deadline: number, late: () => T): T | Promise<T> => atHandBeforeDeadline(now, ask, deadline, late, clock);
@@ -441,7 +444,7 @@ export function createChecker(opts: CheckerOptions): Checker {
         }
       }
       const [secrets, platforms] = await Promise.all([readSecrets(spec, clusterDeadline), platformsFor(spec, clusterDeadline)]);
-      const keyring = buildKeyring(secrets.entries, opts.nodeCredentials);
+      const keyring = secrets.entries.length === 0 ? nodeOnlyKeyring : buildKeyring(secrets.entries, opts.nodeCredentials);
       const unreadable = secrets.notes.filter((n) => n.status === 'Unavailable' || n.status === 'Forbidden');
       const fatal = secrets.notes.find((n) => n.failsPulls);
       const base = { namespace: spec.namespace, secrets: secrets.notes, serviceAccountName: spec.serviceAccountName || 'default', eligiblePlatforms: platforms.platforms, platformSource: platforms.source, ...(spec.standalone ? { standalone: true } : {}) };

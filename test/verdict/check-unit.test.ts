@@ -227,6 +227,24 @@ t.test('credentials reach the registry in the kubelet\'s order: all pod secrets 
   );
 });
 
+t.test('a pod without pull secrets gets the node credentials alone, review after review; one with secrets gets both', async (t) => {
+  const nodeCredentials: CredentialEntry[] = [
+    { key: 'registry.example/team', source: 'docker-config /var/lib/kubelet/config.json', username: 'node-team', password: 'p' },
+    { key: 'registry.example', source: 'docker-config /var/lib/kubelet/config.json', username: 'node', password: 'p' },
+  ];
+  const registry = stubRegistry();
+  const c = checker(registry, stubCluster({ secrets: { 'demo/s': secret('demo', 's', { 'registry.example': { username: 'pod', password: 'p' } }) } }), { nodeCredentials });
+  await c.check(spec(), targets('registry.example/team/app:1'), soon());
+  await c.check(spec({ imagePullSecrets: ['s'] }), targets('registry.example/team/app:1'), soon());
+  await c.check(spec(), targets('registry.example/team/app:1', 'other.example/app:1'), soon());
+  t.same(registry.calls.map((call) => `${call.ref.registry}: ${call.opts.credentials.map((cr) => cr.username).join(',')}`), [
+    'registry.example: node-team,node',
+    'registry.example: pod,node-team,node',
+    'registry.example: node-team,node',
+    'other.example: ',
+  ]);
+});
+
 t.test('nodeCredentials is set for registries (and paths) in nodeCredentialRegistries', async (t) => {
   const registry = stubRegistry();
   const c = checker(registry, stubCluster(), { nodeCredentialRegistries: ['*.dkr.ecr.*.amazonaws.com', 'registry.example/team'] });
