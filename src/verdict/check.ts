@@ -161,47 +161,52 @@ const REVIEW_ENDED = new DOMException('the review ended', 'AbortError');
 /** What a review's work asking for the signal after the check returned gets: ended already. */
 const ENDED_SIGNAL = AbortSignal.abort(REVIEW_ENDED);
 
-/** The review's end (its deadline, the caller's signal, or the check's return), told to the work it started. */
-interface ReviewEnd {
-  /** Made on first use: a review answered from caches starts nothing to abort, and pays no controller or timer. */
-  readonly signal: AbortSignal;
-  /** Whether the signal is (or, not made yet, would be) aborted; asking does not make it. */
-  readonly aborted: boolean;
-  /** The check returned: abort what it started; a signal asked for later is ended already. */
-  close(): void;
-}
-
 /**
- * The same controller, timer and listener the check always had, only set up when first asked for: the timer aims at
- * the same deadline, the caller's signal is listened to from then on (and read then, if it fired before).
+ * The review's end (its deadline, the caller's signal, or the check's return), told to the work it started: the same
+ * controller, timer and listener the check always had, only set up when first asked for. The timer aims at the same
+ * deadline; the caller's signal is read then and listened to from then on. (A class: its accessors live on the
+ * prototype, where an object literal's would be defined afresh per review.)
  */
-function reviewEnd(deadline: number, caller: AbortSignal | undefined, clock: () => number): ReviewEnd {
-  let ended: AbortController | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
-  const end = (): void => ended?.abort(REVIEW_ENDED);
-  return {
-    get signal() {
-      if (ended) return ended.signal;
-      if (closed) return ENDED_SIGNAL;
-      ended = new AbortController();
-      // Capped: a longer delay overflows setTimeout, which then fires at once.
-      timer = setTimeout(end, Math.min(2 ** 31 - 1, Math.max(0, deadline - clock())));
-      caller?.addEventListener('abort', end, { once: true });
-      if (caller?.aborted) end();
-      return ended.signal;
-    },
-    get aborted() {
-      return ended ? ended.signal.aborted : closed || caller?.aborted === true;
-    },
-    close() {
-      closed = true;
-      if (!ended) return;
-      clearTimeout(timer);
-      caller?.removeEventListener('abort', end);
-      end();
-    },
-  };
+class ReviewEnd {
+  #ended: AbortController | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  readonly #end = (): void => this.#ended?.abort(REVIEW_ENDED);
+  readonly #deadline: number;
+  readonly #caller: AbortSignal | undefined;
+  readonly #clock: () => number;
+
+  constructor(deadline: number, caller: AbortSignal | undefined, clock: () => number) {
+    this.#deadline = deadline;
+    this.#caller = caller;
+    this.#clock = clock;
+  }
+
+  /** Made on first use: a review answered from caches starts nothing to abort, and pays no controller or timer. */
+  get signal(): AbortSignal {
+    if (this.#ended) return this.#ended.signal;
+    if (this.#closed) return ENDED_SIGNAL;
+    this.#ended = new AbortController();
+    // Capped: a longer delay overflows setTimeout, which then fires at once.
+    this.#timer = setTimeout(this.#end, Math.min(2 ** 31 - 1, Math.max(0, this.#deadline - this.#clock())));
+    this.#caller?.addEventListener('abort', this.#end, { once: true });
+    if (this.#caller?.aborted) this.#end();
+    return this.#ended.signal;
+  }
+
+  /** Whether the signal is (or, not made yet, would be) aborted; asking does not make it. */
+  get aborted(): boolean {
+    return this.#ended ? this.#ended.signal.aborted : this.#closed || this.#caller?.aborted === true;
+  }
+
+  /** The check returned: abort what it started; a signal asked for later is ended already. */
+  close(): void {
+    this.#closed = true;
+    if (!this.#ended) return;
+    clearTimeout(this.#timer);
+    this.#caller?.removeEventListener('abort', this.#end);
+    this.#end();
+  }
 }
 
 export function createChecker(opts: CheckerOptions): Checker {
@@ -391,7 +396,7 @@ export function createChecker(opts: CheckerOptions): Checker {
 
   return {
     async check(spec, targets, deadline, signal) {
-      const ended = reviewEnd(deadline, signal, clock);
+      const ended = new ReviewEnd(deadline, signal, clock);
       try {
         return await checkWithin(spec, targets, deadline, ended);
       } finally {
