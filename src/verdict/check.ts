@@ -14,7 +14,7 @@ import { eligibleNodesRemembered, platformsAllowedBySpec, platformsOf, type Sche
 import { cachedImageRescues, decideIndexPlatform, decideSchema1, mayVerifyCachedCredentials } from './runtime.ts';
 import type { Finding, ImageTarget, Resolution, SecretNote } from './finding.ts';
 import { classify, resolution } from './classify.ts';
-import { atHandBeforeDeadline, beforeDeadline as waitUntil, CLUSTER_READS_SHARE } from './deadline.ts';
+import { allAtHand, asAsync, atHandBeforeDeadline, beforeDeadline as waitUntil, CLUSTER_READS_SHARE, whenAtHand } from './deadline.ts';
 import { verdictOf } from './reasons.ts';
 import { createResolutionQueue, tooLateToStart, type QueueState } from './resolution-queue.ts';
 
@@ -156,6 +156,25 @@ export function nodeLoopback(ref: Reference, image: string, inCluster: CheckerOp
   return resolution('NodeLoopbackRegistry', image, { reference: ref.canonical, detail: `${ref.registry} is the node's loopback; pullguard runs in a pod (server.inCluster) and the registry config has no entry for it` });
 }
 
+/** A pull secret named by the pod or its ServiceAccount. */
+interface SecretName {
+  name: string;
+  from: SecretNote['from'];
+}
+
+/** What reading the pull secrets found: a note per secret (and per problem), and the credentials of those that parse. */
+interface SecretsRead {
+  notes: SecretNote[];
+  entries: CredentialEntry[];
+}
+
+/** The platforms an image is checked for, where they came from, and the eligible nodes when known. */
+interface PlatformsFound {
+  platforms: Platform[];
+  source: Finding['platformSource'];
+  nodes?: NodeInfo[];
+}
+
 /** One reason for every review's end: `end()` runs after each review, and a DOMException per call captures a stack (~8 µs). */
 const REVIEW_ENDED = new DOMException('the review ended', 'AbortError');
 /** What a review's work asking for the signal after the check returned gets: ended already. */
@@ -228,19 +247,25 @@ export function createChecker(opts: CheckerOptions): Checker {
   // A cluster answer at hand (fresh in the reader's cache) is taken without a promise and a timer.
   const atHand = <T>(now: T | undefined, ask: () => Promise<T>, deadline: number, late: () => T): T | Promise<T> => atHandBeforeDeadline(now, ask, deadline, late, clock);
 
-  async function readSecrets(spec: PodPullSpec, deadline: number): Promise<{ notes: SecretNote[]; entries: CredentialEntry[] }> {
-    const late = (what: string) => (): Lookup<never> => ({ found: false, reason: 'Unavailable', message: `the API server did not answer in time reading ${what}` });
-    let names: { name: string; from: SecretNote['from'] }[] = spec.imagePullSecrets.map((name) => ({ name, from: 'pod' }));
-    const notes: SecretNote[] = [];
-    if (spec.isTemplate && names.length === 0 && opts.serviceAccountSecrets) {
-      const saName = spec.serviceAccountName || 'default';
-      const sa = await atHand(opts.cluster.peekServiceAccountPullSecrets?.(spec.namespace, saName), () => opts.cluster.getServiceAccountPullSecrets(spec.namespace, saName), deadline, late(`service account ${spec.namespace}/${saName}`));
-      if (sa.found) {
-        names = sa.value.map((name) => ({ name, from: 'serviceAccount' }));
-      } else if (sa.reason !== 'NotFound') {
-        notes.push({ name: `ServiceAccount ${saName}`, namespace: spec.namespace, from: 'serviceAccount', status: sa.reason, message: sa.message });
-      }
-    }
+  const lateRead = (what: string) => (): Lookup<never> => ({ found: false, reason: 'Unavailable', message: `the API server did not answer in time reading ${what}` });
+
+  /**
+   * The pull secrets the kubelet would use (the pod's, or for a template its ServiceAccount's) and what reading them
+   * found; at once, without a promise, when every answer is at hand.
+   */
+  function readSecrets(spec: PodPullSpec, deadline: number): SecretsRead | Promise<SecretsRead> {
+    const names = spec.imagePullSecrets.map((name): SecretName => ({ name, from: 'pod' }));
+    if (!(spec.isTemplate && names.length === 0 && opts.serviceAccountSecrets)) return readNamedSecrets(spec, names, [], deadline);
+    const saName = spec.serviceAccountName || 'default';
+    const sa = atHand(opts.cluster.peekServiceAccountPullSecrets?.(spec.namespace, saName), () => opts.cluster.getServiceAccountPullSecrets(spec.namespace, saName), deadline, lateRead(`service account ${spec.namespace}/${saName}`));
+    return whenAtHand(sa, (got) => {
+      if (got.found) return readNamedSecrets(spec, got.value.map((name): SecretName => ({ name, from: 'serviceAccount' })), [], deadline);
+      const notes: SecretNote[] = got.reason !== 'NotFound' ? [{ name: `ServiceAccount ${saName}`, namespace: spec.namespace, from: 'serviceAccount', status: got.reason, message: got.message }] : [];
+      return readNamedSecrets(spec, [], notes, deadline);
+    });
+  }
+
+  function readNamedSecrets(spec: PodPullSpec, names: SecretName[], notes: SecretNote[], deadline: number): SecretsRead | Promise<SecretsRead> {
     const seen = new Set<string>();
     const unique = names.filter((n) => !seen.has(n.name) && seen.add(n.name));
     // Bounded API-server reads per review. Secrets left unread make an auth failure unknown (SecretsUnreadable).
@@ -249,38 +274,45 @@ export function createChecker(opts: CheckerOptions): Checker {
       notes.push({ name: `${more.length} more pull secrets`, namespace: spec.namespace, from: more[0]!.from, status: 'Unavailable', message: `not read: pullguard reads at most ${pullSecretsPerReview} pull secrets per pod (limits.pullSecretsPerReview)` });
     }
     // Read in parallel, used in the listed order: the kubelet merges them into one keyring in that order.
-    const read = await Promise.all(unique.map(async (n) => ({ ...n, got: await atHand(opts.cluster.peekSecret?.(spec.namespace, n.name), () => opts.cluster.getSecret(spec.namespace, n.name), deadline, late(`secret ${spec.namespace}/${n.name}`)) })));
-    const entries: CredentialEntry[] = [];
-    for (const { name, from, got } of read) {
-      if (!got.found) {
-        notes.push({ name, namespace: spec.namespace, from, status: got.reason, message: got.message });
-        continue;
-      }
-      const parsed = credentialsFromSecret(got.value);
-      if (!parsed.ok) {
-        notes.push({ name, namespace: spec.namespace, from, status: parsed.problem, message: parsed.message, ...(parsed.kubelet === 'failsPulls' ? { failsPulls: true } : {}) });
-        continue;
-      }
-      notes.push({ name, namespace: spec.namespace, from, status: 'ok' });
-      entries.push(...parsed.entries);
-    }
-    return { notes, entries };
+    const reads = unique.map((n) => asAsync(() => atHand(opts.cluster.peekSecret?.(spec.namespace, n.name), () => opts.cluster.getSecret(spec.namespace, n.name), deadline, lateRead(`secret ${spec.namespace}/${n.name}`))));
+    return whenAtHand(allAtHand(reads), (read) => {
+      const entries: CredentialEntry[] = [];
+      unique.forEach(({ name, from }, i) => {
+        const got = read[i]!;
+        if (!got.found) {
+          notes.push({ name, namespace: spec.namespace, from, status: got.reason, message: got.message });
+          return;
+        }
+        const parsed = credentialsFromSecret(got.value);
+        if (!parsed.ok) {
+          notes.push({ name, namespace: spec.namespace, from, status: parsed.problem, message: parsed.message, ...(parsed.kubelet === 'failsPulls' ? { failsPulls: true } : {}) });
+          return;
+        }
+        notes.push({ name, namespace: spec.namespace, from, status: 'ok' });
+        entries.push(...parsed.entries);
+      });
+      return { notes, entries };
+    });
   }
 
-  async function platformsFor(spec: PodPullSpec, deadline: number): Promise<{ platforms: Platform[]; source: Finding['platformSource']; nodes?: NodeInfo[] }> {
-    if (opts.platformsFromNodes && opts.cluster.connected) {
-      const nodes = await atHand<NodeInfo[] | 'late'>(opts.cluster.peekNodes?.(), () => opts.cluster.listNodes(), deadline, () => 'late');
+  /** The platforms to check and the eligible nodes; at once, without a promise, when the node inventory is at hand. */
+  function platformsFor(spec: PodPullSpec, deadline: number): PlatformsFound | Promise<PlatformsFound> {
+    if (!opts.platformsFromNodes || !opts.cluster.connected) return configuredPlatformsFor(spec);
+    const listed = atHand<NodeInfo[] | 'late'>(opts.cluster.peekNodes?.(), () => opts.cluster.listNodes(), deadline, () => 'late');
+    return whenAtHand(listed, (nodes): PlatformsFound => {
       // Connected, but the inventory is late: the configured fallback may be narrower than the cluster; any platform.
       if (nodes === 'late') return { platforms: [], source: 'any' };
-      if (nodes.length > 0) {
-        const eligible = eligibleNodesRemembered(spec, nodes);
-        // No node matches at all: the pod would stay Pending, which is not a pull problem; check any platform.
-        if (eligible.length === 0) return { platforms: [], source: 'any', nodes: [] };
-        const platforms = platformsOf(eligible);
-        return { platforms, source: platforms.length > 0 ? 'nodes' : 'any', nodes: eligible };
-      }
-    }
-    // No nodes to read: the pod's own arch/os constraints narrow the configured platforms (or name them).
+      if (nodes.length === 0) return configuredPlatformsFor(spec);
+      const eligible = eligibleNodesRemembered(spec, nodes);
+      // No node matches at all: the pod would stay Pending, which is not a pull problem; check any platform.
+      if (eligible.length === 0) return { platforms: [], source: 'any', nodes: [] };
+      const platforms = platformsOf(eligible);
+      return { platforms, source: platforms.length > 0 ? 'nodes' : 'any', nodes: eligible };
+    });
+  }
+
+  /** No nodes to read: the pod's own arch/os constraints narrow the configured platforms (or name them). */
+  function configuredPlatformsFor(spec: PodPullSpec): PlatformsFound {
     const allowed = platformsAllowedBySpec(spec, opts.fallbackPlatforms);
     if (allowed !== undefined) return allowed.length > 0 ? { platforms: allowed, source: 'config' } : { platforms: [], source: 'any' };
     return opts.fallbackPlatforms.length > 0 ? { platforms: opts.fallbackPlatforms, source: 'config' } : { platforms: [], source: 'any' };
@@ -448,7 +480,9 @@ export function createChecker(opts: CheckerOptions): Checker {
           if (!provided.has(key) && providers.matches(p.reference)) provided.set(key, providers.provide(p.reference, clusterDeadline, ended.signal));
         }
       }
-      const [secrets, platforms] = await Promise.all([readSecrets(spec, clusterDeadline), platformsFor(spec, clusterDeadline)]);
+      // Both at once, without a promise, when every cluster answer is at hand.
+      const cluster = allAtHand<SecretsRead | PlatformsFound>([asAsync(() => readSecrets(spec, clusterDeadline)), asAsync(() => platformsFor(spec, clusterDeadline))]);
+      const [secrets, platforms] = (cluster instanceof Promise ? await cluster : cluster) as [SecretsRead, PlatformsFound];
       const keyring = secrets.entries.length === 0 ? nodeOnlyKeyring : buildKeyring(secrets.entries, opts.nodeCredentials);
       const unreadable = secrets.notes.filter((n) => n.status === 'Unavailable' || n.status === 'Forbidden');
       const fatal = secrets.notes.find((n) => n.failsPulls);
@@ -456,7 +490,7 @@ export function createChecker(opts: CheckerOptions): Checker {
 
       // One registry question per distinct image in this review; the client coalesces across reviews.
       const byImage = new Map<string, Resolution | Promise<Resolution>>();
-      const findings = await Promise.all(toCheck.map(async ({ target, parsed: p }): Promise<Finding> => {
+      const findings = allAtHand(toCheck.map(({ target, parsed: p }) => asAsync((): Finding | Promise<Finding> => {
         if (!p.ok) {
           return { ...base, target, resolution: resolution('InvalidReference', target.image, { detail: p.error.message }) };
         }
@@ -506,18 +540,21 @@ export function createChecker(opts: CheckerOptions): Checker {
           pending = atHand !== undefined ? classify(atHand) : withDeadline(resolveWith(), target.image, ref.canonical, deadline);
           byImage.set(imageKey, pending);
         }
-        let r = onTheNodes({ ...(await pending), image: target.image }, target, platforms.nodes, spec);
-        // A secret the kubelet would use could not be read: an auth failure here proves nothing, nor does a missing
-        // repository asked for with another credential (GitLab, Harbor, GHCR answer 404 for a repository hidden from
-        // the account asking; asked anonymously, a private repository is a 401, not a 404).
-        const hiddenFromAccount = r.reason === 'RepositoryNotFound' && r.credentialsTried.some((c) => c !== 'anonymous');
-        if ((AUTH_REASONS.has(r.reason) || hiddenFromAccount) && unreadable.length > 0) {
-          const hidden = r.reason === 'RepositoryNotFound' ? 'the registry answered RepositoryNotFound, which registries also answer for a repository hidden from the account asking; ' : '';
-          r = { ...r, reason: 'SecretsUnreadable', verdict: verdictOf('SecretsUnreadable'), detail: hidden + unreadable.map((n) => `${n.name}: ${n.message ?? n.status}`).join('; ') };
-        }
-        return { ...base, target, resolution: qualify(r) };
-      }));
-      return { findings, excluded: excludedTargets, ...skipped };
+        // An answer at hand (peeked) makes the finding at once; the review awaits only what is asked.
+        return whenAtHand(pending, (answer): Finding => {
+          let r = onTheNodes({ ...answer, image: target.image }, target, platforms.nodes, spec);
+          // A secret the kubelet would use could not be read: an auth failure here proves nothing, nor does a missing
+          // repository asked for with another credential (GitLab, Harbor, GHCR answer 404 for a repository hidden
+          // from the account asking; asked anonymously, a private repository is a 401, not a 404).
+          const hiddenFromAccount = r.reason === 'RepositoryNotFound' && r.credentialsTried.some((c) => c !== 'anonymous');
+          if ((AUTH_REASONS.has(r.reason) || hiddenFromAccount) && unreadable.length > 0) {
+            const hidden = r.reason === 'RepositoryNotFound' ? 'the registry answered RepositoryNotFound, which registries also answer for a repository hidden from the account asking; ' : '';
+            r = { ...r, reason: 'SecretsUnreadable', verdict: verdictOf('SecretsUnreadable'), detail: hidden + unreadable.map((n) => `${n.name}: ${n.message ?? n.status}`).join('; ') };
+          }
+          return { ...base, target, resolution: qualify(r) };
+        });
+      })));
+      return { findings: findings instanceof Promise ? await findings : findings, excluded: excludedTargets, ...skipped };
     }
   }
 }

@@ -48,3 +48,25 @@ export function atHandBeforeDeadline<T>(atHand: T | undefined, ask: () => Promis
   if (atHand === undefined) return beforeDeadline(ask(), deadline, late, clock);
   return deadline - clock() > 0 ? atHand : late();
 }
+
+/** `then(value)` now when `value` is at hand (not a promise), else once it settles. `T` is never itself a promise. */
+export function whenAtHand<T, U>(value: T | Promise<T>, then: (value: T) => U | Promise<U>): U | Promise<U> {
+  return value instanceof Promise ? value.then(then) : then(value);
+}
+
+/** The values as an array now when every one is at hand, else Promise.all of them. */
+export function allAtHand<T>(values: readonly (T | Promise<T>)[]): T[] | Promise<T[]> {
+  return values.some((v) => v instanceof Promise) ? Promise.all(values) : (values as T[]);
+}
+
+/**
+ * What an async function running `make` would give: its value, or its exception as a rejected promise rather than a
+ * throw, so that a list of such values still has every member made and every failure observed (allAtHand).
+ */
+export function asAsync<T>(make: () => T | Promise<T>): T | Promise<T> {
+  try {
+    return make();
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+}

@@ -496,3 +496,26 @@ t.test('the review\'s end reaches the work it started: at the check\'s return, a
   t.equal(provided.length, 1, 'the provider got the review\'s signal');
   t.equal(provided[0]?.aborted, true, 'ended when the check returned');
 });
+
+t.test('a cluster read that fails rejects the check as before, whether the others are at hand or awaited, and leaves no failure unobserved', async (t) => {
+  const unobserved: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => {
+    unobserved.push(reason);
+  };
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => {
+    process.off('unhandledRejection', onUnhandled);
+  });
+  const cluster = stubCluster();
+  const failing: ClusterReader = {
+    ...cluster,
+    getSecret(ns, name) {
+      if (name === 'later') return new Promise((_resolve, reject) => setTimeout(() => reject(new Error('read failed later')), 20));
+      throw new Error(`reading ${ns}/${name} failed at once`);
+    },
+  };
+  await t.rejects(checker(stubRegistry(), failing).check(spec({ imagePullSecrets: ['later', 'now'] }), targets('registry.example/app:1'), soon()), /reading demo\/now failed at once/);
+  await t.rejects(checker(stubRegistry(), { ...failing, peekNodes: () => [node('n', 'amd64')] }).check(spec({ imagePullSecrets: ['now'] }), targets('registry.example/app:1'), soon()), /failed at once/);
+  await new Promise((r) => setTimeout(r, 60));
+  t.same(unobserved, [], 'the later failure was observed too');
+});

@@ -1,7 +1,7 @@
 // Waiting no longer than the deadline: the answer when it comes in time, the fallback when it does not, the
 // error when it fails, and no timer left behind either way.
 import t from 'tap';
-import { atHandBeforeDeadline, beforeDeadline, shareOfTimeLeft } from '../../src/verdict/deadline.ts';
+import { allAtHand, asAsync, atHandBeforeDeadline, beforeDeadline, shareOfTimeLeft, whenAtHand } from '../../src/verdict/deadline.ts';
 
 const activeTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
@@ -46,4 +46,21 @@ t.test('an answer at hand is taken as it is (no promise, no timer, nothing asked
   t.equal(asked, 1);
   t.equal(await waited, 'late', 'until the deadline');
   t.equal(await atHandBeforeDeadline(undefined, () => Promise.resolve('read'), Date.now() + 60_000, () => 'late'), 'read');
+});
+
+t.test('values at hand are combined at once; a promise among them makes the whole a promise; a throw becomes a rejection', async (t) => {
+  t.equal(whenAtHand(2, (v) => v * 3), 6, 'at hand: the result itself');
+  const later = whenAtHand(Promise.resolve(2), (v) => v * 3);
+  t.ok(later instanceof Promise);
+  t.equal(await later, 6);
+  t.same(allAtHand([1, 2]), [1, 2], 'all at hand: the array itself');
+  const mixed = allAtHand([1, Promise.resolve(2)]);
+  t.ok(mixed instanceof Promise, 'one promise among them: a promise of all');
+  t.same(await mixed, [1, 2], 'in order');
+  t.equal(asAsync(() => 'ok'), 'ok');
+  const failed = asAsync((): string => {
+    throw new Error('bug');
+  });
+  t.ok(failed instanceof Promise, 'a throw is not thrown');
+  await t.rejects(failed as Promise<string>, /bug/, 'but given as an async function would give it');
 });
