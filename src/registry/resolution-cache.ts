@@ -68,9 +68,15 @@ function forCaller(r: Resolution, sources: string[], caller: PullCredential[]): 
 /** A credential's identity for cache keys: the same hash the token cache uses, so no secret is held in a key. */
 export { credentialIdentity };
 
+/** `list.sort()`, without the copy V8's sort makes for the one or two platforms of a typical key. */
+function sortedStrings(list: string[]): string[] {
+  if (list.length === 2 && list[1]! < list[0]!) return [list[1]!, list[0]!];
+  return list.length > 2 ? list.sort() : list;
+}
+
 export function cacheKey(ref: Reference, opts: ResolveOptionsLike): string {
   // osVersion too: Windows matching compares it, so pods pinned to different builds are different questions.
-  const platforms = opts.platforms.map((p) => `${p.os}(${p.osVersion ?? ''})/${p.architecture}/${p.variant ?? ''}`).sort().join(',');
+  const platforms = sortedStrings(opts.platforms.map((p) => `${p.os}(${p.osVersion ?? ''})/${p.architecture}/${p.variant ?? ''}`)).join(',');
   const creds = opts.credentials.map(credentialIdentity).join(',');
   // A short name (no registry as written) is its own entry: registries.conf may send it to another registry.
   const short = opts.image !== undefined && isShortName(opts.image.trim()) ? `|short:${opts.image.trim().replace(/@.*$/, '').replace(/:[^/]*$/, '')}` : '';

@@ -233,3 +233,12 @@ t.test('a peeked answer names the caller\'s own secrets, as a resolved one does'
   await cache.resolve(ref('127.0.0.1:5000/x:1'), { platforms: [], credentials: [{ ...same, source: 'secret demo/a' }] });
   t.same(cache.peek(ref('127.0.0.1:5000/x:1'), { platforms: [], credentials: [{ ...same, source: 'secret other/b' }] })?.credentialsTried, ['secret other/b', 'anonymous']);
 });
+
+t.test('the platforms of a question are one key in any order, however many', async (t) => {
+  const p = (architecture: string, variant?: string) => ({ os: 'linux', architecture, ...(variant ? { variant } : {}) });
+  const key = (platforms: ResolveOptionsLike['platforms']) => cacheKey(ref('nginx:1'), { platforms, credentials: [] });
+  t.equal(key([p('amd64'), p('arm64')]), key([p('arm64'), p('amd64')]), 'two');
+  t.equal(key([p('arm', 'v7'), p('amd64'), p('arm64')]), key([p('arm64'), p('arm', 'v7'), p('amd64')]), 'three');
+  t.not(key([p('amd64')]), key([p('arm64')]), 'one is itself');
+  t.not(key([p('amd64'), p('arm64')]), key([p('amd64'), p('amd64')]), 'two different from two alike');
+});
