@@ -267,7 +267,7 @@ export function createChecker(opts: CheckerOptions): Checker {
 
   function readNamedSecrets(spec: PodPullSpec, names: SecretName[], notes: SecretNote[], deadline: number): SecretsRead | Promise<SecretsRead> {
     const seen = new Set<string>();
-    const unique = names.filter((n) => !seen.has(n.name) && seen.add(n.name));
+    const unique = names.length === 0 ? names : names.filter((n) => !seen.has(n.name) && seen.add(n.name));
     // Bounded API-server reads per review. Secrets left unread make an auth failure unknown (SecretsUnreadable).
     if (unique.length > pullSecretsPerReview) {
       const more = unique.splice(pullSecretsPerReview);
@@ -517,7 +517,8 @@ export function createChecker(opts: CheckerOptions): Checker {
           // configured provider matches is checked with that provider's credentials instead of assumed.
           const nodeCredentials = fromProviders === undefined && usesNodeCredentials(ref);
           // The signal only for a question that is asked: a peek aborts nothing.
-          const optionsWith = (ring: Keyring, signal?: AbortSignal): ResolveOptions => ({ platforms: platforms.platforms, credentials: lookup(ring, ref), deadline, ...(signal ? { signal } : {}), nodeCredentials, ...(opts.shortNamesResolveOnNodes ? { image: target.image } : {}) });
+          // A keyring without entries (no secrets, no node credentials) finds nothing: an anonymous pull.
+          const optionsWith = (ring: Keyring, signal?: AbortSignal): ResolveOptions => ({ platforms: platforms.platforms, credentials: ring.entries.length === 0 ? [] : lookup(ring, ref), deadline, ...(signal ? { signal } : {}), nodeCredentials, ...(opts.shortNamesResolveOnNodes ? { image: target.image } : {}) });
           const resolveWith = async (): Promise<Resolution> => {
             const outcome = await fromProviders;
             // The kubelet's order (kuberuntime_image.go, master): pod secrets, then the node's docker config,

@@ -77,12 +77,24 @@ const MAX_SCHEDULING_KEY_CHARS = 4096;
  */
 function schedulingKey(spec: SchedulingSpec): string | undefined {
   if (typeof spec !== 'object' || spec === null) return undefined;
+  // Most pods set no constraint at all: a fixed key (no JSON starts with `-`) for each of the two flags.
+  if (spec.nodeName === undefined && spec.affinity === undefined && spec.tolerations === undefined && noKeys(spec.nodeSelector)) {
+    return `-${spec.toleratesUnschedulable === true ? 'u' : ''}${spec.isTemplate === true ? 't' : ''}`;
+  }
   try {
     const key = JSON.stringify([spec.nodeName ?? null, spec.nodeSelector ?? null, spec.affinity ?? null, spec.toleratesUnschedulable === true, spec.tolerations ?? null, spec.isTemplate === true]);
     return key.length <= MAX_SCHEDULING_KEY_CHARS ? key : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** No selector at all: absent, null, or an object without own properties (as eligibleNodes reads it). */
+function noKeys(selector: unknown): boolean {
+  if (selector === undefined || selector === null) return true;
+  if (!isObj(selector)) return false;
+  for (const key in selector) if (Object.hasOwn(selector, key)) return false;
+  return true;
 }
 
 /** The scheduler's filters for one node, nodeName aside. */

@@ -187,8 +187,12 @@ t.test('eligible nodes are remembered per inventory and scheduling constraints, 
     required({ matchExpressions: [expr('zone', 'In', ['a'])] }),
     { nodeSelector: {}, tolerations: [{ operator: 'Exists' }] },
     { nodeSelector: {}, isTemplate: true },
+    { nodeSelector: {}, toleratesUnschedulable: true },
+    { nodeSelector: {}, toleratesUnschedulable: true, isTemplate: true },
+    { nodeSelector: null as unknown as Record<string, string> },
   ];
-  const inventory = [...NODES];
+  // A tainted node: a Pod without tolerations may not land there, a template may (its tolerations are not final).
+  const inventory = [...NODES, node('tainted', { 'kubernetes.io/arch': 'arm64' }, { taints: [{ key: 'dedicated', value: 'x', effect: 'NoSchedule' }] })];
   for (const spec of specs) {
     const first = eligibleNodesRemembered(spec, inventory);
     t.same(names(first), names(eligibleNodes(spec, inventory)), `the same nodes as eligibleNodes: ${JSON.stringify(spec)}`);
