@@ -107,3 +107,14 @@ t.test('a very long list of denials is capped with a count of the rest', async (
   t.ok((d.message ?? '').length < 7000);
   t.match(d.message, /… and \d+ more/);
 });
+
+t.test('nothing to say: admitted with no warnings and the two audit annotations, in either mode', async (t) => {
+  for (const mode of ['enforce', 'warn'] as const) {
+    const d = decide([finding('Resolved'), finding('Resolved', {}, { digest: 'sha256:00' })], mode);
+    t.same(d, { allowed: true, warnings: [], auditAnnotations: { mode, result: 'allowed' }, denied: [], unknown: [] }, mode);
+    t.same(Object.keys(d.auditAnnotations), ['mode', 'result'], 'in that order');
+    t.same(decide([], mode), { allowed: true, warnings: [], auditAnnotations: { mode, result: 'allowed' }, denied: [], unknown: [] }, `${mode}, no findings`);
+  }
+  const noted = decide([finding('Resolved')], 'enforce', ['pullguard: 3 of 203 images were not checked']);
+  t.same(noted.warnings, ['pullguard: 3 of 203 images were not checked'], 'a note is still said');
+});
