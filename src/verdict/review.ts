@@ -1,12 +1,12 @@
 // The one review entry point below HTTP: for the images of one pod spec, which mode applies (the config, the
 // namespace's label read from the API server, the workload's or its template's annotation), the check, and the
 // decision, all within the review's deadline budget (src/verdict/deadline.ts).
-import type { ClusterReader } from '../cluster/types.ts';
+import type { ClusterReader, Lookup } from '../cluster/types.ts';
 import type { Config, Mode } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Checker, PodPullSpec } from './check.ts';
 import { decide, effectiveMode, type Decision, type EffectiveMode } from './decide.ts';
-import { atHandBeforeDeadline, NAMESPACE_READ_SHARE, shareOfTimeLeft } from './deadline.ts';
+import { atHandBeforeDeadline, NAMESPACE_READ_SHARE, shareOfTimeLeft, whenAtHand } from './deadline.ts';
 import { explain } from './explain.ts';
 import type { ImageTarget } from './finding.ts';
 import { WARNING_MAX_CHARS } from './warnings.ts';
@@ -72,19 +72,27 @@ export function workloadAnnotation(object: unknown, key: string): string | undef
 
 const note = (text: string): string => text.slice(0, WARNING_MAX_CHARS);
 
-/** The mode for this object, reading the namespace's label within NAMESPACE_READ_SHARE of the time left. */
-export async function resolveMode(r: Pick<ImageReview, 'namespace' | 'object'>, deadline: number, deps: ReviewDeps): Promise<{ mode: EffectiveMode; notes: string[] }> {
-  const { config, cluster } = deps;
+type ModeFound = { mode: EffectiveMode; notes: string[] };
+
+const NAMESPACE_LATE: Lookup<never> = { found: false, reason: 'Unavailable', message: 'the API server did not answer in time' };
+
+/**
+ * The mode for this object, reading the namespace's label within NAMESPACE_READ_SHARE of the time left; at once,
+ * without a promise, when the label is at hand (fresh in the reader's cache) or not read at all.
+ */
+export function resolveMode(r: Pick<ImageReview, 'namespace' | 'object'>, deadline: number, deps: ReviewDeps): ModeFound | Promise<ModeFound> {
+  const { cluster } = deps;
+  if (!(cluster.connected && r.namespace)) return modeFrom(r, deps, undefined);
   const clock = deps.clock ?? Date.now;
-  let namespaceLabel: string | undefined;
-  let namespaceUnknown = false;
-  if (cluster.connected && r.namespace) {
-    const late = () => ({ found: false as const, reason: 'Unavailable' as const, message: 'the API server did not answer in time' });
-    // A fresh cached label is taken at once; otherwise read within NAMESPACE_READ_SHARE of the time left.
-    const labels = await atHandBeforeDeadline(cluster.peekNamespaceLabels?.(r.namespace), () => cluster.getNamespaceLabels(r.namespace), shareOfTimeLeft(deadline, NAMESPACE_READ_SHARE, clock), late, clock);
-    if (labels.found) namespaceLabel = labels.value[config.modeLabel];
-    else namespaceUnknown = labels.reason !== 'NotFound';
-  }
+  const labels = atHandBeforeDeadline(cluster.peekNamespaceLabels?.(r.namespace), () => cluster.getNamespaceLabels(r.namespace), shareOfTimeLeft(deadline, NAMESPACE_READ_SHARE, clock), () => ({ ...NAMESPACE_LATE }), clock);
+  return whenAtHand(labels, (l) => modeFrom(r, deps, l));
+}
+
+/** The mode from the config, the namespace's labels (when read) and the workload's annotation. */
+function modeFrom(r: Pick<ImageReview, 'namespace' | 'object'>, deps: ReviewDeps, labels: Lookup<Record<string, string>> | undefined): ModeFound {
+  const { config } = deps;
+  const namespaceLabel = labels?.found ? labels.value[config.modeLabel] : undefined;
+  const namespaceUnknown = labels !== undefined && !labels.found && labels.reason !== 'NotFound';
   const annotation = workloadAnnotation(r.object, config.modeLabel);
   let mode = effectiveMode({ global: config.mode, namespaceLabel, workloadAnnotation: annotation }, config.modeLabel);
   const notes = mode.invalid ? [note(`pullguard: ${mode.invalid}`)] : [];
@@ -98,7 +106,8 @@ export async function resolveMode(r: Pick<ImageReview, 'namespace' | 'object'>, 
 
 /** Mode, check and decision for the images of one pod spec; logs the problems (with every explanation) once. */
 export async function reviewImages(r: ImageReview, deadline: number, deps: ReviewDeps, log: ReviewLog, signal?: AbortSignal): Promise<ReviewResult> {
-  const { mode, notes } = await resolveMode(r, deadline, deps);
+  const found = resolveMode(r, deadline, deps);
+  const { mode, notes } = found instanceof Promise ? await found : found;
   if (mode.mode === 'off') return { mode, notes };
 
   const result = await deps.checker.check({ ...r.spec, namespace: r.namespace }, r.targets, deadline, signal);

@@ -114,7 +114,9 @@ t.test('a namespace label at hand (fresh in the reader\'s cache) is used without
   // The getter never answers: a mode other than the default can only come from the label at hand.
   const atHand: ClusterReader = { ...cluster({ demo: 'never' }), peekNamespaceLabels: (ns) => (ns === 'demo' ? { found: true, value: { [key]: 'warn' } } : undefined) };
   const started = Date.now();
-  const { mode, notes } = await resolveMode({ namespace: 'demo', object: {} }, Date.now() + 4000, deps(atHand, checker('Resolved')));
+  const found = resolveMode({ namespace: 'demo', object: {} }, Date.now() + 4000, deps(atHand, checker('Resolved')));
+  t.notOk(found instanceof Promise, 'the mode itself, not a promise of it');
+  const { mode, notes } = await found;
   t.same(mode, { mode: 'warn', source: 'namespace' });
   t.same(notes, []);
   t.ok(Date.now() - started < 500, 'answered without waiting for the read');
