@@ -78,6 +78,7 @@ export function createContinuousAudit(deps: ContinuousAuditDeps): ContinuousAudi
   let lastRun: AuditReport | null = null;
   let nextRunAt = 0;
   let running: Promise<void> | undefined;
+  let acquiring: Promise<unknown> | undefined;
   let timer: NodeJS.Timeout | undefined;
   const stopping = new AbortController();
   let pacer: ReturnType<typeof createPacer> | undefined;
@@ -129,14 +130,26 @@ export function createContinuousAudit(deps: ContinuousAuditDeps): ContinuousAudi
     for (const e of listing.errors) deps.logger.warn({ error: e }, 'audit: a workload kind could not be listed');
   }
 
-  async function tick(): Promise<void> {
-    if (stopping.signal.aborted) return;
+  /** One lease attempt; its outcome decides `leader`. */
+  async function renewLease(): Promise<void> {
     // Renewed during a run too: a long run must not let the Lease lapse to another replica.
     const attempt = await deps.lease.tryAcquire();
     if (attempt.held !== leader) deps.logger.info({ leader: attempt.held }, attempt.held ? 'audit lease acquired: this replica audits' : 'audit lease lost');
     leader = attempt.held;
     holder = attempt.held ? undefined : attempt.holder;
     if (!attempt.held && attempt.error) deps.logger.warn({ error: attempt.error }, 'audit lease');
+  }
+
+  async function tick(): Promise<void> {
+    if (stopping.signal.aborted) return;
+    const renewal = renewLease();
+    acquiring = renewal;
+    try {
+      await renewal;
+    } finally {
+      if (acquiring === renewal) acquiring = undefined;
+    }
+    if (stopping.signal.aborted) return;
     if (!leader || running || clock() < nextRunAt) return;
     nextRunAt = clock() + intervalMs;
     running = run().catch((err: unknown) => deps.logger.warn({ error: (err as Error).message }, 'audit run failed')).finally(() => {
@@ -161,6 +174,8 @@ export function createContinuousAudit(deps: ContinuousAuditDeps): ContinuousAudi
       timer = undefined;
       stopping.abort();
       pacer?.stop();
+      // A renewal still in flight would land after the release (or make it conflict) and keep the Lease held.
+      await acquiring?.catch(() => {});
       await running;
       if (leader) await deps.lease.release();
       leader = false;

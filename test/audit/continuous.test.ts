@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import t from 'tap';
 import { buildOpsApp } from '../../src/admission/server.ts';
-import { namespaceFilter } from '../../src/audit/continuous.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
+import { createContinuousAudit, namespaceFilter } from '../../src/audit/continuous.ts';
 import { setupContinuousAudit, type AuditInServe } from '../../src/audit/in-serve.ts';
 import { buildRuntime, checkerFor, type Runtime } from '../../src/cli/runtime.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -190,4 +192,32 @@ t.test('audit.enabled without a cluster is a configuration error, not a silent n
   const config = { ...loaded.config, kubernetes: { ...loaded.config.kubernetes, enabled: false as const }, audit: { ...loaded.config.audit, enabled: true } };
   const setup = setupContinuousAudit(config, { registry: { resolve: () => Promise.reject(new Error('unused')) }, checkerFor: () => ({ check: () => Promise.reject(new Error('unused')) }), metricsRegistry: createMetrics({ defaultMetrics: false }).registry, logger: log });
   t.same(setup, { ok: false, error: 'audit.enabled needs the API server, but kubernetes.enabled is false' });
+});
+
+t.test('stopping while a Lease renewal is in flight waits for it, then releases the Lease it won', async (t) => {
+  let settle!: (held: boolean) => void;
+  const calls: string[] = [];
+  const lease = {
+    tryAcquire: () => {
+      calls.push('acquire');
+      return new Promise<{ held: boolean }>((resolve) => (settle = (held) => resolve({ held })));
+    },
+    release: async () => void calls.push('release'),
+  };
+  const config = (loadConfig({ env: {} }) as { ok: true; config: Config }).config;
+  const audit = createContinuousAudit({
+    config: { ...config.audit, enabled: true },
+    kc: new KubeConfig(),
+    lease,
+    checkerFor: () => ({ check: async () => ({ findings: [], excluded: [] }) }),
+    registry: { resolve: async () => { throw new Error('not asked'); } },
+    metricsRegistry: new Registry(),
+    logger: { info() {}, warn() {} },
+  });
+  const ticking = audit.tick();
+  const stopped = audit.stop();
+  settle(true);
+  await Promise.all([ticking, stopped]);
+  t.same(calls, ['acquire', 'release'], 'the renewal landed first, and the release came after it');
+  t.equal(audit.status().leader, false);
 });
