@@ -2,6 +2,7 @@
 // warm reviews against a bare Fastify route, a cold review against the raw token + HEAD round trip, the registry
 // requests a herd of identical reviews costs against the minimum, and memory after many reviews of many images.
 // Each returns figures only; judging them is the report's job.
+import { readFileSync } from 'node:fs';
 import { Client, type Dispatcher } from 'undici';
 import { pushTags } from '../harness/push.ts';
 import { latencyStats, median, openPool, runLoad, sendReview, type LatencyStats, type LoadResult } from './load.ts';
@@ -470,8 +471,12 @@ export interface MemoryResult {
   logBytes: number;
   /** Why fewer reviews than planned were sent. */
   stoppedEarly?: string;
-  /** pullguard's RSS every ~2 s of the run (and reviews sent by then): where the peak happens. */
-  rssTimeline: { seconds: number; reviews: number; rssMiB: number }[];
+  /**
+   * pullguard's RSS every ~2 s of the run (and reviews sent by then): where the peak happens; `mallocMiB` is the
+   * resident part of glibc's main malloc arena ([heap] in /proc/PID/smaps, all of malloc under MALLOC_ARENA_MAX=1
+   * below the mmap threshold), the rest is mostly V8's heap pages and the binary's mapped text.
+   */
+  rssTimeline: { seconds: number; reviews: number; rssMiB: number; mallocMiB: number }[];
   /** pullguard's CPU time (user + sys) per review over the run, from /proc. */
   cpuUsPerReview: number;
 }
@@ -486,6 +491,14 @@ export async function memorySnapshot(world: World): Promise<MemorySnapshot> {
     heapTotalBytes: metricSum(metrics, 'pullguard_nodejs_heap_size_total_bytes'),
     afterGc: await collectGarbage(world.pullguard),
   };
+}
+
+/** Resident bytes of glibc's main malloc arena (the `[heap]` mapping grown by brk); 0 when it has none. */
+export function mallocArenaBytes(pid: number): number {
+  const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  const at = smaps.search(/ \[heap\]\n/);
+  if (at < 0) return 0;
+  return Number(/\nRss:\s+(\d+) kB/.exec(smaps.slice(at))?.[1] ?? 0) * 1024;
 }
 
 /** Image `i` of the set: round-robin over repositories; the first `existingTags` tags of each exist. */
@@ -520,7 +533,8 @@ export async function memory(world: World, opts: MemoryOptions): Promise<MemoryR
   const started = performance.now();
   const rssTimeline: MemoryResult['rssTimeline'] = [];
   const record = (): void => {
-    rssTimeline.push({ seconds: Math.round((performance.now() - started) / 1000), reviews: sent, rssMiB: Math.round(rss / 1024 / 102.4) / 10 });
+    const mib = (bytes: number): number => Math.round(bytes / 1024 / 102.4) / 10;
+    rssTimeline.push({ seconds: Math.round((performance.now() - started) / 1000), reviews: sent, rssMiB: mib(rss), mallocMiB: mib(mallocArenaBytes(world.pullguard.pid)) });
   };
   record();
   const watch = setInterval(() => {
