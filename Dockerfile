@@ -40,12 +40,17 @@ WORKDIR /app
 # A 4 MiB young generation: on large nodes V8 would size it at up to 64 MiB per semi-space, which the webhook's
 # short-lived garbage never needs (the benchmark measured ~100 MiB less peak RSS, with no loss of latency); and one
 # glibc malloc arena instead of eight per core (two: ~10 MiB less; one: another 12–20 MiB less RSS after the warm and
-# memory scenarios, no CPU cost measured). test/bench runs pullguard with exactly these.
+# memory scenarios, no CPU cost measured). A fixed 32 KiB mmap threshold: glibc otherwise raises it (and the trim
+# threshold) as large blocks come and go, and they then stay in the brk heap, where free() returns only the top
+# (bench, 2026-12-02: serve's RSS after start and a full GC 91 MiB instead of 100; memory scenario's peak after
+# warm/cold/herd 168-170 MiB in 3 runs instead of 182-188; alone, in a fresh serve, 156 against 153-163: noise).
+# strace of serve under warm load: no mmap call per review (they come with new connections and compilations).
+# test/bench runs pullguard with exactly these.
 # The image cannot know its memory limit: the chart sets NODE_OPTIONS to these flags plus --max-old-space-size
 # derived from resources.limits.memory (v8.* values); with plain `docker run`, add that flag yourself.
 # Measured and not adopted (warm + memory scenarios, BENCH_NODE_FLAGS, 2026-12-01): --memory-saver-mode cuts peak RSS
 # by 8–14 MiB but costs ~50 % more CPU per review; --no-maglev and --max-semi-space-size=2 leave the peak unchanged.
-ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=4 MALLOC_ARENA_MAX=1
+ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=4 MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=32768
 COPY --from=prod-deps /app/node_modules ./node_modules
 # node_modules stays: pino is loaded with require() when the first line is logged (src/cli/log.ts), outside the bundle.
 COPY --from=build /app/dist/bundle ./dist/bundle

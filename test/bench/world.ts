@@ -177,7 +177,7 @@ export async function collectGarbage(p: PullguardProcess, timeoutMs = 15_000): P
 }
 
 /** The environment the container image sets (Dockerfile ENV), so both servers run as in production. */
-export const PRODUCTION_ENV = { NODE_OPTIONS: '--max-semi-space-size=4', MALLOC_ARENA_MAX: '1' } as const;
+export const PRODUCTION_ENV = { NODE_OPTIONS: '--max-semi-space-size=4', MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '32768' } as const;
 
 /** What the chart adds with its default values: the old-space limit derived from its memory limit. */
 const CHART_NODE_OPTIONS = `--max-old-space-size=${chartMaxOldSpaceMiB()}`;
