@@ -45,6 +45,8 @@ WORKDIR /app
 # (bench, 2026-12-02: serve's RSS after start and a full GC 91 MiB instead of 100; memory scenario's peak after
 # warm/cold/herd 168-170 MiB in 3 runs instead of 182-188; alone, in a fresh serve, 156 against 153-163: noise).
 # strace of serve under warm load: no mmap call per review (they come with new connections and compilations).
+# Its cost is at start-up: listing 15,000 realistic nodes took 17.1 s instead of 11.6 s (RSS after a GC 123 MiB
+# instead of 159 MiB), each page's large buffers now mapped and unmapped.
 # test/bench runs pullguard with exactly these.
 # The image cannot know its memory limit: the chart sets NODE_OPTIONS to these flags plus --max-old-space-size
 # derived from resources.limits.memory (v8.* values); with plain `docker run`, add that flag yourself.
