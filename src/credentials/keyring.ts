@@ -186,15 +186,62 @@ export function normalizeKey(key: string): string | undefined {
  */
 export function urlsMatch(glob: string, target: string): boolean {
   if (typeof glob !== 'string' || typeof target !== 'string') return false;
-  const g = parseGoURL(`https://${glob}`);
-  const t = parseGoURL(`https://${target}`);
+  const g = compiledUrlGlob(glob);
+  const t = g === undefined ? undefined : parsedTarget(target);
   if (g === undefined || t === undefined) return false;
-  const [gLabels, gPort] = splitURL(g.host);
-  const [tLabels, tPort] = splitURL(t.host);
-  if (gPort !== tPort) return false;
-  if (gLabels.length !== tLabels.length) return false;
+  if (g.port !== t.port) return false;
+  if (g.labels.length !== t.labels.length) return false;
   if (!t.path.startsWith(g.path)) return false;
-  return gLabels.every((label, i) => globMatch(label, tLabels[i] ?? ''));
+  return g.labels.every((tokens, i) => tokens !== undefined && globMatchTokens(tokens, t.labels[i] ?? ''));
+}
+
+/** A glob of urlsMatch taken apart once: its host labels compiled (undefined: malformed, matches nothing), port, path. */
+interface CompiledUrlGlob {
+  labels: (GlobToken[] | undefined)[];
+  port: string;
+  path: string;
+}
+
+interface ParsedTarget {
+  labels: string[];
+  port: string;
+  path: string;
+}
+
+/**
+ * Globs come back on every lookup (a keyring's keys, the node credential patterns): each is parsed once. Bounded,
+ * as keys come from secrets; a glob Go cannot parse is remembered too (as null).
+ */
+const compiledGlobs = new Map<string, CompiledUrlGlob | null>();
+const COMPILED_GLOBS_MAX = 1_000;
+
+function compiledUrlGlob(glob: string): CompiledUrlGlob | undefined {
+  const known = compiledGlobs.get(glob);
+  if (known !== undefined) return known ?? undefined;
+  const u = parseGoURL(`https://${glob}`);
+  let out: CompiledUrlGlob | null = null;
+  if (u !== undefined) {
+    const [labels, port] = splitURL(u.host);
+    out = { labels: labels.map(compileGlob), port, path: u.path };
+  }
+  if (compiledGlobs.size >= COMPILED_GLOBS_MAX) compiledGlobs.clear();
+  compiledGlobs.set(glob, out);
+  return out ?? undefined;
+}
+
+/** The last target parsed: a lookup matches one target against every glob in turn. */
+let lastTarget: { raw: string; parsed: ParsedTarget | undefined } | undefined;
+
+function parsedTarget(target: string): ParsedTarget | undefined {
+  if (lastTarget?.raw === target) return lastTarget.parsed;
+  const u = parseGoURL(`https://${target}`);
+  let parsed: ParsedTarget | undefined;
+  if (u !== undefined) {
+    const [labels, port] = splitURL(u.host);
+    parsed = { labels, port, path: u.path };
+  }
+  lastTarget = { raw: target, parsed };
+  return parsed;
 }
 
 /**
@@ -338,7 +385,10 @@ type GlobToken =
 /** Shell glob match of one label, with Go's syntax; a malformed pattern matches nothing (Go returns ErrBadPattern). */
 export function globMatch(pattern: string, name: string): boolean {
   const tokens = compileGlob(pattern);
-  if (tokens === undefined) return false;
+  return tokens !== undefined && globMatchTokens(tokens, name);
+}
+
+function globMatchTokens(tokens: readonly GlobToken[], name: string): boolean {
   const s = Array.from(name, (ch) => ch.codePointAt(0) ?? 0);
   // Classic wildcard matching with backtracking to the last star: linear in practice, exact for single-char tokens.
   let t = 0;

@@ -75,6 +75,30 @@ t.test('urlsMatch: the kubelet TestUrlsMatch table', async (t) => {
   for (const [glob, target, want] of cases) t.equal(urlsMatch(glob, target), want, `${glob} vs ${target}`);
 });
 
+t.test('urlsMatch remembers parsed globs and the last target: the same answers in any order, repeated, and past the bound', async (t) => {
+  const cases: [glob: string, target: string, match: boolean][] = [
+    ['*.kubernetes.io:1111/blah', 'prefix.kubernetes.io:1111/blah', true],
+    ['*.kubernetes.io:1234/blah', 'prefix.kubernetes.io:1111/blah', false],
+    ['k*.io', 'quay.io', false],
+    ['a[.io', 'a.io', false], // Go cannot parse the label glob: matches nothing, also when remembered
+    ['[a-', 'a', false], // nor this URL
+    ['%zz.io', 'x.io', false], // nor the URL
+    ['registry.io/team', 'registry.io/teamx/app', true],
+  ];
+  const answers = () => cases.map(([glob, target]) => urlsMatch(glob, target));
+  const want = cases.map(([, , match]) => match);
+  t.same(answers(), want, 'first time');
+  t.same(answers(), want, 'again, from the remembered parses');
+  // One target against every glob in turn (the last-target shortcut), then interleaved targets.
+  t.same(cases.map(([glob]) => urlsMatch(glob, 'prefix.kubernetes.io:1111/blah')), [true, false, false, false, false, false, false]);
+  t.same([...cases].reverse().map(([glob, target]) => urlsMatch(glob, target)), [...want].reverse(), 'reversed');
+  // Past the bound of remembered globs (cleared when full), answers stay the same.
+  let matched = 0;
+  for (let i = 0; i < 2_500; i++) if (urlsMatch(`r${i}.example.com`, `r${i}.example.com/x`) && !urlsMatch(`r${i}.example.com`, `q${i}.example.com/x`)) matched++;
+  t.equal(matched, 2_500, 'each of 2,500 new globs matches its own host only');
+  t.same(answers(), want, 'after more globs than are remembered');
+});
+
 t.test('lookup finds credentials: the kubelet TestDockerKeyringForGlob table', async (t) => {
   const cases: [key: string, target: string][] = [
     ['https://hello.kubernetes.io', 'hello.kubernetes.io'],
