@@ -4,7 +4,7 @@
 // `pullguard serve` CLI in its own process, and a bare Fastify route in its own process with the same certificate.
 // The load generator stays in this process, so neither server shares an event loop with it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -200,6 +200,13 @@ async function spawnServer<T>(name: string, args: string[], ready: (line: string
   const [command, ...prefix] = [...dieWithParent(), process.execPath];
   const child = spawn(command!, [...prefix, ...args], { cwd: REPO_ROOT, env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   trackChild(child);
+  // BENCH_SERVER_OUTPUT=DIR: each server's stdout and stderr also go to DIR/NAME-PID.log (with BENCH_NODE_FLAGS=--trace-gc, say).
+  const copy = process.env.BENCH_SERVER_OUTPUT ? createWriteStream(join(process.env.BENCH_SERVER_OUTPUT, `${name.replace(/\W+/g, '-')}-${child.pid}.log`)) : undefined;
+  if (copy) {
+    child.stdout!.on('data', (chunk: Buffer) => copy.write(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => copy.write(chunk));
+    child.once('exit', () => copy.end());
+  }
   let stderr = '';
   let bytes = 0;
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_TAIL)));
