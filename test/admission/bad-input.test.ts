@@ -110,6 +110,24 @@ t.test('a bug in the check admits with a warning instead of blocking the deploy'
   t.match(out.response.warnings[0], /internal error/);
 });
 
+t.test('a review function given in the deps answers in place of the review (the bench\'s webhook without its review)', async (t) => {
+  const asked: string[] = [];
+  const app2 = buildWebhookApp({
+    config, checker, cluster: disconnectedClusterReader(), metrics: createMetrics({ defaultMetrics: false }), logger: pino({ level: 'silent' }),
+    review: async (req) => {
+      asked.push(req.uid);
+      return { response: { uid: req.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: 'canned' } }, kind: req.kind.kind, mode: 'enforce' };
+    },
+  });
+  t.teardown(() => app2.close());
+  checks.length = 0;
+  const res = await app2.inject({ method: 'POST', url: '/validate', payload: good });
+  t.equal(res.statusCode, 200);
+  t.match(res.json(), { response: { uid: good.request['uid'], allowed: false, status: { message: 'canned' } } });
+  t.same(asked, [good.request['uid']]);
+  t.same(checks, [], 'the check was not asked');
+});
+
 t.test('the fixtures reached the check with their images', async (t) => {
   checks.length = 0;
   const res = await app.inject({ method: 'POST', url: '/validate', payload: good });

@@ -57,7 +57,7 @@ export interface TargetFigures {
 export interface WarmResult {
   image: string;
   requestBytes: number;
-  responseBytes: { pullguard: number; bare: number };
+  responseBytes: { pullguard: number; bare: number; shell: number };
   concurrency: number;
   pullguard: TargetFigures;
   bare: TargetFigures;
@@ -65,9 +65,11 @@ export interface WarmResult {
   memoHits: number;
   /** A second pullguard with the memo off (cache.cleanCheckTtlMs: 0): every review checked. */
   unmemoized: TargetFigures;
+  /** pullguard's webhook app with a canned review (shell-server.ts): what the webhook costs apart from the review. */
+  shell: TargetFigures;
 }
 
-type WarmTarget = 'pullguard' | 'bare' | 'unmemoized';
+type WarmTarget = 'pullguard' | 'bare' | 'unmemoized' | 'shell';
 
 async function responseBytes(origin: string, world: World, image: string): Promise<number> {
   const pool = openPool(origin, world.pki.caPem, 1);
@@ -82,13 +84,15 @@ async function responseBytes(origin: string, world: World, image: string): Promi
 export async function warmLatency(world: World, opts: WarmOptions): Promise<WarmResult> {
   const image = world.image(WARM_IMAGE);
   const unmemoized = await world.startPullguard(world.api.kubeconfigFile, { cleanCheckTtlMs: 0 });
+  const shell = await world.startShell();
   const targets: { name: WarmTarget; server: ServerProcess }[] = [
     { name: 'bare', server: world.bare },
+    { name: 'shell', server: shell },
     { name: 'pullguard', server: world.pullguard },
     { name: 'unmemoized', server: unmemoized },
   ];
-  const collected: Record<WarmTarget, LoadResult[]> = { pullguard: [], bare: [], unmemoized: [] };
-  const cpuMs: Record<WarmTarget, number> = { pullguard: 0, bare: 0, unmemoized: 0 };
+  const collected: Record<WarmTarget, LoadResult[]> = { pullguard: [], bare: [], unmemoized: [], shell: [] };
+  const cpuMs: Record<WarmTarget, number> = { pullguard: 0, bare: 0, unmemoized: 0, shell: 0 };
   const pools = new Map(targets.map((t) => [t.name, openPool(t.server.origin, world.pki.caPem, opts.concurrency)]));
   const memo = { hits: 0 };
   try {
@@ -121,6 +125,7 @@ export async function warmLatency(world: World, opts: WarmOptions): Promise<Warm
     await Promise.all([...pools.values()].map((p) => p.close()));
     await unmemoized.stop();
   }
+  const shellBytes = await responseBytes(shell.origin, world, image).finally(() => shell.stop());
   const figures = (name: WarmTarget): TargetFigures => {
     const runs = collected[name];
     const ok = runs.reduce((n, r) => n + r.ok, 0);
@@ -136,12 +141,13 @@ export async function warmLatency(world: World, opts: WarmOptions): Promise<Warm
   return {
     image,
     requestBytes: Buffer.byteLength(world.review('warm-pullguard-r0-0', image)),
-    responseBytes: { pullguard: await responseBytes(world.pullguard.origin, world, image), bare: await responseBytes(world.bare.origin, world, image) },
+    responseBytes: { pullguard: await responseBytes(world.pullguard.origin, world, image), bare: await responseBytes(world.bare.origin, world, image), shell: shellBytes },
     concurrency: opts.concurrency,
     pullguard: figures('pullguard'),
     bare: figures('bare'),
     memoHits: memo.hits,
     unmemoized: figures('unmemoized'),
+    shell: figures('shell'),
   };
 }
 

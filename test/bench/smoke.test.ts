@@ -60,13 +60,15 @@ t.test('every scenario runs end to end at a tiny scale and gets right answers', 
   t.ok(atStart.rssBytes > 0 && atStart.heapUsedBytes > 0, 'memory is read from /proc and /metrics');
 
   const warm = await warmLatency(world, { count: 20, warmup: 4, concurrency: 4, rounds: 2, maxMs: 30_000 });
-  for (const target of [warm.pullguard, warm.bare, warm.unmemoized]) {
+  for (const target of [warm.pullguard, warm.bare, warm.unmemoized, warm.shell]) {
     t.match(target.checks, { ok: 20, failures: 0 }, 'every warm answer is the AdmissionReview for its uid');
     t.equal(target.allowed, 20);
     t.equal(target.latency.count, 20);
     t.ok(target.reviewsPerSecond > 0);
   }
   t.equal(warm.responseBytes.bare, warm.responseBytes.pullguard, 'the bare route answers as many bytes as pullguard');
+  t.equal(warm.responseBytes.shell, warm.responseBytes.pullguard, 'so does the webhook with a canned review');
+  t.ok(warm.shell.cpuUsPerReview >= 0, 'the webhook without its review is measured like the others');
   t.ok(warm.memoHits > 0 && warm.memoHits <= 20, `the memo of clean checks answered some of the same Deployment's reviews (${warm.memoHits})`);
 
   // The review bodies differ only where asked: uid, image, and (for the cold baseline's warm review) the container's name.

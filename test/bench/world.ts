@@ -73,6 +73,8 @@ export interface World {
   push(repository: string, tag: string): Promise<PushedImage>;
   /** Another `pullguard serve`, configured as the first but reading the cluster at `kubeconfigFile` (stopped by close). */
   startPullguard(kubeconfigFile: string, cache?: Partial<typeof DEFAULT_CONFIG.cache>): Promise<PullguardProcess>;
+  /** pullguard's webhook app with a canned review (shell-server.ts), answering as the bare route does (stopped by close). */
+  startShell(): Promise<ServerProcess>;
   close(): Promise<void>;
 }
 
@@ -301,12 +303,21 @@ async function startPullguard(main: string, configFile: string): Promise<Pullgua
 
 /** The bare route, answering `template` (an AdmissionReview JSON holding the uid marker) to every review. */
 export async function startBare(pki: TestPki, template: string): Promise<ServerProcess> {
-  const script = fileURLToPath(new URL('./bare-server.ts', import.meta.url));
-  const s = await spawnServer('bare route', [script, pki.certFile, pki.keyFile, template], (line) => {
+  return startAnswering('bare', 'bare-server.ts', pki, template);
+}
+
+/** pullguard's webhook app with a canned review (shell-server.ts), answering `template` as the bare route does. */
+export async function startShell(pki: TestPki, template: string): Promise<ServerProcess> {
+  return startAnswering('shell', 'shell-server.ts', pki, template);
+}
+
+async function startAnswering(name: string, file: string, pki: TestPki, template: string): Promise<ServerProcess> {
+  const script = fileURLToPath(new URL(`./${file}`, import.meta.url));
+  const s = await spawnServer(`${name} route`, [script, pki.certFile, pki.keyFile, template], (line) => {
     const port = jsonLine(line)?.port;
     return typeof port === 'number' && port > 0 ? port : undefined;
   });
-  return { name: 'bare', pid: s.child.pid!, origin: `https://127.0.0.1:${s.value}`, stdoutBytes: s.stdoutBytes, stop: s.stop };
+  return { name, pid: s.child.pid!, origin: `https://127.0.0.1:${s.value}`, stdoutBytes: s.stdoutBytes, stop: s.stop };
 }
 
 export interface WorldOptions {
@@ -403,6 +414,11 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
         const other = await startPullguard(main, configFor(kubeconfigFile, cache));
         cleanups.push(() => other.stop());
         return other;
+      },
+      async startShell() {
+        const shell = await startShell(pki, template);
+        cleanups.push(() => shell.stop());
+        return shell;
       },
       close: closeAll,
     };
