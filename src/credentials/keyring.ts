@@ -209,11 +209,13 @@ interface ParsedTarget {
 }
 
 /**
- * Globs come back on every lookup (a keyring's keys, the node credential patterns): each is parsed once. Bounded,
- * as keys come from secrets; a glob Go cannot parse is remembered too (as null).
+ * Globs come back on every lookup (a keyring's keys, the node credential patterns): each is parsed once. Bounded in
+ * count and in each key's length, as keys come from secrets (a longer one is parsed every time, as before); a glob Go
+ * cannot parse is remembered too (as null).
  */
 const compiledGlobs = new Map<string, CompiledUrlGlob | null>();
 const COMPILED_GLOBS_MAX = 1_000;
+const COMPILED_GLOB_MAX_LENGTH = 512;
 
 function compiledUrlGlob(glob: string): CompiledUrlGlob | undefined {
   const known = compiledGlobs.get(glob);
@@ -224,6 +226,7 @@ function compiledUrlGlob(glob: string): CompiledUrlGlob | undefined {
     const [labels, port] = splitURL(u.host);
     out = { labels: labels.map(compileGlob), port, path: u.path };
   }
+  if (glob.length > COMPILED_GLOB_MAX_LENGTH) return out ?? undefined;
   if (compiledGlobs.size >= COMPILED_GLOBS_MAX) compiledGlobs.clear();
   compiledGlobs.set(glob, out);
   return out ?? undefined;

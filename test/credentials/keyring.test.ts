@@ -97,6 +97,9 @@ t.test('urlsMatch remembers parsed globs and the last target: the same answers i
   for (let i = 0; i < 2_500; i++) if (urlsMatch(`r${i}.example.com`, `r${i}.example.com/x`) && !urlsMatch(`r${i}.example.com`, `q${i}.example.com/x`)) matched++;
   t.equal(matched, 2_500, 'each of 2,500 new globs matches its own host only');
   t.same(answers(), want, 'after more globs than are remembered');
+  // A glob longer than those remembered (a secret's key may be anything) is parsed each time, with the same answers.
+  const long = `${'a'.repeat(600)}.example.com`;
+  t.same([urlsMatch(long, `${'a'.repeat(600)}.example.com/x`), urlsMatch(long, 'b.example.com/x'), urlsMatch(long, `${'a'.repeat(600)}.example.com/y`)], [true, false, true]);
 });
 
 t.test('lookup finds credentials: the kubelet TestDockerKeyringForGlob table', async (t) => {
