@@ -74,6 +74,7 @@ export function table(r: Results): string {
     ['Warm throughput, memo off', `${count(w.unmemoized.reviewsPerSecond)}/s`, `${count(w.bare.reviewsPerSecond)}/s bare Fastify route`, ratio(w.unmemoized.reviewsPerSecond, w.bare.reviewsPerSecond), ''],
     ['Server CPU per warm review, memo off', `${count(w.unmemoized.cpuUsPerReview)} µs`, `${count(w.bare.cpuUsPerReview)} µs bare Fastify route`, ratio(w.unmemoized.cpuUsPerReview, w.bare.cpuUsPerReview), ''],
     ['Server CPU per warm review, the webhook without its review (its app, handler, metrics, logger; a canned answer)', `${count(w.shell.cpuUsPerReview)} µs`, `${count(w.bare.cpuUsPerReview)} µs bare Fastify route`, ratio(w.shell.cpuUsPerReview, w.bare.cpuUsPerReview), ''],
+    ['Warm review p99, the webhook without its review', ms(w.shell.latency.p99), `${ms(w.bare.latency.p99)} bare Fastify route`, ratio(w.shell.latency.p99, w.bare.latency.p99), ''],
     ['Warm throughput, the webhook without its review', `${count(w.shell.reviewsPerSecond)}/s`, `${count(w.bare.reviewsPerSecond)}/s bare Fastify route`, ratio(w.shell.reviewsPerSecond, w.bare.reviewsPerSecond), ''],
     [`Cold review, median of ${c.images} new images (token exchange included)`, ms(c.median.pullguard), `${ms(c.median.rawHead)} raw token GET + HEAD, fresh connections`, ratio(c.median.pullguard, c.median.rawHead), ''],
     ['Cold review vs the platform-aware minimum', ms(c.median.pullguard), `${ms(c.median.rawHeadIndex)} raw token GET + HEAD + GET index, fresh connections`, ratio(c.median.pullguard, c.median.rawHeadIndex), ''],

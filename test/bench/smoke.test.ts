@@ -118,6 +118,7 @@ t.test('every scenario runs end to end at a tiny scale and gets right answers', 
   };
   const text = `${table(results)}\n${details(results)}`;
   t.match(text, /Warm review p99/);
+  for (const row of ['Warm review p99, the webhook without its review', 'Warm throughput, the webhook without its review', 'Server CPU per warm review, the webhook without its review']) t.ok(text.includes(row), `the table prints: ${row}`);
   t.match(text, /Every answer was an AdmissionReview for the uid sent/);
   t.notMatch(text, /NaN/);
   t.same(Object.keys(verdicts(results)).sort(), ['cold', 'herd', 'rss', 'warmP99', 'warmThroughput']);
